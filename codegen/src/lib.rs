@@ -1,0 +1,172 @@
+//! Turns the network-peering OpenAPI spec into the Rust source of the `sdk` crate's client.
+//!
+//! The core is [`generate`]: one pure, deterministic function from spec text to formatted Rust
+//! source. It does no I/O; the caller (the `sdk` build script, `cargo xtask regen`) reads the
+//! file and writes the result. On top of progenitor (builder interface) it adds what the
+//! project needs and progenitor does not do:
+//!
+//! - every named string enum becomes an *open* enum ([`open_enum`]) that keeps unknown values;
+//! - optional nullable properties become `Option<Option<T>>` ([`nullable`]) so `null` survives;
+//! - schemas the caller replaces with hand-written types (the provider-polymorphic container and
+//!   peer) are taken out of generation and referred to by path.
+//!
+//! Errors name the spec file and the place in it: malformed YAML by line and column, a `$ref`
+//! that resolves to nothing by JSON pointer, a construct the generator cannot take.
+
+#![deny(missing_docs)]
+
+mod error;
+pub mod nullable;
+pub mod open_enum;
+pub mod spec;
+
+use std::collections::BTreeSet;
+
+pub use error::{Error, Location};
+pub use spec::Spec;
+
+/// What [`generate`] needs to know besides the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    crate_path: String,
+    inner_type: Option<String>,
+    replacements: Vec<(String, String)>,
+}
+
+impl Settings {
+    /// Settings for code that will be reachable as `crate_path::types::...` (for the `sdk`
+    /// crate: `::sdk`, with `extern crate self as sdk;` in its root so the path works inside it).
+    pub fn new(crate_path: impl Into<String>) -> Self {
+        Self { crate_path: crate_path.into(), inner_type: None, replacements: Vec::new() }
+    }
+
+    /// The type of the client's `inner` field, which the hand-written runtime keeps its state in.
+    pub fn with_inner_type(mut self, path: impl Into<String>) -> Self {
+        self.inner_type = Some(path.into());
+        self
+    }
+
+    /// Uses the hand-written type at `rust_path` wherever the spec names `schema`.
+    pub fn with_replacement(mut self, schema: impl Into<String>, rust_path: impl Into<String>) -> Self {
+        self.replacements.push((schema.into(), rust_path.into()));
+        self
+    }
+}
+
+/// The generated client: formatted Rust source, starting with a line that says it is generated.
+pub fn generate(file: &str, text: &str, settings: &Settings) -> Result<String, Error> {
+    let spec = spec::parse(file, text)?;
+    generate_from(&spec, settings)
+}
+
+fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Error {
+    Error::Unsupported { file: file.to_owned(), location, message: message.into() }
+}
+
+/// [`generate`] for a spec already parsed.
+pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> {
+    let file = spec.file.as_str();
+    let schemas = spec.json.pointer("/components/schemas").and_then(|v| v.as_object());
+    for (schema, _) in &settings.replacements {
+        if !schemas.is_some_and(|s| s.contains_key(schema)) {
+            return Err(unsupported(
+                file,
+                Location::Pointer("/components/schemas".into()),
+                format!("the replacement for `{schema}` names a schema the spec does not have"),
+            ));
+        }
+    }
+
+    let enums = open_enum::collect(file, &spec.json)?;
+    let mut gen_settings = progenitor::GenerationSettings::new();
+    gen_settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq");
+    if let Some(inner) = &settings.inner_type {
+        let tokens: proc_macro2::TokenStream = inner
+            .parse()
+            .map_err(|_| unsupported(file, Location::Document, format!("inner type `{inner}` is not a Rust path")))?;
+        gen_settings.with_inner_type(tokens);
+    }
+    let mut replaced: BTreeSet<String> = BTreeSet::new();
+    for (schema, path) in &settings.replacements {
+        gen_settings.with_replacement(schema, path, std::iter::empty());
+        replaced.insert(schema.clone());
+    }
+    for e in &enums {
+        let path = format!("{}::types::{}", settings.crate_path, e.name);
+        let impls = [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr];
+        gen_settings.with_replacement(&e.name, path, impls.into_iter());
+    }
+
+    let mut generator = progenitor::Generator::new(&gen_settings);
+    // progenitor reports most problems as errors but panics on some (a path item given as a
+    // `$ref`, for one); neither may escape as a panic from here.
+    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generator.generate_tokens(&spec.openapi)
+    }))
+    .map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the generator panicked".into());
+        unsupported(file, Location::Document, message)
+    })?
+    .map_err(|e| unsupported(file, Location::Document, e.to_string()))?;
+
+    let mut ast: syn::File = syn::parse2(tokens)
+        .map_err(|e| unsupported(file, Location::Document, format!("progenitor produced code that does not parse: {e}")))?;
+
+    let targets = nullable::collect(&spec.json, &replaced);
+    let expected: usize = targets.values().map(|p| p.len()).sum();
+    let changed = nullable::apply(&mut ast, &targets);
+    // Each optional nullable property is one struct field plus one builder field.
+    if changed != expected * 2 {
+        return Err(unsupported(
+            file,
+            Location::Pointer("/components/schemas".into()),
+            format!("expected to make {expected} optional nullable fields tri-state, changed {changed} places"),
+        ));
+    }
+
+    let types_mod = ast
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .ok_or_else(|| unsupported(file, Location::Document, "progenitor produced no `types` module"))?;
+    let mut extra = nullable::helper();
+    for e in &enums {
+        extra.extend(open_enum::emit(e));
+    }
+    let extra: syn::File = syn::parse2(extra)
+        .map_err(|e| unsupported(file, Location::Document, format!("open enum code does not parse: {e}")))?;
+    // After the generated items, before the nested `builder`/`error` modules: order is stable.
+    types_mod.1.extend(extra.items);
+
+    let header = format!(
+        "// @generated by the `codegen` crate from {file}; do not edit.\n\
+         // Regenerated on every build of `sdk`; `cargo xtask regen` records its public surface.\n\n"
+    );
+    Ok(header + &prettyplease::unparse(&ast))
+}
+
+/// The path of the spec from the workspace root.
+pub const SPEC_PATH: &str = "spec/network-peering.yaml";
+
+impl Settings {
+    /// The settings the `sdk` crate is generated with: its runtime state type, and the
+    /// hand-written provider-polymorphic types that progenitor cannot express (a container or
+    /// peer of a provider the spec does not model must decode into an `Unknown` variant).
+    pub fn for_sdk() -> Self {
+        Settings::new("::sdk")
+            .with_inner_type("::sdk::runtime::Runtime")
+            .with_replacement("Container", "::sdk::models::Container")
+            .with_replacement("Peer", "::sdk::models::Peer")
+    }
+}
