@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let spec = manifest_dir.join("..").join(codegen::SPEC_PATH);
     println!("cargo:rerun-if-changed={}", spec.display());
     println!("cargo:rerun-if-changed=build.rs");
@@ -16,7 +18,8 @@ fn main() {
         Ok(source) => source,
         Err(e) => fail(&e.to_string()),
     };
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("network_peering.rs");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("network_peering.rs");
     if let Err(e) = std::fs::write(&out, source) {
         fail(&format!("cannot write {}: {e}", out.display()));
     }

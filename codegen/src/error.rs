@@ -33,16 +33,32 @@ impl fmt::Display for Location {
 pub enum Error {
     /// The text is not well-formed YAML.
     #[error("{file}: malformed YAML at {location}: {message}")]
-    Yaml { file: String, location: Location, message: String },
+    Yaml {
+        file: String,
+        location: Location,
+        message: String,
+    },
     /// The YAML is well-formed but is not an OpenAPI 3.0 document.
     #[error("{file}: not a valid OpenAPI 3.0 document at {location}: {message}")]
-    NotOpenApi { file: String, location: Location, message: String },
+    NotOpenApi {
+        file: String,
+        location: Location,
+        message: String,
+    },
     /// A `$ref` points at nothing in the document.
     #[error("{file}: unresolved $ref `{reference}` at {location}")]
-    UnresolvedRef { file: String, location: Location, reference: String },
+    UnresolvedRef {
+        file: String,
+        location: Location,
+        reference: String,
+    },
     /// The document uses a construct the generator cannot turn into Rust.
     #[error("{file}: the generator cannot take what is at {location}: {message}")]
-    Unsupported { file: String, location: Location, message: String },
+    Unsupported {
+        file: String,
+        location: Location,
+        message: String,
+    },
 }
 
 impl Error {

@@ -37,7 +37,11 @@ impl Settings {
     /// Settings for code that will be reachable as `crate_path::types::...` (for the `sdk`
     /// crate: `::sdk`, with `extern crate self as sdk;` in its root so the path works inside it).
     pub fn new(crate_path: impl Into<String>) -> Self {
-        Self { crate_path: crate_path.into(), inner_type: None, replacements: Vec::new() }
+        Self {
+            crate_path: crate_path.into(),
+            inner_type: None,
+            replacements: Vec::new(),
+        }
     }
 
     /// The type of the client's `inner` field, which the hand-written runtime keeps its state in.
@@ -47,7 +51,11 @@ impl Settings {
     }
 
     /// Uses the hand-written type at `rust_path` wherever the spec names `schema`.
-    pub fn with_replacement(mut self, schema: impl Into<String>, rust_path: impl Into<String>) -> Self {
+    pub fn with_replacement(
+        mut self,
+        schema: impl Into<String>,
+        rust_path: impl Into<String>,
+    ) -> Self {
         self.replacements.push((schema.into(), rust_path.into()));
         self
     }
@@ -60,13 +68,20 @@ pub fn generate(file: &str, text: &str, settings: &Settings) -> Result<String, E
 }
 
 fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Error {
-    Error::Unsupported { file: file.to_owned(), location, message: message.into() }
+    Error::Unsupported {
+        file: file.to_owned(),
+        location,
+        message: message.into(),
+    }
 }
 
 /// [`generate`] for a spec already parsed.
 pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> {
     let file = spec.file.as_str();
-    let schemas = spec.json.pointer("/components/schemas").and_then(|v| v.as_object());
+    let schemas = spec
+        .json
+        .pointer("/components/schemas")
+        .and_then(|v| v.as_object());
     for (schema, _) in &settings.replacements {
         if !schemas.is_some_and(|s| s.contains_key(schema)) {
             return Err(unsupported(
@@ -85,9 +100,13 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq");
     if let Some(inner) = &settings.inner_type {
-        let tokens: proc_macro2::TokenStream = inner
-            .parse()
-            .map_err(|_| unsupported(file, Location::Document, format!("inner type `{inner}` is not a Rust path")))?;
+        let tokens: proc_macro2::TokenStream = inner.parse().map_err(|_| {
+            unsupported(
+                file,
+                Location::Document,
+                format!("inner type `{inner}` is not a Rust path"),
+            )
+        })?;
         gen_settings.with_inner_type(tokens);
     }
     let mut replaced: BTreeSet<String> = BTreeSet::new();
@@ -117,8 +136,13 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
     })?
     .map_err(|e| unsupported(file, Location::Document, e.to_string()))?;
 
-    let mut ast: syn::File = syn::parse2(tokens)
-        .map_err(|e| unsupported(file, Location::Document, format!("progenitor produced code that does not parse: {e}")))?;
+    let mut ast: syn::File = syn::parse2(tokens).map_err(|e| {
+        unsupported(
+            file,
+            Location::Document,
+            format!("progenitor produced code that does not parse: {e}"),
+        )
+    })?;
 
     let targets = nullable::collect(&spec.json, &replaced);
     let expected: usize = targets.values().map(|p| p.len()).sum();
@@ -128,7 +152,9 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         return Err(unsupported(
             file,
             Location::Pointer("/components/schemas".into()),
-            format!("expected to make {expected} optional nullable fields tri-state, changed {changed} places"),
+            format!(
+                "expected to make {expected} optional nullable fields tri-state, changed {changed} places"
+            ),
         ));
     }
 
@@ -139,13 +165,24 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
             _ => None,
         })
-        .ok_or_else(|| unsupported(file, Location::Document, "progenitor produced no `types` module"))?;
+        .ok_or_else(|| {
+            unsupported(
+                file,
+                Location::Document,
+                "progenitor produced no `types` module",
+            )
+        })?;
     let mut extra = nullable::helper();
     for e in &enums {
         extra.extend(open_enum::emit(e));
     }
-    let extra: syn::File = syn::parse2(extra)
-        .map_err(|e| unsupported(file, Location::Document, format!("open enum code does not parse: {e}")))?;
+    let extra: syn::File = syn::parse2(extra).map_err(|e| {
+        unsupported(
+            file,
+            Location::Document,
+            format!("open enum code does not parse: {e}"),
+        )
+    })?;
     // After the generated items, before the nested `builder`/`error` modules: order is stable.
     types_mod.1.extend(extra.items);
 

@@ -13,11 +13,16 @@ use syn::visit_mut::VisitMut;
 /// `(type name, wire property name)` of every optional nullable property of an object schema.
 pub fn collect(json: &Value, skip: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let Some(schemas) = json.pointer("/components/schemas").and_then(Value::as_object) else {
+    let Some(schemas) = json
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
         return out;
     };
     for (name, schema) in schemas.iter().filter(|(n, _)| !skip.contains(*n)) {
-        let Some(props) = schema.get("properties").and_then(Value::as_object) else { continue };
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
         let required: BTreeSet<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -57,7 +62,9 @@ fn wrap_in_option(ty: &syn::Type) -> syn::Type {
 fn generic_arg(ty: &mut syn::Type, n: usize) -> Option<&mut syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let seg = p.path.segments.last_mut()?;
-    let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments else {
+        return None;
+    };
     match args.args.iter_mut().nth(n)? {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
@@ -90,9 +97,13 @@ impl VisitMut for Pass<'_> {
             if !self.in_builder {
                 return;
             }
-            let Some(idents) = self.changed_fields.get(&ty) else { return };
+            let Some(idents) = self.changed_fields.get(&ty) else {
+                return;
+            };
             for field in s.fields.iter_mut() {
-                let Some(ident) = field.ident.as_ref().map(ToString::to_string) else { continue };
+                let Some(ident) = field.ident.as_ref().map(ToString::to_string) else {
+                    continue;
+                };
                 // Result<Option<T>, String> -> Result<Option<Option<T>>, String>
                 if idents.contains(&ident)
                     && let Some(ok) = generic_arg(&mut field.ty, 0)
@@ -106,14 +117,21 @@ impl VisitMut for Pass<'_> {
         if self.in_builder {
             return;
         }
-        let Some(props) = self.targets.get(&ty) else { return };
+        let Some(props) = self.targets.get(&ty) else {
+            return;
+        };
         for field in s.fields.iter_mut() {
-            let Some(wire) = wire_name(field) else { continue };
+            let Some(wire) = wire_name(field) else {
+                continue;
+            };
             if !props.contains(&wire) {
                 continue;
             }
             if let Some(ident) = field.ident.as_ref() {
-                self.changed_fields.entry(ty.clone()).or_default().insert(ident.to_string());
+                self.changed_fields
+                    .entry(ty.clone())
+                    .or_default()
+                    .insert(ident.to_string());
             }
             field.ty = wrap_in_option(&field.ty);
             field.attrs.retain(|a| !a.path().is_ident("serde"));
@@ -134,9 +152,15 @@ impl VisitMut for Pass<'_> {
         if !self.builders || !self.in_builder || imp.trait_.is_some() {
             return;
         }
-        let syn::Type::Path(p) = &*imp.self_ty else { return };
-        let Some(ty) = p.path.segments.last().map(|s| s.ident.to_string()) else { return };
-        let Some(fields) = self.changed_fields.get(&ty).cloned() else { return };
+        let syn::Type::Path(p) = &*imp.self_ty else {
+            return;
+        };
+        let Some(ty) = p.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        let Some(fields) = self.changed_fields.get(&ty).cloned() else {
+            return;
+        };
         for item in imp.items.iter_mut() {
             let syn::ImplItem::Fn(f) = item else { continue };
             if !fields.contains(&f.sig.ident.to_string()) {
@@ -145,10 +169,16 @@ impl VisitMut for Pass<'_> {
             // where T: TryInto<Option<X>>  ->  where T: TryInto<Option<Option<X>>>
             if let Some(wc) = f.sig.generics.where_clause.as_mut() {
                 for pred in wc.predicates.iter_mut() {
-                    let syn::WherePredicate::Type(pt) = pred else { continue };
+                    let syn::WherePredicate::Type(pt) = pred else {
+                        continue;
+                    };
                     for bound in pt.bounds.iter_mut() {
-                        let syn::TypeParamBound::Trait(tb) = bound else { continue };
-                        let Some(seg) = tb.path.segments.last_mut() else { continue };
+                        let syn::TypeParamBound::Trait(tb) = bound else {
+                            continue;
+                        };
+                        let Some(seg) = tb.path.segments.last_mut() else {
+                            continue;
+                        };
                         if seg.ident != "TryInto" {
                             continue;
                         }
@@ -167,7 +197,13 @@ impl VisitMut for Pass<'_> {
 /// Rewrites the generated file; returns how many fields changed, which the caller checks
 /// against what it expected so that a change in typify's output cannot go unnoticed.
 pub fn apply(file: &mut syn::File, targets: &BTreeMap<String, BTreeSet<String>>) -> usize {
-    let mut pass = Pass { targets, builders: false, in_builder: false, changed_fields: BTreeMap::new(), changed: 0 };
+    let mut pass = Pass {
+        targets,
+        builders: false,
+        in_builder: false,
+        changed_fields: BTreeMap::new(),
+        changed: 0,
+    };
     pass.visit_file_mut(file);
     pass.builders = true;
     pass.visit_file_mut(file);

@@ -27,7 +27,9 @@ pub fn variant_name(value: &str) -> String {
         .map(|w| {
             let mut cs = w.chars();
             let first = cs.next().map(|c| c.to_ascii_uppercase()).into_iter();
-            first.chain(cs.map(|c| c.to_ascii_lowercase())).collect::<String>()
+            first
+                .chain(cs.map(|c| c.to_ascii_lowercase()))
+                .collect::<String>()
         })
         .collect()
 }
@@ -35,11 +37,16 @@ pub fn variant_name(value: &str) -> String {
 /// Finds the named string enums under `components.schemas`.
 pub fn collect(file: &str, json: &Value) -> Result<Vec<OpenEnum>, Error> {
     let mut out = Vec::new();
-    let Some(schemas) = json.pointer("/components/schemas").and_then(Value::as_object) else {
+    let Some(schemas) = json
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
         return Ok(out);
     };
     for (name, schema) in schemas {
-        let Some(values) = schema.get("enum").and_then(Value::as_array) else { continue };
+        let Some(values) = schema.get("enum").and_then(Value::as_array) else {
+            continue;
+        };
         if schema.get("type").and_then(Value::as_str) != Some("string") {
             continue;
         }
@@ -57,19 +64,31 @@ pub fn collect(file: &str, json: &Value) -> Result<Vec<OpenEnum>, Error> {
         let mut strings = Vec::new();
         let mut seen = std::collections::BTreeMap::new();
         for v in values {
-            let s = v.as_str().ok_or_else(|| unsupported(format!("enum value {v} is not a string")))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| unsupported(format!("enum value {v} is not a string")))?;
             let variant = variant_name(s);
-            if variant.is_empty() || variant == "Unknown" || variant.starts_with(|c: char| c.is_ascii_digit()) {
-                return Err(unsupported(format!("enum value `{s}` gives no usable Rust variant name")));
+            if variant.is_empty()
+                || variant == "Unknown"
+                || variant.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Err(unsupported(format!(
+                    "enum value `{s}` gives no usable Rust variant name"
+                )));
             }
             if let Some(other) = seen.insert(variant.clone(), s.to_owned()) {
-                return Err(unsupported(format!("enum values `{other}` and `{s}` give the same variant `{variant}`")));
+                return Err(unsupported(format!(
+                    "enum values `{other}` and `{s}` give the same variant `{variant}`"
+                )));
             }
             strings.push(s.to_owned());
         }
         out.push(OpenEnum {
             name: name.clone(),
-            description: schema.get("description").and_then(Value::as_str).map(str::to_owned),
+            description: schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             values: strings,
         });
     }
@@ -80,8 +99,15 @@ pub fn collect(file: &str, json: &Value) -> Result<Vec<OpenEnum>, Error> {
 pub fn emit(e: &OpenEnum) -> TokenStream {
     let name = format_ident!("{}", e.name);
     let name_str = &e.name;
-    let doc = e.description.clone().unwrap_or_else(|| format!("The `{}` values.", e.name));
-    let variants: Vec<_> = e.values.iter().map(|v| format_ident!("{}", variant_name(v))).collect();
+    let doc = e
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("The `{}` values.", e.name));
+    let variants: Vec<_> = e
+        .values
+        .iter()
+        .map(|v| format_ident!("{}", variant_name(v)))
+        .collect();
     let values = &e.values;
     let variant_docs: Vec<_> = e.values.iter().map(|v| format!("`{v}`")).collect();
     quote! {

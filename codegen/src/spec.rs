@@ -17,7 +17,10 @@ pub struct Spec {
 
 fn yaml_location(e: &serde_yaml::Error) -> Location {
     match e.location() {
-        Some(l) => Location::LineColumn { line: l.line(), column: l.column() },
+        Some(l) => Location::LineColumn {
+            line: l.line(),
+            column: l.column(),
+        },
         None => Location::Document,
     }
 }
@@ -42,11 +45,12 @@ pub fn parse(file: &str, text: &str) -> Result<Spec, Error> {
         });
     }
     check_refs(file, &json)?;
-    let openapi: openapiv3::OpenAPI = serde_yaml::from_str(text).map_err(|e| Error::NotOpenApi {
-        file: file.to_owned(),
-        location: yaml_location(&e),
-        message: e.to_string(),
-    })?;
+    let openapi: openapiv3::OpenAPI =
+        serde_yaml::from_str(text).map_err(|e| Error::NotOpenApi {
+            file: file.to_owned(),
+            location: yaml_location(&e),
+            message: e.to_string(),
+        })?;
     if !openapi.openapi.starts_with("3.0.") {
         return Err(Error::NotOpenApi {
             file: file.to_owned(),
@@ -54,7 +58,11 @@ pub fn parse(file: &str, text: &str) -> Result<Spec, Error> {
             message: format!("version `{}` is not 3.0.x", openapi.openapi),
         });
     }
-    Ok(Spec { file: file.to_owned(), json, openapi })
+    Ok(Spec {
+        file: file.to_owned(),
+        json,
+        openapi,
+    })
 }
 
 /// Every `$ref` in the document with the pointer of the object that holds it.
@@ -101,7 +109,9 @@ fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
             return Err(Error::Unsupported {
                 file: file.to_owned(),
                 location: Location::Pointer(at),
-                message: format!("`$ref: {reference}` points outside this file; keep the spec in one file"),
+                message: format!(
+                    "`$ref: {reference}` points outside this file; keep the spec in one file"
+                ),
             });
         }
         if resolve(json, &reference).is_none() {

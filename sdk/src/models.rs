@@ -44,14 +44,21 @@ impl UnknownProvider {
 }
 
 /// Decodes `raw` as `T`, naming the provider and the JSON path inside the entry on failure.
-fn decode_variant<'de, T, D>(provider: &str, kind: &str, raw: Map<String, Value>) -> Result<T, D::Error>
+fn decode_variant<'de, T, D>(
+    provider: &str,
+    kind: &str,
+    raw: Map<String, Value>,
+) -> Result<T, D::Error>
 where
     T: serde::de::DeserializeOwned,
     D: Deserializer<'de>,
 {
     serde_path_to_error::deserialize(Value::Object(raw)).map_err(|e| {
         let path = e.path().to_string();
-        D::Error::custom(format_args!("{provider} {kind} at `{path}`: {}", e.into_inner()))
+        D::Error::custom(format_args!(
+            "{provider} {kind} at `{path}`: {}",
+            e.into_inner()
+        ))
     })
 }
 
