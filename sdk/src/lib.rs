@@ -14,5 +14,6 @@ mod generated {
 
 pub use generated::*;
 
+pub mod auth;
 pub mod models;
 pub mod runtime;
