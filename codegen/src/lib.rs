@@ -6,7 +6,8 @@
 //! project needs and progenitor does not do:
 //!
 //! - every named string enum becomes an *open* enum ([`open_enum`]) that keeps unknown values;
-//! - optional nullable properties become `Option<Option<T>>` ([`nullable`]) so `null` survives;
+//! - optional nullable properties become `Option<Option<T>>` and optional arrays `Option<Vec<T>>`
+//!   ([`nullable`]), so `null` and `[]` survive a round trip;
 //! - schemas the caller replaces with hand-written types (the provider-polymorphic container and
 //!   peer) are taken out of generation and referred to by path.
 //!

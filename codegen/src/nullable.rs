@@ -1,18 +1,34 @@
-//! Optional nullable properties keep `null` apart from "absent".
+//! Optional nullable properties keep `null` apart from "absent"; optional arrays keep `[]`
+//! apart from "absent".
 //!
 //! typify turns a property that is neither required nor non-nullable into `Option<T>` and skips
 //! it when `None`, so a `null` the server sent would come back as a missing key. This pass turns
 //! such fields into `Option<Option<T>>`: `None` is absent, `Some(None)` is `null`, `Some(Some(v))`
 //! is a value; each decodes and re-encodes to exactly what was on the wire.
+//!
+//! Likewise typify makes an optional array a `Vec<T>` skipped when empty, so `[]` would vanish;
+//! this pass makes it `Option<Vec<T>>`, so `[]` and absent stay two values on the wire.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use syn::visit_mut::VisitMut;
 
-/// `(type name, wire property name)` of every optional nullable property of an object schema.
-pub fn collect(json: &Value, skip: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// What a rewritten field becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// An optional nullable property: `Option<T>` becomes `Option<Option<T>>`.
+    Nullable,
+    /// An optional array: `Vec<T>` becomes `Option<Vec<T>>`.
+    Array,
+}
+
+/// Wire property name to [`Kind`], by type name.
+pub type Targets = BTreeMap<String, BTreeMap<String, Kind>>;
+
+/// Every optional nullable property and optional array property of the object schemas.
+pub fn collect(json: &Value, skip: &BTreeSet<String>) -> Targets {
+    let mut out = Targets::new();
     let Some(schemas) = json
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -29,10 +45,19 @@ pub fn collect(json: &Value, skip: &BTreeSet<String>) -> BTreeMap<String, BTreeS
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for (prop, prop_schema) in props {
-            let nullable = prop_schema.get("nullable").and_then(Value::as_bool) == Some(true);
-            if nullable && !required.contains(prop.as_str()) {
-                out.entry(name.clone()).or_default().insert(prop.clone());
+            if required.contains(prop.as_str()) {
+                continue;
             }
+            let kind = if prop_schema.get("nullable").and_then(Value::as_bool) == Some(true) {
+                Kind::Nullable
+            } else if prop_schema.get("type").and_then(Value::as_str) == Some("array") {
+                Kind::Array
+            } else {
+                continue;
+            };
+            out.entry(name.clone())
+                .or_default()
+                .insert(prop.clone(), kind);
         }
     }
     out
@@ -72,7 +97,7 @@ fn generic_arg(ty: &mut syn::Type, n: usize) -> Option<&mut syn::Type> {
 }
 
 struct Pass<'a> {
-    targets: &'a BTreeMap<String, BTreeSet<String>>,
+    targets: &'a Targets,
     /// Second round: change the builders to match what the first round changed.
     builders: bool,
     in_builder: bool,
@@ -124,9 +149,9 @@ impl VisitMut for Pass<'_> {
             let Some(wire) = wire_name(field) else {
                 continue;
             };
-            if !props.contains(&wire) {
+            let Some(kind) = props.get(&wire) else {
                 continue;
-            }
+            };
             if let Some(ident) = field.ident.as_ref() {
                 self.changed_fields
                     .entry(ty.clone())
@@ -135,13 +160,18 @@ impl VisitMut for Pass<'_> {
             }
             field.ty = wrap_in_option(&field.ty);
             field.attrs.retain(|a| !a.path().is_ident("serde"));
-            field.attrs.push(syn::parse_quote! {
-                #[serde(
-                    rename = #wire,
-                    default,
-                    skip_serializing_if = "::std::option::Option::is_none",
-                    deserialize_with = "deserialize_nullable"
-                )]
+            field.attrs.push(match kind {
+                Kind::Nullable => syn::parse_quote! {
+                    #[serde(
+                        rename = #wire,
+                        default,
+                        skip_serializing_if = "::std::option::Option::is_none",
+                        deserialize_with = "deserialize_nullable"
+                    )]
+                },
+                Kind::Array => syn::parse_quote! {
+                    #[serde(rename = #wire, default, skip_serializing_if = "::std::option::Option::is_none")]
+                },
             });
             self.changed += 1;
         }
@@ -196,7 +226,7 @@ impl VisitMut for Pass<'_> {
 
 /// Rewrites the generated file; returns how many fields changed, which the caller checks
 /// against what it expected so that a change in typify's output cannot go unnoticed.
-pub fn apply(file: &mut syn::File, targets: &BTreeMap<String, BTreeSet<String>>) -> usize {
+pub fn apply(file: &mut syn::File, targets: &Targets) -> usize {
     let mut pass = Pass {
         targets,
         builders: false,

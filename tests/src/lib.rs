@@ -1,6 +1,8 @@
 //! Shared helpers of the contract tests: where the workspace is, the spec as JSON, and the
 //! OpenAPI 3.0 schema validator.
 
+pub mod fixtures;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -51,7 +51,7 @@ fn gcp_container_round_trips_with_nulls() {
     );
     assert_eq!(
         gcp.regions,
-        vec![GcpRegion::UsEast4, GcpRegion::NorthAmericaNortheast2]
+        Some(vec![GcpRegion::UsEast4, GcpRegion::NorthAmericaNortheast2])
     );
 }
 

@@ -1,4 +1,5 @@
-//! Maintainer commands. `cargo xtask regen` checks the spec and regenerates the client from it.
+//! Maintainer commands. `cargo xtask regen` checks the spec, regenerates the client from it and
+//! verifies the recorded fixtures against both.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,14 +60,19 @@ fn regen() -> Result<(), Vec<String>> {
             None
         }
     };
+    let (fixtures, load_problems) = contract_tests::fixtures::load_all(&root(), "fixtures");
+    problems.extend(load_problems);
+    problems.extend(contract_tests::fixtures::verify(&spec.json, &fixtures));
     if !problems.is_empty() {
         return Err(problems);
     }
     let operations = spec.openapi.operations().count();
     let lines = source.map(|s| s.lines().count()).unwrap_or(0);
     println!(
-        "regen: {} is valid OpenAPI 3.0; {operations} operations generate {lines} lines of client ({:.2?})",
+        "regen: {} is valid OpenAPI 3.0; {operations} operations generate {lines} lines of client; \
+         {} fixtures match the spec and round-trip through the sdk ({:.2?})",
         codegen::SPEC_PATH,
+        fixtures.len(),
         started.elapsed()
     );
     Ok(())
