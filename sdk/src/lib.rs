@@ -16,4 +16,5 @@ pub use generated::*;
 
 pub mod auth;
 pub mod models;
+pub mod retry;
 pub mod runtime;

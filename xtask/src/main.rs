@@ -1,6 +1,9 @@
 //! Maintainer commands. `cargo xtask regen` checks the spec, regenerates the client from it and
 //! verifies the recorded fixtures against both.
 
+mod spec_checks;
+mod surface;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
