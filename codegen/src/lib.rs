@@ -32,6 +32,7 @@ pub struct Settings {
     crate_path: String,
     inner_type: Option<String>,
     replacements: Vec<(String, String)>,
+    error_body: Option<String>,
 }
 
 impl Settings {
@@ -42,12 +43,22 @@ impl Settings {
             crate_path: crate_path.into(),
             inner_type: None,
             replacements: Vec::new(),
+            error_body: None,
         }
     }
 
     /// The type of the client's `inner` field, which the hand-written runtime keeps its state in.
     pub fn with_inner_type(mut self, path: impl Into<String>) -> Self {
         self.inner_type = Some(path.into());
+        self
+    }
+
+    /// Makes every error response of every operation (each 4xx/5xx the spec declares, and any
+    /// other 4xx/5xx) decode into the hand-written type at `rust_path`, so that no error status
+    /// escapes as an unread "unexpected response". Only the model handed to progenitor changes;
+    /// the spec is not touched. The hand-written runtime turns that body into its error type.
+    pub fn with_error_body(mut self, rust_path: impl Into<String>) -> Self {
+        self.error_body = Some(rust_path.into());
         self
     }
 
@@ -121,11 +132,17 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         gen_settings.with_replacement(&e.name, path, impls.into_iter());
     }
 
+    let mut openapi = spec.openapi.clone();
+    if let Some(path) = &settings.error_body {
+        route_errors_to(&mut openapi, ERROR_BODY_SCHEMA);
+        gen_settings.with_replacement(ERROR_BODY_SCHEMA, path, std::iter::empty());
+    }
+
     let mut generator = progenitor::Generator::new(&gen_settings);
     // progenitor reports most problems as errors but panics on some (a path item given as a
     // `$ref`, for one); neither may escape as a panic from here.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.generate_tokens(&spec.openapi)
+        generator.generate_tokens(&openapi)
     }))
     .map_err(|panic| {
         let message = panic
@@ -194,6 +211,64 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
     Ok(header + &prettyplease::unparse(&ast))
 }
 
+/// The name of the synthetic schema that error responses are routed to (see
+/// [`Settings::with_error_body`]).
+const ERROR_BODY_SCHEMA: &str = "SdkErrorBody";
+
+/// Points every error response at the synthetic `schema` and adds `4XX`/`5XX` catch-alls.
+fn route_errors_to(openapi: &mut openapiv3::OpenAPI, schema: &str) {
+    use openapiv3::{
+        MediaType, ReferenceOr, Response, Schema, SchemaData, SchemaKind, StatusCode, Type,
+    };
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        schema.to_owned(),
+        ReferenceOr::Item(Schema {
+            schema_data: SchemaData::default(),
+            schema_kind: SchemaKind::Type(Type::Object(Default::default())),
+        }),
+    );
+    let mut response = Response {
+        description: "An error.".into(),
+        ..Default::default()
+    };
+    response.content.insert(
+        "application/json".into(),
+        MediaType {
+            schema: Some(ReferenceOr::ref_(&format!("#/components/schemas/{schema}"))),
+            ..Default::default()
+        },
+    );
+    for item in openapi.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut op.responses.responses;
+            for (code, value) in responses.iter_mut() {
+                let is_error = match code {
+                    StatusCode::Code(c) => *c >= 400,
+                    StatusCode::Range(r) => *r >= 4,
+                };
+                if is_error {
+                    *value = ReferenceOr::Item(response.clone());
+                }
+            }
+            responses.insert(StatusCode::Range(4), ReferenceOr::Item(response.clone()));
+            responses.insert(StatusCode::Range(5), ReferenceOr::Item(response.clone()));
+        }
+    }
+}
+
 /// The path of the spec from the workspace root.
 pub const SPEC_PATH: &str = "spec/network-peering.yaml";
 
@@ -206,5 +281,6 @@ impl Settings {
             .with_inner_type("::sdk::runtime::Runtime")
             .with_replacement("Container", "::sdk::models::Container")
             .with_replacement("Peer", "::sdk::models::Peer")
+            .with_error_body("::sdk::error::ErrorBody")
     }
 }

@@ -7,14 +7,26 @@
 // crate and from the mock crate alike.
 extern crate self as sdk;
 
-#[allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, dead_code)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unused_imports,
+    dead_code,
+    unreachable_patterns
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/network_peering.rs"));
 }
 
 pub use generated::*;
 
+pub use config::Config;
+pub use error::Error;
+
 pub mod auth;
+pub mod config;
+pub mod error;
 pub mod models;
 pub mod retry;
 pub mod runtime;

@@ -1,7 +1,404 @@
-//! The state the hand-written layer keeps inside the generated [`crate::Client`].
+//! The runtime: what happens to every request the generated client builds. It plugs in through
+//! progenitor's one seam, `impl ClientHooks for Client`:
+//!
+//! - `pre` drops progenitor's `api-version` header (Atlas v1.0 does not use it) and, for a
+//!   service account, makes sure a bearer token is cached (a token failure is an
+//!   [`crate::Error::Auth`]).
+//! - `exec` signs the request (Digest with the cached challenge and the next nonce count, or the
+//!   bearer token), sends it, answers one 401 with a fresh challenge or token, retries what
+//!   [`crate::retry::decide`] allows after the wait it computes, and wraps the body of a final
+//!   error response in [`crate::error::ErrorBody`] so that every error status reaches the caller
+//!   with its raw text.
+//!
+//! A `tracing` span `atlas_request` covers each call with the operation, method, path, attempt,
+//! status and elapsed time; headers and bodies are never recorded.
 
-/// Per-client runtime state, held in the generated client's `inner` field.
-#[derive(Clone, Debug, Default)]
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use tracing::Instrument;
+
+use crate::Client;
+use crate::auth::digest::{self, DigestSession};
+use crate::auth::service_account::TokenSource;
+use crate::config::{Config, ConfigError, Credentials, Secret};
+use crate::retry::{self, Attempt, Decision, Jitter, RandomJitter, RetryPolicy, Sleep, TokioSleep};
+
+/// The most of an error body the runtime keeps; the rest is dropped and the error says so.
+pub const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+enum Auth {
+    None,
+    Digest(DigestSession),
+    ServiceAccount(TokenSource),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Digest(s) => f.debug_tuple("Digest").field(s).finish(),
+            Auth::ServiceAccount(t) => f.debug_tuple("ServiceAccount").field(t).finish(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    auth: Auth,
+    retry: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    jitter: Arc<dyn Jitter>,
+    exchanges: AtomicU64,
+}
+
+/// Per-client runtime state, held in the generated client's `inner` field. Cheap to clone.
+#[derive(Clone, Debug)]
 pub struct Runtime {
-    _private: (),
+    state: Arc<State>,
+}
+
+impl Default for Runtime {
+    /// No credentials, the default retry policy, real sleeps.
+    fn default() -> Self {
+        Self::from_parts(Auth::None, RetryPolicy::default(), None, None)
+    }
+}
+
+impl Runtime {
+    fn from_parts(
+        auth: Auth,
+        retry: RetryPolicy,
+        sleep: Option<Arc<dyn Sleep>>,
+        jitter: Option<Arc<dyn Jitter>>,
+    ) -> Self {
+        let sleep = sleep.unwrap_or_else(|| Arc::new(TokioSleep));
+        let jitter = jitter.unwrap_or_else(|| Arc::new(RandomJitter::default()));
+        Self {
+            state: Arc::new(State {
+                auth,
+                retry,
+                sleep,
+                jitter,
+                exchanges: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn from_config(config: &Config) -> Self {
+        let auth = match &config.credentials {
+            None => Auth::None,
+            Some(Credentials::ApiKey {
+                public_key,
+                private_key,
+            }) => Auth::Digest(DigestSession::new(digest::Credentials::new(
+                public_key.clone(),
+                private_key.expose(),
+            ))),
+            Some(Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            }) => Auth::ServiceAccount(TokenSource::new(
+                client_id.clone(),
+                client_secret.clone(),
+                config.token_url(),
+            )),
+        };
+        Self::from_parts(
+            auth,
+            config.retry,
+            config.sleep.clone(),
+            config.jitter.clone(),
+        )
+    }
+
+    /// How many HTTP exchanges this client has made (requests sent, retries and
+    /// authentication round trips included). Lets a caller see what a call cost.
+    pub fn exchanges(&self) -> u64 {
+        self.state.exchanges.load(Ordering::Relaxed)
+    }
+
+    /// How many service-account tokens were fetched (0 for other credentials).
+    pub fn token_fetches(&self) -> u64 {
+        match &self.state.auth {
+            Auth::ServiceAccount(t) => t.fetches(),
+            _ => 0,
+        }
+    }
+
+    /// Adds the credentials to `request`; returns the bearer token used, if any.
+    async fn authorize(
+        &self,
+        http: &reqwest::Client,
+        request: &mut reqwest::Request,
+    ) -> Option<Secret> {
+        match &self.state.auth {
+            Auth::None => None,
+            Auth::Digest(session) => {
+                let url = request.url();
+                let uri = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_owned(),
+                };
+                // No challenge cached yet: the request goes out unsigned and the 401 brings one.
+                let value = session
+                    .authorization(request.method().as_str(), &uri)
+                    .ok()?;
+                let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+                let mut value = value;
+                value.set_sensitive(true);
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value);
+                None
+            }
+            Auth::ServiceAccount(source) => {
+                let token = match source.token(http).await {
+                    Ok(token) => token,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "service-account token unavailable; sending unauthenticated");
+                        return None;
+                    }
+                };
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                        .ok()?;
+                value.set_sensitive(true);
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value);
+                Some(token)
+            }
+        }
+    }
+
+    /// After a 401: takes the new challenge, or drops the refused token. True when one more
+    /// signed attempt is worth making.
+    async fn on_unauthorized(&self, response: &reqwest::Response, used: Option<&Secret>) -> bool {
+        match &self.state.auth {
+            Auth::None => false,
+            Auth::Digest(session) => {
+                let challenges: Vec<&str> = response
+                    .headers()
+                    .get_all(reqwest::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                let taken = challenges
+                    .iter()
+                    .any(|c| session.set_challenge_from_header(c).is_ok());
+                if !taken {
+                    tracing::warn!("401 without a usable Digest challenge");
+                }
+                taken
+            }
+            Auth::ServiceAccount(source) => {
+                if let Some(used) = used {
+                    source.invalidate(used).await;
+                }
+                true
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            "atlas_request",
+            operation,
+            method = %request.method(),
+            path = %request.url().path(),
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        self.execute_in_span(http, request).instrument(span).await
+    }
+
+    async fn execute_in_span(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let mut attempt: u32 = 1;
+        let mut reauthenticated = false;
+        loop {
+            // Every attempt sends a copy; a request whose body cannot be copied (never the case
+            // for this API's JSON bodies) is sent once, as it is, with no retry.
+            let Some(mut copy) = request.try_clone() else {
+                let mut request = request;
+                self.authorize(http, &mut request).await;
+                self.state.exchanges.fetch_add(1, Ordering::Relaxed);
+                return finish(http.execute(request).await, started).await;
+            };
+            let used = self.authorize(http, &mut copy).await;
+            self.state.exchanges.fetch_add(1, Ordering::Relaxed);
+            let result = http.execute(copy).await;
+            tracing::Span::current().record("attempt", attempt);
+
+            if let Ok(response) = &result
+                && response.status() == reqwest::StatusCode::UNAUTHORIZED
+                && !reauthenticated
+                && self.on_unauthorized(response, used.as_ref()).await
+            {
+                reauthenticated = true;
+                continue;
+            }
+
+            let decision = {
+                let outcome = match &result {
+                    Ok(response) => Attempt::Response {
+                        status: response.status().as_u16(),
+                        headers: response.headers(),
+                    },
+                    Err(e) if e.is_connect() => Attempt::ConnectFailed,
+                    Err(e) if e.is_timeout() => Attempt::TimedOut,
+                    Err(_) => Attempt::SendFailed {
+                        request_may_have_reached_server: true,
+                    },
+                };
+                retry::decide(
+                    &self.state.retry,
+                    &method,
+                    &outcome,
+                    attempt,
+                    started.elapsed(),
+                    SystemTime::now(),
+                    self.state.jitter.next(),
+                )
+            };
+            match decision {
+                Decision::Retry { after } => {
+                    tracing::debug!(attempt, wait_ms = after.as_millis() as u64, "retrying");
+                    drop(result);
+                    self.state.sleep.sleep(after).await;
+                    attempt += 1;
+                }
+                Decision::Stop(_) => return finish(result, started).await,
+            }
+        }
+    }
+}
+
+/// Records the outcome on the span; wraps a final error response's body.
+async fn finish(
+    result: reqwest::Result<reqwest::Response>,
+    started: Instant,
+) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::Span::current();
+    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+    match result {
+        Ok(response) => {
+            span.record("status", response.status().as_u16());
+            if response.status().is_client_error() || response.status().is_server_error() {
+                envelope_error_body(response).await
+            } else {
+                Ok(response)
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "request failed");
+            Err(e)
+        }
+    }
+}
+
+/// Reads an error response's body (up to [`MAX_ERROR_BODY`]) and hands the generated code a
+/// response whose body is the JSON [`crate::error::ErrorBody`] envelope around it.
+async fn envelope_error_body(
+    mut response: reqwest::Response,
+) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    let mut headers = response.headers().clone();
+    let mut raw = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ERROR_BODY - raw.len();
+        if chunk.len() > room {
+            raw.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        raw.extend_from_slice(&chunk);
+    }
+    let body = crate::error::ErrorBody {
+        raw: String::from_utf8_lossy(&raw).into_owned(),
+        truncated,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    headers.remove(reqwest::header::CONTENT_ENCODING);
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let mut rebuilt = http::Response::new(json);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Ok(reqwest::Response::from(rebuilt))
+}
+
+impl ClientHooks<Runtime> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        request.headers_mut().remove("api-version");
+        if let Auth::ServiceAccount(source) = &self.inner().state.auth {
+            source
+                .token(self.client())
+                .await
+                .map_err(progenitor_client::Error::Custom)?;
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner()
+            .execute(self.client(), request, info.operation_id)
+            .await
+    }
+}
+
+impl Client {
+    /// A client for `config`: rustls with certificate verification, the configured timeouts,
+    /// user agent, credentials and retry policy.
+    pub fn from_config(config: Config) -> Result<Self, crate::Error> {
+        // reqwest is built without a default crypto provider to keep the build lean (ring, not
+        // aws-lc); install ring unless the application already installed one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        let runtime = Runtime::from_config(&config);
+        Ok(Client::new_with_client(&config.base_url, http, runtime))
+    }
+
+    /// A client configured from the environment; see [`Config::from_env`].
+    pub fn from_env() -> Result<Self, crate::Error> {
+        Self::from_config(Config::from_env()?)
+    }
+
+    /// The runtime state: exchange and token counters.
+    pub fn runtime(&self) -> &Runtime {
+        self.inner()
+    }
 }

@@ -1,0 +1,1445 @@
+//! Checks of `spec/network-peering.yaml` that the OpenAPI 3.0 JSON Schema cannot express.
+//!
+//! - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
+//!   silently drops or changes. A misspelled keyword (`requried`) is valid OpenAPI, because the
+//!   official schema allows unknown keys in many places, yet the generator never sees it.
+//! - [`rule_problems`]: the project's own rules: unique operationIds, an example on every JSON
+//!   request body and 2xx JSON response, at least one recorded fixture per operation, every
+//!   `$ref` resolving, and no unused component.
+//!
+//! Every problem is one line, `"{file}: {json pointer}: {what}"`, with the pointer escaped per
+//! RFC 6901 (`~0` for `~`, `~1` for `/`); a run reports all problems, not only the first.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use codegen::spec::{pointer_token, refs, resolve};
+use codegen::{Error, Location};
+use serde_json::{Map, Number, Value};
+
+/// One problem line. The empty pointer (RFC 6901's whole document) reads as "document root".
+fn problem(file: &str, pointer: &str, what: &str) -> String {
+    let at = if pointer.is_empty() {
+        "document root"
+    } else {
+        pointer
+    };
+    format!("{file}: {at}: {what}")
+}
+
+/// A value for a message: compact JSON, cut to a readable length.
+fn show(value: &Value) -> String {
+    const MAX: usize = 60;
+    let text = value.to_string();
+    if text.chars().count() <= MAX {
+        text
+    } else {
+        let cut: String = text.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+fn yaml_location(e: &serde_yaml::Error) -> Location {
+    match e.location() {
+        Some(l) => Location::LineColumn {
+            line: l.line(),
+            column: l.column(),
+        },
+        None => Location::Document,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trip through openapiv3
+// ---------------------------------------------------------------------------------------------
+
+/// Parses the spec text both as plain JSON data and as the `openapiv3` model, serializes the
+/// model back to JSON and reports, one line per key, everything the parser dropped, changed or
+/// added, except the normalizations that do not change what the document means (see
+/// [`means_absent`] and [`same_number`]).
+///
+/// Text that is not YAML, or YAML that `openapiv3` refuses, gives a single line with the line
+/// and column of the failure.
+#[allow(dead_code)] // Not called by main.rs yet: main wires it into `cargo xtask regen`.
+pub fn round_trip_problems(file: &str, text: &str) -> Vec<String> {
+    let before: Value = match serde_yaml::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            return vec![
+                Error::Yaml {
+                    file: file.to_owned(),
+                    location: yaml_location(&e),
+                    message: e.to_string(),
+                }
+                .to_string(),
+            ];
+        }
+    };
+    let model: openapiv3::OpenAPI = match serde_yaml::from_str(text) {
+        Ok(model) => model,
+        Err(e) => {
+            return vec![
+                Error::NotOpenApi {
+                    file: file.to_owned(),
+                    location: yaml_location(&e),
+                    message: e.to_string(),
+                }
+                .to_string(),
+            ];
+        }
+    };
+    let after = match serde_json::to_value(&model) {
+        Ok(value) => value,
+        Err(e) => {
+            return vec![problem(
+                file,
+                "",
+                &format!("the OpenAPI model does not serialize back to JSON: {e}"),
+            )];
+        }
+    };
+    let mut walk = RoundTrip {
+        file,
+        path: Vec::new(),
+        problems: Vec::new(),
+    };
+    walk.compare(&before, &after, Context::Keywords);
+    walk.problems
+}
+
+/// What the keys of an object are, which decides whether a key that is on one side only can be
+/// a harmless default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// An OpenAPI object (schema, parameter, operation, ...): its keys are OpenAPI keywords, so
+    /// `readOnly: false` present on one side only means the same as absent.
+    Keywords,
+    /// A map of names chosen by the author (`properties`, `paths`, `responses`, a security
+    /// requirement, ...): every entry matters, whatever its value.
+    Names,
+    /// Data the parser must keep as is (`example`, `default`, `enum`, extensions).
+    Verbatim,
+}
+
+/// Keywords whose value is data, where `null`, `{}` and `[]` are meaningful values.
+const VALUE_KEYWORDS: &[&str] = &["example", "default", "value", "enum"];
+
+/// Keywords whose (object) value is a map of author-chosen names.
+const NAME_MAPS: &[&str] = &[
+    "paths",
+    "properties",
+    "schemas",
+    "parameters",
+    "responses",
+    "securitySchemes",
+    "requestBodies",
+    "headers",
+    "content",
+    "examples",
+    "encoding",
+    "links",
+    "callbacks",
+    "mapping",
+    "scopes",
+    "variables",
+];
+
+/// Boolean keywords whose OpenAPI 3.0 default is `false`.
+const FALSE_BY_DEFAULT: &[&str] = &[
+    "required",
+    "deprecated",
+    "nullable",
+    "readOnly",
+    "writeOnly",
+    "uniqueItems",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "allowReserved",
+    "allowEmptyValue",
+];
+
+/// Keywords whose OpenAPI 3.0 default is `0`.
+const ZERO_BY_DEFAULT: &[&str] = &["minLength", "minItems", "minProperties"];
+
+/// Every fixed field name of OpenAPI 3.0.3, to tell a dropped keyword from a dropped typo.
+const KEYWORDS: &[&str] = &[
+    "$ref",
+    "additionalProperties",
+    "allOf",
+    "allowEmptyValue",
+    "allowReserved",
+    "anyOf",
+    "attribute",
+    "authorizationUrl",
+    "bearerFormat",
+    "callbacks",
+    "clientCredentials",
+    "components",
+    "contact",
+    "content",
+    "contentType",
+    "default",
+    "delete",
+    "deprecated",
+    "description",
+    "discriminator",
+    "email",
+    "encoding",
+    "enum",
+    "example",
+    "examples",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "explode",
+    "externalDocs",
+    "externalValue",
+    "flows",
+    "format",
+    "get",
+    "head",
+    "headers",
+    "identifier",
+    "implicit",
+    "in",
+    "info",
+    "items",
+    "license",
+    "links",
+    "mapping",
+    "maxItems",
+    "maxLength",
+    "maxProperties",
+    "maximum",
+    "minItems",
+    "minLength",
+    "minProperties",
+    "minimum",
+    "multipleOf",
+    "name",
+    "namespace",
+    "not",
+    "nullable",
+    "oneOf",
+    "openIdConnectUrl",
+    "openapi",
+    "operationId",
+    "operationRef",
+    "options",
+    "parameters",
+    "password",
+    "patch",
+    "paths",
+    "pattern",
+    "post",
+    "prefix",
+    "properties",
+    "propertyName",
+    "put",
+    "readOnly",
+    "refreshUrl",
+    "requestBodies",
+    "requestBody",
+    "required",
+    "responses",
+    "schema",
+    "schemas",
+    "scheme",
+    "scopes",
+    "security",
+    "securitySchemes",
+    "server",
+    "servers",
+    "style",
+    "summary",
+    "tags",
+    "termsOfService",
+    "title",
+    "tokenUrl",
+    "trace",
+    "type",
+    "uniqueItems",
+    "url",
+    "value",
+    "variables",
+    "version",
+    "wrapped",
+    "writeOnly",
+    "xml",
+];
+
+/// The context of the value under `key` in an object of context `parent`.
+fn child_context(parent: Context, key: &str, value: &Value) -> Context {
+    match parent {
+        Context::Verbatim => Context::Verbatim,
+        Context::Names => Context::Keywords,
+        Context::Keywords => {
+            if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) {
+                Context::Verbatim
+            } else if key == "security" || (NAME_MAPS.contains(&key) && value.is_object()) {
+                // `security` is a list of requirements, each a map of scheme names.
+                Context::Names
+            } else {
+                Context::Keywords
+            }
+        }
+    }
+}
+
+/// The object a key sits in, on both sides of the round trip, and the key that object sits
+/// under (`headers`, `encoding`, ...), for defaults that depend on siblings.
+struct Holder<'a> {
+    before: &'a Map<String, Value>,
+    after: &'a Map<String, Value>,
+    container: Option<&'a str>,
+}
+
+impl<'a> Holder<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.before.get(key).or_else(|| self.after.get(key))
+    }
+
+    /// The `style` the object has when it names none: by `in` for a parameter, `simple` for a
+    /// header object (in a `headers` map), `form` for an encoding.
+    fn default_style(&self) -> Option<&'static str> {
+        match self.get("in").and_then(Value::as_str) {
+            Some("query" | "cookie") => Some("form"),
+            Some("path" | "header") => Some("simple"),
+            Some(_) => None,
+            None => match self.container {
+                Some("headers") => Some("simple"),
+                Some("encoding") => Some("form"),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Whether `key: value`, found on one side of the round trip only, in an OpenAPI object, says
+/// the same as leaving the key out, so that its appearing or disappearing changes nothing.
+/// Only OpenAPI keywords qualify (a misspelled key is reported whatever its value):
+///
+/// - `null` for a keyword that is not data (`description: null` is no description; openapiv3
+///   writes `null` for some unset optional fields);
+/// - `false` for the boolean keywords that default to `false` (`required`, `deprecated`,
+///   `nullable`, `readOnly`, `writeOnly`, `uniqueItems`, `allowEmptyValue`, ...);
+/// - `0` for `minLength`, `minItems`, `minProperties`; `true` for `additionalProperties`;
+/// - `style` equal to the default for its place (`form` in query and cookie, `simple` in path
+///   and header), and `explode` equal to its default (`true` exactly when the style is `form`);
+/// - an empty map or list (`tags: []`, `scopes: {}`, `required: []`), except for `security`,
+///   where `[]` switches security off, and for data keywords.
+fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
+    if !KEYWORDS.contains(&key) {
+        return false;
+    }
+    let data = VALUE_KEYWORDS.contains(&key);
+    match value {
+        Value::Null => !data,
+        Value::Bool(b) => {
+            if key == "explode" {
+                let style = holder
+                    .get("style")
+                    .and_then(Value::as_str)
+                    .or_else(|| holder.default_style());
+                style.is_some_and(|s| *b == (s == "form"))
+            } else if *b {
+                key == "additionalProperties"
+            } else {
+                FALSE_BY_DEFAULT.contains(&key)
+            }
+        }
+        Value::Number(n) => ZERO_BY_DEFAULT.contains(&key) && n.as_f64() == Some(0.0),
+        Value::String(s) => key == "style" && holder.default_style() == Some(s.as_str()),
+        Value::Array(items) => items.is_empty() && !data && key != "security",
+        Value::Object(map) => map.is_empty() && !data,
+    }
+}
+
+/// Whether two JSON numbers are the same number, whatever their spelling (`1`, `1.0`). Integers
+/// compare exactly, so a large integer that lost precision in a float counts as changed.
+fn same_number(a: &Number, b: &Number) -> bool {
+    fn exact(n: &Number) -> Option<i128> {
+        if let Some(i) = n.as_i64() {
+            Some(i128::from(i))
+        } else if let Some(u) = n.as_u64() {
+            Some(i128::from(u))
+        } else {
+            let f = n.as_f64()?;
+            // 2^126: well inside i128, so the cast is exact for an integral float.
+            (f.is_finite() && f.fract() == 0.0 && f.abs() < 8.5e37).then_some(f as i128)
+        }
+    }
+    match (exact(a), exact(b)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => a.as_f64() == b.as_f64(),
+        _ => false,
+    }
+}
+
+/// Walks the source document and its round-tripped copy side by side.
+struct RoundTrip<'a> {
+    file: &'a str,
+    /// Unescaped tokens of the current position.
+    path: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl RoundTrip<'_> {
+    fn pointer(&self) -> String {
+        self.path
+            .iter()
+            .map(|t| format!("/{}", pointer_token(t)))
+            .collect()
+    }
+
+    fn report(&mut self, what: &str) {
+        let line = problem(self.file, &self.pointer(), what);
+        self.problems.push(line);
+    }
+
+    fn compare(&mut self, before: &Value, after: &Value, context: Context) {
+        match (before, after) {
+            (Value::Object(b), Value::Object(a)) => self.compare_objects(b, a, context),
+            (Value::Array(b), Value::Array(a)) => {
+                for (i, item) in b.iter().enumerate() {
+                    self.path.push(i.to_string());
+                    match a.get(i) {
+                        Some(other) => self.compare(item, other, context),
+                        None => self.report(&format!(
+                            "dropped by the OpenAPI parser (was {})",
+                            show(item)
+                        )),
+                    }
+                    self.path.pop();
+                }
+                for (i, item) in a.iter().enumerate().skip(b.len()) {
+                    self.path.push(i.to_string());
+                    self.report(&format!("added by the OpenAPI parser: {}", show(item)));
+                    self.path.pop();
+                }
+            }
+            (Value::Number(b), Value::Number(a)) if same_number(b, a) => {}
+            _ if before == after => {}
+            _ => self.report(&format!(
+                "changed by the OpenAPI parser: {} became {}",
+                show(before),
+                show(after)
+            )),
+        }
+    }
+
+    fn compare_objects(
+        &mut self,
+        b: &Map<String, Value>,
+        a: &Map<String, Value>,
+        context: Context,
+    ) {
+        // The key the object sits under, for the default `style` of headers and encodings.
+        let container = self.path.len().checked_sub(2).map(|i| self.path[i].clone());
+        let holder = Holder {
+            before: b,
+            after: a,
+            container: container.as_deref(),
+        };
+        for (key, value) in b {
+            self.path.push(key.clone());
+            match a.get(key) {
+                Some(other) => self.compare(value, other, child_context(context, key, value)),
+                None if context == Context::Keywords && means_absent(key, value, &holder) => {}
+                None => {
+                    let what = dropped(key, value, b, context);
+                    self.report(&what);
+                }
+            }
+            self.path.pop();
+        }
+        for (key, value) in a {
+            if b.contains_key(key)
+                || (context == Context::Keywords && means_absent(key, value, &holder))
+            {
+                continue;
+            }
+            self.path.push(key.clone());
+            self.report(&format!("added by the OpenAPI parser: {}", show(value)));
+            self.path.pop();
+        }
+    }
+}
+
+/// Why `key: value` of the source object `holder` is missing after the round trip.
+fn dropped(key: &str, value: &Value, holder: &Map<String, Value>, context: Context) -> String {
+    if context != Context::Keywords {
+        format!("dropped by the OpenAPI parser (was {})", show(value))
+    } else if key != "$ref" && holder.contains_key("$ref") {
+        "ignored next to `$ref` and dropped by the OpenAPI parser (OpenAPI 3.0 ignores the \
+         siblings of a `$ref`)"
+            .to_owned()
+    } else if key.starts_with("x-") {
+        format!(
+            "extension dropped by the OpenAPI parser, which must keep `x-` keys (was {})",
+            show(value)
+        )
+    } else if KEYWORDS.contains(&key) {
+        format!("dropped by the OpenAPI parser (was {})", show(value))
+    } else {
+        "dropped by the OpenAPI parser (not an OpenAPI keyword?)".to_owned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The project's rules
+// ---------------------------------------------------------------------------------------------
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Every kind of reusable component of OpenAPI 3.0.
+const COMPONENT_KINDS: &[&str] = &[
+    "schemas",
+    "responses",
+    "parameters",
+    "examples",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "links",
+    "callbacks",
+];
+
+/// The kinds of component that must each be used.
+const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "securitySchemes"];
+
+/// Checks the project's rules on the spec as plain JSON. `fixture_operations` maps each
+/// operationId to the number of recorded fixtures matched to it. Rules:
+///
+/// - every operation has an operationId, and no two share one;
+/// - every JSON request body and every 2xx JSON response (after following `$ref`) has `example`
+///   or `examples` on its media type;
+/// - every operation has at least one fixture (and no fixture counts for an unknown operation);
+/// - every `$ref` resolves inside the file, as do discriminator mappings, and every `security`
+///   requirement names a defined scheme;
+/// - every entry of `components/{schemas,parameters,responses,securitySchemes}` is used: reached
+///   by `$ref`s (or discriminator mappings) from outside the components, directly or through
+///   other used components; a security scheme is also used when a `security` requirement names
+///   it. An entry referenced only by unused entries (or by itself) is unused too.
+#[allow(dead_code)] // Not called by main.rs yet: main wires it into `cargo xtask regen`.
+pub fn rule_problems(
+    file: &str,
+    spec: &Value,
+    fixture_operations: &BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let operations = operations(spec);
+    operation_id_problems(file, &operations, fixture_operations, &mut problems);
+    example_problems(file, spec, &operations, &mut problems);
+    reference_problems(file, spec, &mut problems);
+    unused_component_problems(file, spec, &mut problems);
+    problems
+}
+
+/// One operation of the spec.
+struct Operation<'a> {
+    /// Its pointer, `/paths/<escaped path>/<method>`.
+    pointer: String,
+    value: &'a Value,
+}
+
+impl Operation<'_> {
+    fn id(&self) -> Option<&str> {
+        self.value.get("operationId").and_then(Value::as_str)
+    }
+
+    /// The operationId, or the pointer when it has none, for messages.
+    fn label(&self) -> String {
+        match self.id() {
+            Some(id) => format!("`{id}`"),
+            None => format!("the operation at {}", self.pointer),
+        }
+    }
+}
+
+/// The operations under `paths`, in document order (a path item given by `$ref` is followed).
+fn operations(spec: &Value) -> Vec<Operation<'_>> {
+    let mut out = Vec::new();
+    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
+    for (path, item) in paths {
+        if !path.starts_with('/') {
+            continue;
+        }
+        let (base, item) = match item.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match resolve(spec, reference) {
+                Some(target) => (reference.trim_start_matches('#').to_owned(), target),
+                None => continue, // reported by the `$ref` rule
+            },
+            None => (format!("/paths/{}", pointer_token(path)), item),
+        };
+        for method in METHODS {
+            if let Some(value) = item.get(method) {
+                out.push(Operation {
+                    pointer: format!("{base}/{method}"),
+                    value,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `listAllContainers` -> `list_all_containers`, the fixture directory of an operation.
+fn snake_case(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let mut out = String::with_capacity(id.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn operation_id_problems(
+    file: &str,
+    operations: &[Operation<'_>],
+    fixture_operations: &BTreeMap<String, usize>,
+    problems: &mut Vec<String>,
+) {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    for op in operations {
+        match op.value.get("operationId") {
+            None => problems.push(problem(file, &op.pointer, "operation has no operationId")),
+            Some(Value::String(id)) => {
+                if let Some(previous) = first.get(id.as_str()) {
+                    problems.push(problem(
+                        file,
+                        &format!("{}/operationId", op.pointer),
+                        &format!(
+                            "operationId `{id}` is already used by the operation at {previous}"
+                        ),
+                    ));
+                    continue;
+                }
+                first.insert(id, &op.pointer);
+                if fixture_operations.get(id).copied().unwrap_or(0) == 0 {
+                    problems.push(problem(
+                        file,
+                        &op.pointer,
+                        &format!(
+                            "operation `{id}` has no fixture (add one under fixtures/{}/)",
+                            snake_case(id)
+                        ),
+                    ));
+                }
+            }
+            Some(other) => problems.push(problem(
+                file,
+                &format!("{}/operationId", op.pointer),
+                &format!("operationId is not a string: {}", show(other)),
+            )),
+        }
+    }
+    for (id, count) in fixture_operations {
+        if *count > 0 && !first.contains_key(id.as_str()) {
+            problems.push(problem(
+                file,
+                "/paths",
+                &format!(
+                    "{count} fixture(s) matched to operationId `{id}`, which no operation has"
+                ),
+            ));
+        }
+    }
+}
+
+/// Follows `$ref`s from `value` (at `pointer`) to the object they name; `None` when one does
+/// not resolve (the `$ref` rule reports it) or they loop.
+fn follow<'a>(spec: &'a Value, pointer: String, value: &'a Value) -> Option<(String, &'a Value)> {
+    let (mut pointer, mut value) = (pointer, value);
+    for _ in 0..16 {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                value = resolve(spec, reference)?;
+                pointer = reference.trim_start_matches('#').to_owned();
+            }
+            None => return Some((pointer, value)),
+        }
+    }
+    None
+}
+
+/// A JSON media type: `application/json` or any `+json` type, parameters ignored.
+fn is_json(media_type: &str) -> bool {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// A success status key: `200`..`299` or `2XX`.
+fn is_success(status: &str) -> bool {
+    let bytes = status.as_bytes();
+    bytes.len() == 3
+        && bytes[0] == b'2'
+        && (bytes[1..].iter().all(u8::is_ascii_digit) || bytes[1..].eq_ignore_ascii_case(b"XX"))
+}
+
+fn has_example(media: &Value) -> bool {
+    media.get("example").is_some()
+        || media
+            .get("examples")
+            .and_then(Value::as_object)
+            .is_some_and(|examples| !examples.is_empty())
+}
+
+fn example_problems(
+    file: &str,
+    spec: &Value,
+    operations: &[Operation<'_>],
+    problems: &mut Vec<String>,
+) {
+    for op in operations {
+        let mut holders = Vec::new();
+        if let Some(body) = op.value.get("requestBody") {
+            holders.push((
+                "request body".to_owned(),
+                format!("{}/requestBody", op.pointer),
+                body,
+            ));
+        }
+        if let Some(responses) = op.value.get("responses").and_then(Value::as_object) {
+            for (status, response) in responses.iter().filter(|(s, _)| is_success(s)) {
+                holders.push((
+                    format!("{status} response"),
+                    format!("{}/responses/{}", op.pointer, pointer_token(status)),
+                    response,
+                ));
+            }
+        }
+        for (what, pointer, holder) in holders {
+            let Some((pointer, holder)) = follow(spec, pointer, holder) else {
+                continue;
+            };
+            let Some(content) = holder.get("content").and_then(Value::as_object) else {
+                continue;
+            };
+            for (media_type, media) in content {
+                if is_json(media_type) && !has_example(media) {
+                    problems.push(problem(
+                        file,
+                        &format!("{pointer}/content/{}", pointer_token(media_type)),
+                        &format!(
+                            "the JSON {what} of {} has no `example` or `examples`",
+                            op.label()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Where a discriminator mapping points, as a `$ref`: `#/...` as is, a bare name as the schema
+/// of that name; anything else (a URL) as given.
+fn mapping_reference(target: &str) -> String {
+    if target.starts_with('#') || target.contains('/') {
+        target.to_owned()
+    } else {
+        format!("#/components/schemas/{}", pointer_token(target))
+    }
+}
+
+/// Every discriminator mapping entry: (pointer of the entry, reference it stands for).
+fn mappings(spec: &Value) -> Vec<(String, String)> {
+    fn walk(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                let mapping = map
+                    .get("discriminator")
+                    .and_then(|d| d.get("mapping"))
+                    .and_then(Value::as_object);
+                for (name, target) in mapping.into_iter().flatten() {
+                    if let Some(target) = target.as_str() {
+                        out.push((
+                            format!("{at}/discriminator/mapping/{}", pointer_token(name)),
+                            mapping_reference(target),
+                        ));
+                    }
+                }
+                for (key, child) in map {
+                    if key == "example" || key == "examples" || key.starts_with("x-") {
+                        continue;
+                    }
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&pointer_token(key));
+                    walk(child, at, out);
+                    at.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    walk(child, at, out);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(spec, &mut String::new(), &mut out);
+    out
+}
+
+/// Every scheme name in a `security` requirement (the document's and each operation's):
+/// (pointer of the name, name).
+fn security_names(spec: &Value) -> Vec<(String, String)> {
+    let mut lists = vec![("/security".to_owned(), spec.get("security"))];
+    for op in operations(spec) {
+        lists.push((format!("{}/security", op.pointer), op.value.get("security")));
+    }
+    let mut out = Vec::new();
+    for (pointer, list) in lists {
+        let Some(requirements) = list.and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, requirement) in requirements.iter().enumerate() {
+            for name in requirement.as_object().into_iter().flat_map(Map::keys) {
+                out.push((
+                    format!("{pointer}/{i}/{}", pointer_token(name)),
+                    name.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn reference_problems(file: &str, spec: &Value, problems: &mut Vec<String>) {
+    for (at, reference) in refs(spec) {
+        let at = format!("{at}/$ref");
+        if reference != "#" && !reference.starts_with("#/") {
+            problems.push(problem(
+                file,
+                &at,
+                &format!("`$ref: {reference}` points outside this file; keep the spec in one file"),
+            ));
+        } else if resolve(spec, &reference).is_none() {
+            problems.push(problem(
+                file,
+                &at,
+                &format!("`$ref: {reference}` resolves to nothing in this file"),
+            ));
+        }
+    }
+    for (at, reference) in mappings(spec) {
+        if !reference.starts_with("#/") || resolve(spec, &reference).is_none() {
+            problems.push(problem(
+                file,
+                &at,
+                &format!("discriminator mapping to `{reference}` resolves to nothing in this file"),
+            ));
+        }
+    }
+    let schemes = spec.pointer("/components/securitySchemes");
+    for (at, name) in security_names(spec) {
+        if schemes.and_then(|s| s.get(&name)).is_none() {
+            problems.push(problem(
+                file,
+                &at,
+                &format!("security requirement names `{name}`, which components/securitySchemes does not define"),
+            ));
+        }
+    }
+}
+
+/// The component a pointer lies in, as the pointer of its entry
+/// (`/components/schemas/AwsPeer`), or `None` outside the components.
+fn component_of(pointer: &str) -> Option<String> {
+    let mut tokens = pointer.strip_prefix('/')?.split('/');
+    match (tokens.next(), tokens.next(), tokens.next()) {
+        (Some("components"), Some(kind), Some(name)) if COMPONENT_KINDS.contains(&kind) => {
+            Some(format!("/components/{kind}/{name}"))
+        }
+        _ => None,
+    }
+}
+
+fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String>) {
+    // Edges from the component that holds a reference (`None`: outside the components) to the
+    // component it reaches.
+    let mut edges: BTreeMap<Option<String>, BTreeSet<String>> = BTreeMap::new();
+    let references = refs(spec).into_iter().chain(mappings(spec));
+    for (at, reference) in references {
+        let Some(target) = reference.strip_prefix('#').and_then(component_of) else {
+            continue;
+        };
+        let source = component_of(&at);
+        if source.as_deref() != Some(target.as_str()) {
+            edges.entry(source).or_default().insert(target);
+        }
+    }
+    for (_, name) in security_names(spec) {
+        edges.entry(None).or_default().insert(format!(
+            "/components/securitySchemes/{}",
+            pointer_token(&name)
+        ));
+    }
+
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut queue: VecDeque<String> = edges.get(&None).into_iter().flatten().cloned().collect();
+    while let Some(node) = queue.pop_front() {
+        if used.insert(node.clone()) {
+            queue.extend(edges.get(&Some(node)).into_iter().flatten().cloned());
+        }
+    }
+
+    for kind in CHECKED_KINDS {
+        let Some(entries) = spec
+            .pointer(&format!("/components/{kind}"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        for name in entries.keys().filter(|n| !n.starts_with("x-")) {
+            let node = format!("/components/{kind}/{}", pointer_token(name));
+            if used.contains(&node) {
+                continue;
+            }
+            let from: Vec<&str> = edges
+                .iter()
+                .filter(|(_, targets)| targets.contains(&node))
+                .filter_map(|(source, _)| source.as_deref())
+                .collect();
+            let what = if !from.is_empty() {
+                format!(
+                    "unused: referenced only from unused components ({})",
+                    from.join(", ")
+                )
+            } else if *kind == "securitySchemes" {
+                "unused: no `security` requirement names it and no `$ref` points at it".to_owned()
+            } else {
+                "unused: no `$ref` points at it".to_owned()
+            };
+            problems.push(problem(file, &node, &what));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "spec/network-peering.yaml";
+
+    fn spec_text() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/network-peering.yaml");
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+    }
+
+    /// The spec with the one occurrence of `from` replaced by `to`.
+    fn variant(from: &str, to: &str) -> String {
+        let text = spec_text();
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` must occur once in the spec"
+        );
+        text.replacen(from, to, 1)
+    }
+
+    /// The spec with every occurrence (at least one) of `from` replaced by `to`.
+    fn variant_all(from: &str, to: &str) -> String {
+        let text = spec_text();
+        assert!(text.contains(from), "`{from}` must occur in the spec");
+        text.replace(from, to)
+    }
+
+    fn json(text: &str) -> Value {
+        serde_yaml::from_str(text).expect("the variant is YAML")
+    }
+
+    /// Every operationId (as openapiv3 sees them) mapped to one fixture.
+    fn one_fixture_each(text: &str) -> BTreeMap<String, usize> {
+        let model: openapiv3::OpenAPI = serde_yaml::from_str(text).expect("the variant parses");
+        model
+            .operations()
+            .filter_map(|(_, _, op)| op.operation_id.clone())
+            .map(|id| (id, 1))
+            .collect()
+    }
+
+    fn rules(text: &str) -> Vec<String> {
+        rule_problems(FILE, &json(text), &one_fixture_each(text))
+    }
+
+    const PEER_PATH: &str = "/paths/~1api~1atlas~1v1.0~1groups~1{groupId}~1peers~1{peerId}";
+    const MODE_PATH: &str = "/paths/~1api~1atlas~1v1.0~1groups~1{groupId}~1privateIpMode";
+
+    // ----- round trip -----
+
+    #[test]
+    fn real_spec_round_trips_without_problems() {
+        assert_eq!(
+            round_trip_problems(FILE, &spec_text()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn misspelled_keyword_is_reported_with_its_pointer() {
+        let text = variant(
+            "      required: [accepterRegionName, awsAccountId",
+            "      requried: [accepterRegionName, awsAccountId",
+        );
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![
+                "spec/network-peering.yaml: /components/schemas/AwsPeer/requried: dropped by the \
+                 OpenAPI parser (not an OpenAPI keyword?)"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keyword_is_reported() {
+        // `const` is JSON Schema, not OpenAPI 3.0; openapiv3 drops it.
+        let text = variant(
+            "          enum: [GCP]\n          description: Always `GCP`.\n        containerId:",
+            "          enum: [GCP]\n          const: GCP\n          description: Always `GCP`.\n        containerId:",
+        );
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![
+                "spec/network-peering.yaml: /components/schemas/GcpPeer/properties/providerName/const: \
+                 dropped by the OpenAPI parser (not an OpenAPI keyword?)"
+            ]
+        );
+    }
+
+    #[test]
+    fn dropped_openapi_keyword_is_reported_with_its_value() {
+        // openapiv3 has no `xml` on schemas.
+        let text = variant(
+            "    FieldViolation:\n      type: object\n",
+            "    FieldViolation:\n      type: object\n      xml: {name: violation}\n",
+        );
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![
+                "spec/network-peering.yaml: /components/schemas/FieldViolation/xml: dropped by the \
+                 OpenAPI parser (was {\"name\":\"violation\"})"
+            ]
+        );
+    }
+
+    #[test]
+    fn sibling_of_ref_is_reported() {
+        let text = variant(
+            "        regionName:\n          $ref: \"#/components/schemas/AwsRegion\"\n",
+            "        regionName:\n          $ref: \"#/components/schemas/AwsRegion\"\n          description: The region.\n",
+        );
+        let problems = round_trip_problems(FILE, &text);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "spec/network-peering.yaml: /components/schemas/AwsContainer/properties/regionName/description: \
+                 ignored next to `$ref`"
+            ),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn changed_value_is_reported_with_both_values() {
+        // A `number` keeps its bounds as f64, which cannot hold 2^53 + 1.
+        let text = variant(
+            "        type: integer\n        format: int32\n        minimum: 1\n        maximum: 500\n",
+            "        type: number\n        minimum: 1\n        maximum: 9007199254740993\n",
+        );
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![
+                "spec/network-peering.yaml: /components/parameters/itemsPerPage/schema/maximum: \
+                 changed by the OpenAPI parser: 9007199254740993 became 9007199254740992.0"
+            ]
+        );
+    }
+
+    #[test]
+    fn renamed_key_is_reported_as_dropped_and_added() {
+        // openapiv3 reads the range `2xx` and writes it back as `2XX`.
+        let text = variant(
+            "        \"202\":\n          description: Accepted;",
+            "        \"2xx\":\n          description: Accepted;",
+        );
+        let base = format!("spec/network-peering.yaml: {PEER_PATH}/delete/responses");
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![
+                format!(
+                    "{base}/2xx: dropped by the OpenAPI parser (was {{\"description\":\"Accepted; the \
+                     connection is being removed. …)"
+                ),
+                format!(
+                    "{base}/2XX: added by the OpenAPI parser: {{\"description\":\"Accepted; the \
+                     connection is being removed. …"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn extensions_are_kept_and_not_reported() {
+        let mut text = spec_text();
+        for (from, to) in [
+            ("openapi: 3.0.3\n", "openapi: 3.0.3\nx-generator: hand\n"),
+            ("  license:\n", "  x-audience: internal\n  license:\n"),
+            (
+                "      operationId: listAllContainers\n",
+                "      operationId: listAllContainers\n      x-sdk-name: list_all\n",
+            ),
+            (
+                "    ObjectId:\n      type: string\n",
+                "    ObjectId:\n      type: string\n      x-rust-type: {name: ObjectId, nested: [1, null, {}]}\n",
+            ),
+            (
+                "    envelope:\n      name: envelope\n",
+                "    envelope:\n      name: envelope\n      x-hidden: true\n",
+            ),
+            (
+                "    conflict:\n      description:",
+                "    conflict:\n      x-retry: false\n      description:",
+            ),
+            (
+                "        propertyName: providerName\n        mapping:\n          AWS: \"#/components/schemas/AwsPeer\"",
+                "        propertyName: providerName\n        x-open: true\n        mapping:\n          AWS: \"#/components/schemas/AwsPeer\"",
+            ),
+            (
+                "      type: http\n",
+                "      type: http\n      x-realm: MMS Public API\n",
+            ),
+            ("paths:\n", "paths:\n  x-group: peering\n"),
+        ] {
+            assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+            text = text.replacen(from, to, 1);
+        }
+        assert_eq!(round_trip_problems(FILE, &text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn explicit_defaults_and_number_spellings_are_not_reported() {
+        let mut text = spec_text();
+        for (from, to) in [
+            // `deprecated: false` on an operation, `nullable`/`readOnly`/`writeOnly: false` on
+            // a schema, `uniqueItems: false` on an array, `minItems: 0`, `1.0` for `1`.
+            (
+                "      operationId: getContainer\n",
+                "      operationId: getContainer\n      deprecated: false\n",
+            ),
+            (
+                "    FieldViolation:\n      type: object\n",
+                "    FieldViolation:\n      type: object\n      nullable: false\n      readOnly: false\n      writeOnly: false\n",
+            ),
+            (
+                "          description: One entry per refused field.\n",
+                "          description: One entry per refused field.\n          uniqueItems: false\n          minItems: 0\n",
+            ),
+            (
+                "        format: int32\n        minimum: 1\n        default: 1\n",
+                "        format: int32\n        minimum: 1.0\n        default: 1\n",
+            ),
+            // `style`/`explode` at their defaults, `allowReserved: false`, an empty `examples`.
+            (
+                "    pretty:\n      name: pretty\n      in: query\n",
+                "    pretty:\n      name: pretty\n      in: query\n      style: form\n      explode: true\n      allowReserved: false\n      examples: {}\n",
+            ),
+            (
+                "    peerId:\n      name: peerId\n      in: path\n",
+                "    peerId:\n      name: peerId\n      in: path\n      style: simple\n",
+            ),
+            // `required: false` on a header, a request body's `required` unchanged.
+            (
+                "          description: Seconds to wait, or an HTTP date, before retrying.\n",
+                "          description: Seconds to wait, or an HTTP date, before retrying.\n          required: false\n",
+            ),
+            // An operation with empty `tags` and `parameters`.
+            (
+                "      summary: Get one peering container.\n      tags: [Network Peering]\n",
+                "      summary: Get one peering container.\n      tags: []\n      callbacks: {}\n      externalDocs: null\n",
+            ),
+        ] {
+            assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+            text = text.replacen(from, to, 1);
+        }
+        assert_eq!(round_trip_problems(FILE, &text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn meaningful_empty_and_null_values_are_reported() {
+        // `example: null` is an example (of a null value); openapiv3 reads it as no example.
+        let text = variant(
+            "              example:\n                enabled: true\n",
+            "              example: null\n",
+        );
+        assert_eq!(
+            round_trip_problems(FILE, &text),
+            vec![format!(
+                "spec/network-peering.yaml: {MODE_PATH}/get/responses/200/content/application~1json/example: \
+                 dropped by the OpenAPI parser (was null)"
+            )]
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_gives_one_located_line() {
+        let text = variant("  version: \"1.0\"\n", "  version: \"1.0\n");
+        let problems = round_trip_problems(FILE, &text);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("spec/network-peering.yaml: malformed YAML at line "),
+            "{problems:#?}"
+        );
+        assert!(problems[0].contains(", column "), "{problems:#?}");
+    }
+
+    #[test]
+    fn yaml_that_is_not_openapi_gives_one_located_line() {
+        let text = variant(
+            "    peerId:\n      name: peerId\n      in: path\n",
+            "    peerId:\n      name: peerId\n      in: body\n",
+        );
+        let problems = round_trip_problems(FILE, &text);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "spec/network-peering.yaml: not a valid OpenAPI 3.0 document at line "
+            ),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn same_number_compares_values_not_spellings() {
+        let n = |t: &str| serde_json::from_str::<Number>(t).unwrap();
+        assert!(same_number(&n("1"), &n("1.0")));
+        assert!(same_number(&n("-3"), &n("-3.0")));
+        assert!(same_number(&n("0.5"), &n("0.5")));
+        assert!(!same_number(&n("1"), &n("1.5")));
+        assert!(!same_number(
+            &n("9007199254740993"),
+            &n("9007199254740992.0")
+        ));
+        assert!(same_number(
+            &n("18446744073709551615"),
+            &n("18446744073709551615")
+        ));
+    }
+
+    #[test]
+    fn snake_case_matches_the_fixture_directories() {
+        assert_eq!(snake_case("listAllContainers"), "list_all_containers");
+        assert_eq!(snake_case("getPrivateIpMode"), "get_private_ip_mode");
+        assert_eq!(snake_case("getHTTPStatus"), "get_http_status");
+    }
+
+    // ----- rules -----
+
+    #[test]
+    fn real_spec_follows_the_rules() {
+        let text = spec_text();
+        let fixtures = one_fixture_each(&text);
+        assert_eq!(fixtures.len(), 13, "{fixtures:?}");
+        assert_eq!(
+            rule_problems(FILE, &json(&text), &fixtures),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn duplicated_operation_id_is_reported() {
+        let text = variant("operationId: getPeer\n", "operationId: getContainer\n");
+        assert_eq!(
+            rules(&text),
+            vec![format!(
+                "spec/network-peering.yaml: {PEER_PATH}/get/operationId: operationId `getContainer` is \
+                 already used by the operation at \
+                 /paths/~1api~1atlas~1v1.0~1groups~1{{groupId}}~1containers~1{{containerId}}/get"
+            )]
+        );
+    }
+
+    #[test]
+    fn missing_operation_id_is_reported() {
+        let text = variant("      operationId: deletePeer\n", "");
+        assert_eq!(
+            rules(&text),
+            vec![format!(
+                "spec/network-peering.yaml: {PEER_PATH}/delete: operation has no operationId"
+            )]
+        );
+    }
+
+    #[test]
+    fn missing_examples_are_reported() {
+        let mut text = spec_text();
+        for from in [
+            // The 200 of getPrivateIpMode and the request body of setPrivateIpMode.
+            "              example:\n                enabled: true\n",
+            "            example:\n              enabled: false\n",
+        ] {
+            assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+            text = text.replacen(from, "", 1);
+        }
+        assert_eq!(
+            rules(&text),
+            vec![
+                format!(
+                    "spec/network-peering.yaml: {MODE_PATH}/get/responses/200/content/application~1json: \
+                     the JSON 200 response of `getPrivateIpMode` has no `example` or `examples`"
+                ),
+                format!(
+                    "spec/network-peering.yaml: {MODE_PATH}/patch/requestBody/content/application~1json: \
+                     the JSON request body of `setPrivateIpMode` has no `example` or `examples`"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_example_behind_a_ref_and_errors_without_examples() {
+        // A 2xx response given by `$ref` is checked where it is defined; an error response
+        // needs no example.
+        let text = variant(
+            "        \"200\":\n          description: The project's mode.\n          content:\n            application/json:\n              schema:\n                $ref: \"#/components/schemas/PrivateIpMode\"\n              example:\n                enabled: true\n",
+            "        \"200\": {$ref: \"#/components/responses/mode\"}\n",
+        );
+        let text = text.replacen(
+            "  responses:\n    badRequest:\n",
+            "  responses:\n    mode:\n      description: The mode.\n      content:\n        application/json:\n          schema: {$ref: \"#/components/schemas/PrivateIpMode\"}\n    badRequest:\n",
+            1,
+        );
+        let text = text.replacen(
+            "          example:\n            detail: Unexpected error.\n",
+            "          x-example:\n            detail: Unexpected error.\n",
+            1,
+        );
+        assert_eq!(
+            rules(&text),
+            vec![
+                "spec/network-peering.yaml: /components/responses/mode/content/application~1json: \
+                 the JSON 200 response of `getPrivateIpMode` has no `example` or `examples`"
+            ]
+        );
+    }
+
+    #[test]
+    fn operation_without_fixture_is_reported() {
+        let text = spec_text();
+        let mut fixtures = one_fixture_each(&text);
+        fixtures.insert("getPeer".into(), 0);
+        fixtures.remove("setPrivateIpMode");
+        fixtures.insert("renamedAway".into(), 2);
+        assert_eq!(
+            rule_problems(FILE, &json(&text), &fixtures),
+            vec![
+                format!(
+                    "spec/network-peering.yaml: {PEER_PATH}/get: operation `getPeer` has no fixture \
+                     (add one under fixtures/get_peer/)"
+                ),
+                format!(
+                    "spec/network-peering.yaml: {MODE_PATH}/patch: operation `setPrivateIpMode` has no \
+                     fixture (add one under fixtures/set_private_ip_mode/)"
+                ),
+                "spec/network-peering.yaml: /paths: 2 fixture(s) matched to operationId \
+                 `renamedAway`, which no operation has"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn unused_schema_is_reported() {
+        let text = variant(
+            "  schemas:\n    ObjectId:\n",
+            "  schemas:\n    Orphan:\n      type: array\n      items: {$ref: \"#/components/schemas/OrphanItem\"}\n    OrphanItem:\n      type: object\n      properties:\n        next: {$ref: \"#/components/schemas/OrphanItem\"}\n    ObjectId:\n",
+        );
+        assert_eq!(
+            rules(&text),
+            vec![
+                "spec/network-peering.yaml: /components/schemas/Orphan: unused: no `$ref` points at it",
+                "spec/network-peering.yaml: /components/schemas/OrphanItem: unused: referenced only \
+                 from unused components (/components/schemas/Orphan)",
+            ]
+        );
+    }
+
+    #[test]
+    fn unused_parameter_response_and_security_scheme_are_reported() {
+        let text = variant_all("        - $ref: \"#/components/parameters/pretty\"\n", "");
+        let text = text.replace("  - DigestAuth: []\n", "");
+        let text = text.replace(
+            "        \"409\": {$ref: \"#/components/responses/conflict\"}\n",
+            "",
+        );
+        assert_eq!(
+            rules(&text),
+            vec![
+                "spec/network-peering.yaml: /components/parameters/pretty: unused: no `$ref` points at it",
+                "spec/network-peering.yaml: /components/responses/conflict: unused: no `$ref` points at it",
+                "spec/network-peering.yaml: /components/securitySchemes/DigestAuth: unused: no \
+                 `security` requirement names it and no `$ref` points at it",
+            ]
+        );
+    }
+
+    #[test]
+    fn unresolved_references_are_reported() {
+        let text = variant(
+            "          items:\n            $ref: \"#/components/schemas/GcpRegion\"\n",
+            "          items:\n            $ref: \"#/components/schemas/GcpRegions\"\n",
+        );
+        let text = text.replacen(
+            "          GCP: \"#/components/schemas/GcpPeer\"",
+            "          GCP: GcpPear",
+            1,
+        );
+        let text = text.replacen("  - ServiceAccounts: []\n", "  - ServiceAccount: []\n", 1);
+        let text = text.replacen(
+            "        - $ref: \"#/components/parameters/pretty\"\n",
+            "        - $ref: \"common.yaml#/components/parameters/pretty\"\n",
+            1,
+        );
+        let problems = rules(&text);
+        let expected = [
+            "spec/network-peering.yaml: /components/schemas/GcpContainer/properties/regions/items/$ref: \
+             `$ref: #/components/schemas/GcpRegions` resolves to nothing in this file",
+            "spec/network-peering.yaml: /components/schemas/Peer/discriminator/mapping/GCP: \
+             discriminator mapping to `#/components/schemas/GcpPear` resolves to nothing in this file",
+            "spec/network-peering.yaml: /security/0/ServiceAccount: security requirement names \
+             `ServiceAccount`, which components/securitySchemes does not define",
+            "spec/network-peering.yaml: /paths/~1api~1atlas~1v1.0~1groups~1{groupId}~1containers~1all/get/parameters/2/$ref: \
+             `$ref: common.yaml#/components/parameters/pretty` points outside this file; keep the spec in one file",
+            // What nothing reaches any more.
+            "spec/network-peering.yaml: /components/schemas/GcpRegion: unused: no `$ref` points at it",
+            "spec/network-peering.yaml: /components/securitySchemes/ServiceAccounts: unused: no \
+             `security` requirement names it and no `$ref` points at it",
+        ];
+        for line in expected {
+            assert!(
+                problems.iter().any(|p| p == line),
+                "missing {line}\nin {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    }
+}

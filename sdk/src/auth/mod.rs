@@ -1,3 +1,4 @@
-//! Authentication.
+//! Authentication: HTTP Digest for API keys, OAuth 2.0 client credentials for service accounts.
 
 pub mod digest;
+pub mod service_account;

@@ -1,0 +1,486 @@
+//! The runtime against servers the test starts on 127.0.0.1: Digest and service-account auth,
+//! retries, typed errors, ids checked before sending, and secrets kept out of traces.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use httpmock::prelude::*;
+use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use sdk::{Client, Config};
+use serde_json::json;
+
+const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
+const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+const PRIVATE_KEY: &str = "priv-7d1e0b2c-secret-key";
+const CLIENT_SECRET: &str = "mdb_sa_sk_9f8e7d6c5b4a";
+const TOKEN: &str = "eyJ0b2tlbi1mb3ItdGVzdHMifQ.sig";
+const CHALLENGE: &str = r#"Digest realm="MMS Public API", domain="", nonce="n0nce-one", algorithm=MD5, qop="auth", stale=false"#;
+
+fn peer_path() -> String {
+    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
+}
+
+fn gcp_peer() -> serde_json::Value {
+    json!({"id": PEER, "providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
+           "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services", "status": "AVAILABLE", "errorMessage": null})
+}
+
+fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
+    let sleep = Arc::new(RecordingSleep::new());
+    let config = Config::new()
+        .with_base_url(&server.base_url())
+        .unwrap()
+        .with_sleep(sleep.clone())
+        .with_jitter(Arc::new(FixedJitter(0.5)));
+    (config, sleep)
+}
+
+async fn digest_server(server: &MockServer) -> (httpmock::Mock<'_>, httpmock::Mock<'_>) {
+    let challenge = server
+        .mock_async(|when, then| {
+            when.method(GET).path(peer_path()).header_missing("authorization");
+            then.status(401).header("www-authenticate", CHALLENGE).json_body(json!({
+                "error": 401, "errorCode": "USER_UNAUTHORIZED", "reason": "Unauthorized", "detail": "Authenticate first."}));
+        })
+        .await;
+    let signed = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(peer_path())
+                .header_matches("authorization", r#"^Digest username="pub-key", realm="MMS Public API", nonce="n0nce-one", uri="/api/atlas/v1\.0/groups/[0-9a-f]{24}/peers/[0-9a-f]{24}", .*nc=[0-9a-f]{8}"#);
+            then.status(200).json_body(gcp_peer());
+        })
+        .await;
+    (challenge, signed)
+}
+
+#[tokio::test]
+async fn digest_challenges_once_then_signs_pre_emptively() {
+    let server = MockServer::start_async().await;
+    let (challenge, signed) = digest_server(&server).await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
+
+    let first = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(first.into_inner(), sdk::models::Peer::Gcp(_)));
+    assert_eq!(
+        client.runtime().exchanges(),
+        2,
+        "first call: challenge + signed request"
+    );
+    for _ in 0..5 {
+        client
+            .get_peer()
+            .group_id(GROUP)
+            .peer_id(PEER)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        client.runtime().exchanges(),
+        7,
+        "later calls: one exchange each"
+    );
+    challenge.assert_calls_async(1).await;
+    signed.assert_calls_async(6).await;
+}
+
+#[tokio::test]
+async fn a_second_401_is_a_typed_error_after_two_exchanges() {
+    let server = MockServer::start_async().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET).path(peer_path());
+            then.status(401).header("www-authenticate", CHALLENGE).json_body(json!({
+                "error": 401, "errorCode": "USER_UNAUTHORIZED", "reason": "Unauthorized", "detail": "Wrong key."}));
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(
+        err.error_code(),
+        Some(&sdk::types::ApiErrorCode::UserUnauthorized)
+    );
+    assert_eq!(err.detail(), Some("Wrong key."));
+    refused.assert_calls_async(2).await;
+    assert!(!format!("{err:?} {err}").contains(PRIVATE_KEY));
+}
+
+#[tokio::test]
+async fn concurrent_calls_each_take_one_exchange_once_challenged() {
+    let server = MockServer::start_async().await;
+    let _mocks = digest_server(&server).await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
+    client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .get_peer()
+                    .group_id(GROUP)
+                    .peer_id(PEER)
+                    .send()
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(client.runtime().exchanges(), 2 + 20);
+}
+
+#[tokio::test]
+async fn get_is_retried_on_503_honouring_retry_after() {
+    let server = MockServer::start_async().await;
+    let unavailable = server
+        .mock_async(|when, then| {
+            when.method(GET).path(peer_path());
+            then.status(503)
+                .header("retry-after", "3")
+                .body("<html><body>Service Unavailable</body></html>");
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let client =
+        Client::from_config(config.with_retry_policy(RetryPolicy::default().with_max_attempts(3)))
+            .unwrap();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    unavailable.assert_calls_async(3).await;
+    assert_eq!(
+        sleep.slept(),
+        [Duration::from_secs(3), Duration::from_secs(3)]
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        err.raw_body(),
+        Some("<html><body>Service Unavailable</body></html>")
+    );
+    assert!(err.error_code().is_none() && err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_post_is_never_sent_twice_after_a_response() {
+    let server = MockServer::start_async().await;
+    let unavailable = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!("/api/atlas/v1.0/groups/{GROUP}/peers"));
+            then.status(503).header("retry-after", "1").body("");
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let body: sdk::models::Peer = serde_json::from_value(
+        json!({"providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
+        "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services"}),
+    )
+    .unwrap();
+    let err: sdk::Error = client
+        .create_peer()
+        .group_id(GROUP)
+        .body(body)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    unavailable.assert_calls_async(1).await;
+    assert!(sleep.slept().is_empty());
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(err.raw_body(), Some(""));
+    assert!(err.to_string().contains("empty body"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_ids_are_refused_before_anything_is_sent() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(gcp_peer());
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    for bad in [
+        "../../groups",
+        "65c1d2e3f4a5b6c7d8e9f0a1/..",
+        "65c1d2e3f4a5b6c7d8e9f0a?",
+        "65c1d2e3f4a5b6c7d8e9f0#1",
+        "65C1D2E3F4A5B6C7D8E9F0A1",
+        "",
+    ] {
+        let err: sdk::Error = client
+            .get_peer()
+            .group_id(GROUP)
+            .peer_id(bad)
+            .send()
+            .await
+            .unwrap_err()
+            .into();
+        assert!(
+            matches!(err, sdk::Error::InvalidArgument(_)),
+            "{bad}: {err:?}"
+        );
+        assert!(err.to_string().contains("peer_id"), "{err}");
+    }
+    let err: sdk::Error = client
+        .get_peer()
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(err.to_string().contains("group_id"), "{err}");
+    any.assert_calls_async(0).await;
+    assert_eq!(client.runtime().exchanges(), 0);
+}
+
+#[tokio::test]
+async fn broken_success_bodies_are_typed_errors_with_a_path() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(format!("/api/atlas/v1.0/groups/{GROUP}/peers"));
+            then.status(200).body(
+                r#"{"results": [{"providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1", "gcpProjectId": "p", "networkName": 7}]}"#,
+            );
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let err: sdk::Error = client
+        .list_peers()
+        .group_id(GROUP)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    let sdk::Error::Decode { path, raw, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, "/results/0");
+    assert!(err.to_string().contains("networkName"), "{err}");
+    assert!(raw.starts_with(b"{\"results\""));
+
+    for (body, what) in [
+        ("<html>oops</html>", "html"),
+        (r#"{"results": [{"providerName": "#, "truncated"),
+        ("", "empty"),
+    ] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200)
+                    .header("content-type", "application/json")
+                    .body(body);
+            })
+            .await;
+        let (config, _) = setup(&server);
+        let client = Client::from_config(config).unwrap();
+        let err: sdk::Error = client
+            .list_peers()
+            .group_id(GROUP)
+            .send()
+            .await
+            .unwrap_err()
+            .into();
+        assert!(matches!(err, sdk::Error::Decode { .. }), "{what}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn service_account_token_is_fetched_once_for_concurrent_calls() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/oauth/token")
+                .header_exists("authorization")
+                .body("grant_type=client_credentials");
+            then.status(200).json_body(
+                json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
+            );
+        })
+        .await;
+    let api = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(peer_path())
+                .header("authorization", format!("Bearer {TOKEN}"));
+            then.status(200).json_body(gcp_peer());
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client =
+        Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .get_peer()
+                    .group_id(GROUP)
+                    .peer_id(PEER)
+                    .send()
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    token.assert_calls_async(1).await;
+    api.assert_calls_async(10).await;
+    assert_eq!(client.runtime().token_fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/oauth/token");
+            then.status(200).json_body(
+                json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
+            );
+        })
+        .await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET).path(peer_path());
+            then.status(401).json_body(
+                json!({"error": 401, "errorCode": "USER_UNAUTHORIZED", "reason": "Unauthorized"}),
+            );
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client =
+        Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    refused.assert_calls_async(2).await;
+    token.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/oauth/token");
+            then.status(401).json_body(
+                json!({"error": "invalid_client", "error_description": "Bad client credentials"}),
+            );
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client =
+        Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn the_wire_request_is_exact() {
+    let server = MockServer::start_async().await;
+    let exact = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(format!("/api/atlas/v1.0/groups/{GROUP}/peers"))
+                .query_param("providerName", "AZURE")
+                .query_param("itemsPerPage", "50")
+                .header("accept", "application/json")
+                .header_missing("content-type")
+                .header_missing("api-version")
+                .header_matches("user-agent", "^sdk/[0-9.]+ ");
+            then.status(200)
+                .json_body(json!({"results": [], "totalCount": 0}));
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let page = client
+        .list_peers()
+        .group_id(GROUP)
+        .provider_name(sdk::types::CloudProvider::Azure)
+        .items_per_page(std::num::NonZeroU32::new(50).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.total_count, Some(0));
+    exact.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn peer_delete_takes_an_empty_body_and_an_empty_object() {
+    for body in ["", "{}"] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(DELETE).path(peer_path());
+                then.status(202).body(body);
+            })
+            .await;
+        let (config, _) = setup(&server);
+        let client = Client::from_config(config).unwrap();
+        let r = client
+            .delete_peer()
+            .group_id(GROUP)
+            .peer_id(PEER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+    }
+}
