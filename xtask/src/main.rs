@@ -1,16 +1,28 @@
-//! Maintainer commands. `cargo xtask regen` checks the spec, regenerates the client from it and
-//! verifies the recorded fixtures against both.
+//! Maintainer commands.
+//!
+//! - `cargo xtask regen`: checks the spec (OpenAPI 3.0 schema, the project's rules, the
+//!   openapiv3 round trip), regenerates the client, writes the record of the sdk's public
+//!   surface (`sdk/surface.txt`) and prints what changed in it, and verifies every recorded
+//!   fixture against the spec and the sdk's types.
+//! - `cargo xtask regen --check`: the same, writing nothing; fails when anything derived is
+//!   stale, with the diff and the command that fixes it.
+//! - `cargo xtask record ...`: records real exchanges into new fixtures (see `record.rs`).
 
+mod record;
 mod spec_checks;
 mod surface;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::Value;
 
-const USAGE: &str = "usage: cargo xtask regen";
+const USAGE: &str = "usage: cargo xtask regen [--check]\n       cargo xtask record --base-url URL --group-id ID [--out DIR] [--anonymize]";
+
+/// The committed record of the sdk's public surface.
+const SURFACE_PATH: &str = "sdk/surface.txt";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -18,13 +30,13 @@ fn root() -> PathBuf {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["regen"] => regen(),
+    let result = match args.first().map(String::as_str) {
+        Some("regen") => match &args[1..] {
+            [] => regen(false),
+            [flag] if flag == "--check" => regen(true),
+            _ => Err(vec![USAGE.to_owned()]),
+        },
+        Some("record") => record::run(&args[1..]),
         _ => Err(vec![USAGE.to_owned()]),
     };
     match result {
@@ -33,29 +45,48 @@ fn main() -> ExitCode {
             for p in &problems {
                 eprintln!("error: {p}");
             }
+            if problems.len() > 1 {
+                eprintln!("{} problems", problems.len());
+            }
             ExitCode::FAILURE
         }
     }
 }
 
 /// Every problem of the run is collected and reported, not only the first.
-fn regen() -> Result<(), Vec<String>> {
+fn regen(check: bool) -> Result<(), Vec<String>> {
     let started = Instant::now();
-    let path = root().join(codegen::SPEC_PATH);
+    let file = codegen::SPEC_PATH;
+    let path = root().join(file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
-    let spec = codegen::spec::parse(codegen::SPEC_PATH, &text).map_err(|e| vec![e.to_string()])?;
+    let spec = codegen::spec::parse(file, &text).map_err(|e| vec![e.to_string()])?;
 
-    let mut problems = oas_schema_violations(&spec.json)
+    // 1. The spec: the OpenAPI 3.0 schema, the openapiv3 round trip, the project's rules.
+    let mut problems: Vec<String> = oas_schema_violations(&spec.json)
         .into_iter()
-        .map(|v| {
-            format!(
-                "{}: violates the OpenAPI 3.0 schema at {v}",
-                codegen::SPEC_PATH
-            )
-        })
-        .collect::<Vec<_>>();
+        .map(|v| format!("{file}: violates the OpenAPI 3.0 schema at {v}"))
+        .collect();
+    problems.extend(spec_checks::round_trip_problems(file, &text));
 
+    // 2. The fixtures, and how many each operation has.
+    let verify_started = Instant::now();
+    let (fixtures, load_problems) = contract_tests::fixtures::load_all(&root(), "fixtures");
+    problems.extend(load_problems);
+    problems.extend(contract_tests::fixtures::verify(&spec.json, &fixtures));
+    let ops = contract_tests::fixtures::spec_operations(&spec.json);
+    let mut per_operation: BTreeMap<String, usize> =
+        ops.iter().map(|o| (o.id.clone(), 0)).collect();
+    for f in &fixtures {
+        if let Ok(op) = contract_tests::fixtures::match_operation(&f.file, &ops, &f.fixture.request)
+        {
+            *per_operation.entry(op.id.clone()).or_default() += 1;
+        }
+    }
+    let verify_time = verify_started.elapsed();
+    problems.extend(spec_checks::rule_problems(file, &spec.json, &per_operation));
+
+    // 3. Regenerate, and record the public surface.
     let source = match codegen::generate_from(&spec, &codegen::Settings::for_sdk()) {
         Ok(source) => Some(source),
         Err(e) => {
@@ -63,19 +94,48 @@ fn regen() -> Result<(), Vec<String>> {
             None
         }
     };
-    let (fixtures, load_problems) = contract_tests::fixtures::load_all(&root(), "fixtures");
-    problems.extend(load_problems);
-    problems.extend(contract_tests::fixtures::verify(&spec.json, &fixtures));
+    let surface = match source.as_deref().map(surface::record) {
+        Some(Ok(record)) => Some(record),
+        Some(Err(e)) => {
+            problems.push(format!("cannot record the sdk's public surface: {e}"));
+            None
+        }
+        None => None,
+    };
+    let mut stale = false;
+    if let Some(new) = &surface {
+        let surface_path = root().join(SURFACE_PATH);
+        let old = std::fs::read_to_string(&surface_path).unwrap_or_default();
+        let changes = surface::diff(&old, new);
+        if !changes.is_empty() || &old != new {
+            let breaking = changes.iter().filter(|c| c.is_breaking()).count();
+            println!(
+                "{SURFACE_PATH}: {} change(s) to the public surface, {breaking} breaking:\n{}",
+                changes.len(),
+                surface::render(&changes)
+            );
+            if check {
+                stale = true;
+            } else if let Err(e) = std::fs::write(&surface_path, new) {
+                problems.push(format!("cannot write {}: {e}", surface_path.display()));
+            } else {
+                println!("wrote {SURFACE_PATH}");
+            }
+        }
+    }
+    if stale {
+        problems.push(format!("{SURFACE_PATH} is stale: run `cargo xtask regen`"));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let operations = spec.openapi.operations().count();
-    let lines = source.map(|s| s.lines().count()).unwrap_or(0);
     println!(
-        "regen: {} is valid OpenAPI 3.0; {operations} operations generate {lines} lines of client; \
-         {} fixtures match the spec and round-trip through the sdk ({:.2?})",
-        codegen::SPEC_PATH,
+        "regen: {file} is valid OpenAPI 3.0 and follows the project's rules; {} operations generate {} lines of client; \
+         {} fixtures match the spec and round-trip through the sdk (verification {:.0?}, total {:.2?})",
+        ops.len(),
+        source.map(|s| s.lines().count()).unwrap_or(0),
         fixtures.len(),
+        verify_time,
         started.elapsed()
     );
     Ok(())
