@@ -59,7 +59,6 @@ fn yaml_location(e: &serde_yaml::Error) -> Location {
 ///
 /// Text that is not YAML, or YAML that `openapiv3` refuses, gives a single line with the line
 /// and column of the failure.
-
 pub fn round_trip_problems(file: &str, text: &str) -> Vec<String> {
     let before: Value = match serde_yaml::from_str(text) {
         Ok(value) => value,
@@ -521,7 +520,6 @@ const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "security
 ///   by `$ref`s (or discriminator mappings) from outside the components, directly or through
 ///   other used components; a security scheme is also used when a `security` requirement names
 ///   it. An entry referenced only by unused entries (or by itself) is unused too.
-
 pub fn rule_problems(
     file: &str,
     spec: &Value,
