@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod mock;
 pub mod nullable;
 pub mod open_enum;
 pub mod spec;

@@ -28,5 +28,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod models;
+pub mod pagination;
 pub mod retry;
 pub mod runtime;
+pub mod waiter;

@@ -1,0 +1,1 @@
+//! Typed httpmock helpers generated from the spec.

@@ -1,0 +1,1 @@
+//! Pagination streams over the list operations.
