@@ -158,3 +158,559 @@ polymorphic! {
     Peer, "peering connection",
     aws: types::AwsPeer, gcp: types::GcpPeer, azure: types::AzurePeer
 }
+
+// ---- Provider-independent views -----------------------------------------------------------
+
+/// Where a peering connection stands, the same for every provider.
+///
+/// Each provider spells its states differently (AWS in `statusName`, GCP and Azure in
+/// `status`); this enum maps them onto one set:
+///
+/// | `PeerStatus`       | AWS `statusName`          | GCP `status`        | Azure `status`     |
+/// |--------------------|---------------------------|---------------------|--------------------|
+/// | [`Pending`]        | `INITIATING`, `FINALIZING` | `ADDING_PEER`       | `ADDING_PEER`      |
+/// | [`WaitingForUser`] | `PENDING_ACCEPTANCE`      | `WAITING_FOR_USER`  | —                  |
+/// | [`Available`]      | `AVAILABLE`               | `AVAILABLE`         | `AVAILABLE`        |
+/// | [`Failed`]         | `FAILED`                  | `FAILED`            | `FAILED`           |
+/// | [`Deleting`]       | `TERMINATING`             | `DELETING`          | `DELETING`         |
+/// | [`DeletionFailed`] | —                         | —                   | `DELETION_FAILED`  |
+/// | [`Unknown`]        | anything else             | anything else       | anything else      |
+///
+/// [`WaitingForUser`] is kept apart from [`Pending`] because nothing happens until the
+/// customer acts on their side: accepts the VPC peering request in AWS, or creates the
+/// matching peering in their GCP project. Why a connection failed is not part of the status;
+/// see [`Peer::error_detail`] (AWS `errorStateName`, GCP `errorMessage`, Azure `errorState`).
+///
+/// [`Pending`]: PeerStatus::Pending
+/// [`WaitingForUser`]: PeerStatus::WaitingForUser
+/// [`Available`]: PeerStatus::Available
+/// [`Failed`]: PeerStatus::Failed
+/// [`Deleting`]: PeerStatus::Deleting
+/// [`DeletionFailed`]: PeerStatus::DeletionFailed
+/// [`Unknown`]: PeerStatus::Unknown
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerStatus {
+    /// Atlas or the provider is still setting the connection up.
+    Pending,
+    /// The customer must act on their side before the connection can come up.
+    WaitingForUser,
+    /// The connection carries traffic.
+    Available,
+    /// The connection failed; it will not become available by waiting.
+    Failed,
+    /// The connection is being removed.
+    Deleting,
+    /// Removing the connection failed (Azure).
+    DeletionFailed,
+    /// A status this version of the SDK does not know, exactly as sent.
+    Unknown(String),
+}
+
+impl PeerStatus {
+    /// Normalizes a status as any provider spells it on the wire (`statusName` or `status`).
+    /// An unlisted value becomes [`PeerStatus::Unknown`] holding it unchanged.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "INITIATING" | "FINALIZING" | "ADDING_PEER" => Self::Pending,
+            "PENDING_ACCEPTANCE" | "WAITING_FOR_USER" => Self::WaitingForUser,
+            "AVAILABLE" => Self::Available,
+            "FAILED" => Self::Failed,
+            "TERMINATING" | "DELETING" => Self::Deleting,
+            "DELETION_FAILED" => Self::DeletionFailed,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+
+    /// Whether the connection is up.
+    pub fn is_available(&self) -> bool {
+        matches!(self, Self::Available)
+    }
+
+    /// Whether the connection is in a failed state that waiting will not change
+    /// ([`Failed`](Self::Failed) or [`DeletionFailed`](Self::DeletionFailed)).
+    pub fn is_terminal_failure(&self) -> bool {
+        matches!(self, Self::Failed | Self::DeletionFailed)
+    }
+
+    /// A short name for the normalized state (`PENDING`, `WAITING_FOR_USER`, ...); for
+    /// [`Unknown`](Self::Unknown), the value as sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::WaitingForUser => "WAITING_FOR_USER",
+            Self::Available => "AVAILABLE",
+            Self::Failed => "FAILED",
+            Self::Deleting => "DELETING",
+            Self::DeletionFailed => "DELETION_FAILED",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+
+impl std::fmt::Display for PeerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unknown(other) => write!(f, "{other:?} (unknown)"),
+            known => f.write_str(known.as_str()),
+        }
+    }
+}
+
+impl From<&types::AwsPeerStatus> for PeerStatus {
+    fn from(value: &types::AwsPeerStatus) -> Self {
+        Self::from_wire(value.as_str())
+    }
+}
+
+impl From<&types::GcpPeerStatus> for PeerStatus {
+    fn from(value: &types::GcpPeerStatus) -> Self {
+        Self::from_wire(value.as_str())
+    }
+}
+
+impl From<&types::AzurePeerStatus> for PeerStatus {
+    fn from(value: &types::AzurePeerStatus) -> Self {
+        Self::from_wire(value.as_str())
+    }
+}
+
+impl UnknownProvider {
+    fn str_field(&self, name: &str) -> Option<&str> {
+        self.raw.get(name).and_then(Value::as_str)
+    }
+
+    fn provider(&self) -> Option<types::CloudProvider> {
+        self.provider_name().map(types::CloudProvider::from)
+    }
+}
+
+/// `Some(Some(s))` as `Some(s)`: a nullable optional string field, absent and `null` alike.
+fn nullable(value: &Option<Option<String>>) -> Option<&str> {
+    value.as_ref().and_then(Option::as_deref)
+}
+
+impl Container {
+    /// The container's Atlas id, when the entry carries one (every entry Atlas returns does).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Aws(c) => c.id.as_deref().map(String::as_str),
+            Self::Gcp(c) => c.id.as_deref().map(String::as_str),
+            Self::Azure(c) => c.id.as_deref().map(String::as_str),
+            Self::Unknown(u) => u.str_field("id"),
+        }
+    }
+
+    /// The provider as sent in `providerName` (`AWS` for an AWS entry that left it out);
+    /// `None` only for an unknown entry whose `providerName` is not a string.
+    pub fn provider_name(&self) -> Option<&str> {
+        match self {
+            Self::Aws(_) => Some("AWS"),
+            Self::Gcp(_) => Some("GCP"),
+            Self::Azure(_) => Some("AZURE"),
+            Self::Unknown(u) => u.provider_name(),
+        }
+    }
+
+    /// The provider, typed; an unmodelled provider is [`types::CloudProvider::Unknown`].
+    pub fn provider(&self) -> Option<types::CloudProvider> {
+        match self {
+            Self::Aws(_) => Some(types::CloudProvider::Aws),
+            Self::Gcp(_) => Some(types::CloudProvider::Gcp),
+            Self::Azure(_) => Some(types::CloudProvider::Azure),
+            Self::Unknown(u) => u.provider(),
+        }
+    }
+
+    /// The Atlas-side address block (`atlasCidrBlock`).
+    pub fn atlas_cidr_block(&self) -> Option<&str> {
+        match self {
+            Self::Aws(c) => Some(c.atlas_cidr_block.as_str()),
+            Self::Gcp(c) => Some(c.atlas_cidr_block.as_str()),
+            Self::Azure(c) => Some(c.atlas_cidr_block.as_str()),
+            Self::Unknown(u) => u.str_field("atlasCidrBlock"),
+        }
+    }
+
+    /// Whether clusters already run in the container (`provisioned: true`). A missing or
+    /// non-boolean flag counts as not provisioned.
+    ///
+    /// Atlas sets the flag once the first cluster is deployed in the container; creating a
+    /// container, or peering it, does not.
+    pub fn is_provisioned(&self) -> bool {
+        match self {
+            Self::Aws(c) => c.provisioned == Some(true),
+            Self::Gcp(c) => c.provisioned == Some(true),
+            Self::Azure(c) => c.provisioned == Some(true),
+            Self::Unknown(u) => u.raw.get("provisioned").and_then(Value::as_bool) == Some(true),
+        }
+    }
+}
+
+impl Peer {
+    /// The connection's Atlas id, when the entry carries one (every entry Atlas returns does).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Aws(p) => p.id.as_deref().map(String::as_str),
+            Self::Gcp(p) => p.id.as_deref().map(String::as_str),
+            Self::Azure(p) => p.id.as_deref().map(String::as_str),
+            Self::Unknown(u) => u.str_field("id"),
+        }
+    }
+
+    /// The id of the Atlas container the connection belongs to.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            Self::Aws(p) => Some(p.container_id.as_str()),
+            Self::Gcp(p) => Some(p.container_id.as_str()),
+            Self::Azure(p) => Some(p.container_id.as_str()),
+            Self::Unknown(u) => u.str_field("containerId"),
+        }
+    }
+
+    /// The provider as sent in `providerName` (`AWS` for an AWS entry that left it out);
+    /// `None` only for an unknown entry whose `providerName` is not a string.
+    pub fn provider_name(&self) -> Option<&str> {
+        match self {
+            Self::Aws(_) => Some("AWS"),
+            Self::Gcp(_) => Some("GCP"),
+            Self::Azure(_) => Some("AZURE"),
+            Self::Unknown(u) => u.provider_name(),
+        }
+    }
+
+    /// The provider, typed; an unmodelled provider is [`types::CloudProvider::Unknown`].
+    pub fn provider(&self) -> Option<types::CloudProvider> {
+        match self {
+            Self::Aws(_) => Some(types::CloudProvider::Aws),
+            Self::Gcp(_) => Some(types::CloudProvider::Gcp),
+            Self::Azure(_) => Some(types::CloudProvider::Azure),
+            Self::Unknown(u) => u.provider(),
+        }
+    }
+
+    /// The status exactly as sent: AWS `statusName`, GCP and Azure `status`. For an unknown
+    /// provider, `statusName` if it is a string, else `status`.
+    pub fn raw_status(&self) -> Option<&str> {
+        match self {
+            Self::Aws(p) => p.status_name.as_ref().map(types::AwsPeerStatus::as_str),
+            Self::Gcp(p) => p.status.as_ref().map(types::GcpPeerStatus::as_str),
+            Self::Azure(p) => p.status.as_ref().map(types::AzurePeerStatus::as_str),
+            Self::Unknown(u) => u.str_field("statusName").or_else(|| u.str_field("status")),
+        }
+    }
+
+    /// The normalized status (see [`PeerStatus`]); `None` when the entry carries none.
+    pub fn status(&self) -> Option<PeerStatus> {
+        self.raw_status().map(PeerStatus::from_wire)
+    }
+
+    /// Why the connection failed, as the provider put it: AWS `errorStateName` (`REJECTED`,
+    /// `EXPIRED`, `INVALID_ARGUMENT`, ...), GCP `errorMessage`, Azure `errorState`. `None`
+    /// when the field is absent or `null`. For an unknown provider, the first of those three
+    /// fields that is a string.
+    pub fn error_detail(&self) -> Option<&str> {
+        match self {
+            Self::Aws(p) => p
+                .error_state_name
+                .as_ref()
+                .and_then(Option::as_ref)
+                .map(types::AwsPeerErrorState::as_str),
+            Self::Gcp(p) => nullable(&p.error_message),
+            Self::Azure(p) => nullable(&p.error_state),
+            Self::Unknown(u) => u
+                .str_field("errorStateName")
+                .or_else(|| u.str_field("errorMessage"))
+                .or_else(|| u.str_field("errorState")),
+        }
+    }
+
+    /// Whether the connection is up ([`PeerStatus::Available`]).
+    pub fn is_available(&self) -> bool {
+        self.status().is_some_and(|s| s.is_available())
+    }
+
+    /// Whether the connection has failed for good: its status is a terminal failure
+    /// ([`PeerStatus::is_terminal_failure`]), or it is an AWS connection that carries an
+    /// `errorStateName` (`REJECTED`, `EXPIRED`, `INVALID_ARGUMENT`, or a value this SDK does
+    /// not list), which AWS sets only on a connection that failed.
+    pub fn is_terminal_failure(&self) -> bool {
+        if self.status().is_some_and(|s| s.is_terminal_failure()) {
+            return true;
+        }
+        match self {
+            Self::Aws(p) => matches!(p.error_state_name, Some(Some(_))),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+    const CONTAINER: &str = "64b0c1d2e3f4a5b6c7d8e9f1";
+
+    fn peer(value: Value) -> Peer {
+        serde_json::from_value(value).expect("peer decodes")
+    }
+
+    fn container(value: Value) -> Container {
+        serde_json::from_value(value).expect("container decodes")
+    }
+
+    fn aws(status: Value, error: Value) -> Peer {
+        peer(
+            json!({"id": ID, "containerId": CONTAINER, "accepterRegionName": null,
+            "awsAccountId": "123456789012", "routeTableCidrBlock": "172.31.0.0/16",
+            "vpcId": "vpc-07e3c5a9b1d2f4e68", "statusName": status, "errorStateName": error}),
+        )
+    }
+
+    fn gcp(status: Value, error: Value) -> Peer {
+        peer(
+            json!({"id": ID, "providerName": "GCP", "containerId": CONTAINER,
+            "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services",
+            "status": status, "errorMessage": error}),
+        )
+    }
+
+    fn azure(status: Value, error: Value) -> Peer {
+        peer(
+            json!({"id": ID, "providerName": "AZURE", "containerId": CONTAINER,
+            "azureDirectoryId": "5b2c9e71-0f4d-4a83-b6e2-91c7d3a5f048",
+            "azureSubscriptionId": "0d7e5c3a-9f21-4b8e-a6c4-2f1e3d5b7a90",
+            "resourceGroupName": "rg-payments-prod", "vnetName": "vnet-payments",
+            "status": status, "errorState": error}),
+        )
+    }
+
+    #[test]
+    fn every_listed_status_of_every_provider_is_normalized() {
+        use PeerStatus as S;
+        let aws_table = [
+            ("INITIATING", S::Pending),
+            ("PENDING_ACCEPTANCE", S::WaitingForUser),
+            ("FAILED", S::Failed),
+            ("FINALIZING", S::Pending),
+            ("AVAILABLE", S::Available),
+            ("TERMINATING", S::Deleting),
+        ];
+        let gcp_table = [
+            ("ADDING_PEER", S::Pending),
+            ("WAITING_FOR_USER", S::WaitingForUser),
+            ("AVAILABLE", S::Available),
+            ("FAILED", S::Failed),
+            ("DELETING", S::Deleting),
+        ];
+        let azure_table = [
+            ("ADDING_PEER", S::Pending),
+            ("AVAILABLE", S::Available),
+            ("FAILED", S::Failed),
+            ("DELETION_FAILED", S::DeletionFailed),
+            ("DELETING", S::Deleting),
+        ];
+        // The tables cover every value the spec lists.
+        assert_eq!(aws_table.len(), types::AwsPeerStatus::KNOWN.len());
+        assert_eq!(gcp_table.len(), types::GcpPeerStatus::KNOWN.len());
+        assert_eq!(azure_table.len(), types::AzurePeerStatus::KNOWN.len());
+        for (wire, expected) in &aws_table {
+            let p = aws(json!(wire), Value::Null);
+            assert_eq!(p.status().as_ref(), Some(expected), "AWS {wire}");
+            assert_eq!(p.raw_status(), Some(*wire));
+            assert_eq!(
+                PeerStatus::from(&types::AwsPeerStatus::from(*wire)),
+                *expected
+            );
+        }
+        for (wire, expected) in &gcp_table {
+            let p = gcp(json!(wire), Value::Null);
+            assert_eq!(p.status().as_ref(), Some(expected), "GCP {wire}");
+            assert_eq!(
+                PeerStatus::from(&types::GcpPeerStatus::from(*wire)),
+                *expected
+            );
+        }
+        for (wire, expected) in &azure_table {
+            let p = azure(json!(wire), Value::Null);
+            assert_eq!(p.status().as_ref(), Some(expected), "Azure {wire}");
+            assert_eq!(
+                PeerStatus::from(&types::AzurePeerStatus::from(*wire)),
+                *expected
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_statuses_are_kept_and_are_neither_available_nor_terminal() {
+        for p in [
+            aws(json!("QUARANTINED"), Value::Null),
+            gcp(json!("QUARANTINED"), Value::Null),
+            azure(json!("QUARANTINED"), Value::Null),
+        ] {
+            let status = p.status().expect("a status");
+            assert_eq!(status, PeerStatus::Unknown("QUARANTINED".into()));
+            assert!(!status.is_available() && !status.is_terminal_failure());
+            assert!(!p.is_available() && !p.is_terminal_failure());
+            assert_eq!(status.to_string(), "\"QUARANTINED\" (unknown)");
+        }
+        // Case matters: the wire values are upper case.
+        assert_eq!(
+            PeerStatus::from_wire("available"),
+            PeerStatus::Unknown("available".into())
+        );
+        assert_eq!(
+            PeerStatus::from_wire(""),
+            PeerStatus::Unknown(String::new())
+        );
+    }
+
+    #[test]
+    fn predicates() {
+        use PeerStatus as S;
+        let all = [
+            S::Pending,
+            S::WaitingForUser,
+            S::Available,
+            S::Failed,
+            S::Deleting,
+            S::DeletionFailed,
+            S::Unknown("X".into()),
+        ];
+        for s in &all {
+            assert_eq!(s.is_available(), *s == S::Available, "{s:?}");
+            assert_eq!(
+                s.is_terminal_failure(),
+                matches!(s, S::Failed | S::DeletionFailed),
+                "{s:?}"
+            );
+            // Every name but PENDING (which stands for several wire values) reads back as itself.
+            assert_eq!(
+                PeerStatus::from_wire(s.as_str()) == *s,
+                *s != S::Pending,
+                "{s:?}"
+            );
+        }
+        assert_eq!(S::WaitingForUser.to_string(), "WAITING_FOR_USER");
+    }
+
+    #[test]
+    fn error_detail_of_each_provider() {
+        let rejected = aws(json!("FAILED"), json!("REJECTED"));
+        assert_eq!(rejected.error_detail(), Some("REJECTED"));
+        assert!(rejected.is_terminal_failure());
+
+        // AWS sets errorStateName only on a failed connection: it counts even if the status
+        // has not caught up yet, and an unlisted error state counts too.
+        let expired = aws(json!("PENDING_ACCEPTANCE"), json!("EXPIRED"));
+        assert_eq!(expired.status(), Some(PeerStatus::WaitingForUser));
+        assert!(expired.is_terminal_failure());
+        let odd = aws(json!("FAILED"), json!("QUOTA_EXCEEDED"));
+        assert_eq!(odd.error_detail(), Some("QUOTA_EXCEEDED"));
+
+        let gcp_failed = gcp(json!("FAILED"), json!("peering quota exceeded"));
+        assert_eq!(gcp_failed.error_detail(), Some("peering quota exceeded"));
+        assert!(gcp_failed.is_terminal_failure());
+
+        let azure_failed = azure(json!("DELETION_FAILED"), json!("vnet locked"));
+        assert_eq!(azure_failed.error_detail(), Some("vnet locked"));
+        assert!(azure_failed.is_terminal_failure());
+
+        // null and absent alike give no detail.
+        for p in [
+            aws(json!("AVAILABLE"), Value::Null),
+            gcp(json!("AVAILABLE"), Value::Null),
+            azure(json!("AVAILABLE"), Value::Null),
+        ] {
+            assert_eq!(p.error_detail(), None);
+            assert!(p.is_available() && !p.is_terminal_failure());
+        }
+        let bare = peer(json!({"providerName": "GCP", "containerId": CONTAINER,
+            "gcpProjectId": "p", "networkName": "n"}));
+        assert_eq!(bare.error_detail(), None);
+        assert_eq!(bare.status(), None);
+        assert_eq!(bare.id(), None);
+        assert!(!bare.is_available() && !bare.is_terminal_failure());
+    }
+
+    #[test]
+    fn peer_accessors() {
+        let p = aws(json!("AVAILABLE"), Value::Null);
+        assert_eq!(p.id(), Some(ID));
+        assert_eq!(p.container_id(), Some(CONTAINER));
+        assert_eq!(p.provider_name(), Some("AWS"));
+        assert_eq!(p.provider(), Some(types::CloudProvider::Aws));
+        let g = gcp(json!("AVAILABLE"), Value::Null);
+        assert_eq!(g.provider(), Some(types::CloudProvider::Gcp));
+        assert_eq!(g.container_id(), Some(CONTAINER));
+        let a = azure(json!("AVAILABLE"), Value::Null);
+        assert_eq!(a.provider_name(), Some("AZURE"));
+        assert_eq!(a.id(), Some(ID));
+    }
+
+    #[test]
+    fn unknown_provider_peer_reads_the_raw_json() {
+        let p = peer(json!({"id": ID, "providerName": "TENANT", "containerId": 7,
+            "statusName": "AVAILABLE", "status": "FAILED", "errorMessage": "boom"}));
+        assert_eq!(p.id(), Some(ID));
+        assert_eq!(p.container_id(), None, "not a string");
+        assert_eq!(p.provider_name(), Some("TENANT"));
+        assert_eq!(
+            p.provider(),
+            Some(types::CloudProvider::Unknown("TENANT".into()))
+        );
+        assert_eq!(p.status(), Some(PeerStatus::Available), "statusName first");
+        assert_eq!(p.error_detail(), Some("boom"));
+
+        let odd = peer(json!({"providerName": 3, "status": ["AVAILABLE"], "errorState": "x"}));
+        assert_eq!(odd.provider_name(), None);
+        assert_eq!(odd.provider(), None);
+        assert_eq!(odd.status(), None);
+        assert_eq!(odd.error_detail(), Some("x"));
+    }
+
+    #[test]
+    fn container_accessors() {
+        let aws_c = container(json!({"id": CONTAINER, "provisioned": true,
+            "atlasCidrBlock": "10.40.0.0/21", "regionName": "EU_WEST_1"}));
+        assert_eq!(aws_c.id(), Some(CONTAINER));
+        assert_eq!(
+            aws_c.provider_name(),
+            Some("AWS"),
+            "absent providerName is AWS"
+        );
+        assert_eq!(aws_c.provider(), Some(types::CloudProvider::Aws));
+        assert_eq!(aws_c.atlas_cidr_block(), Some("10.40.0.0/21"));
+        assert!(aws_c.is_provisioned());
+
+        let gcp_c = container(json!({"id": CONTAINER, "providerName": "GCP",
+            "provisioned": false, "atlasCidrBlock": "10.64.0.0/18", "gcpProjectId": null}));
+        assert_eq!(gcp_c.provider(), Some(types::CloudProvider::Gcp));
+        assert!(!gcp_c.is_provisioned());
+
+        let azure_c = container(
+            json!({"providerName": "AZURE", "atlasCidrBlock": "10.8.0.0/21",
+            "region": "US_EAST_2"}),
+        );
+        assert_eq!(azure_c.id(), None);
+        assert_eq!(azure_c.provider_name(), Some("AZURE"));
+        assert!(
+            !azure_c.is_provisioned(),
+            "absent counts as not provisioned"
+        );
+
+        let tenant = container(json!({"id": CONTAINER, "providerName": "TENANT",
+            "provisioned": true}));
+        assert_eq!(tenant.id(), Some(CONTAINER));
+        assert_eq!(
+            tenant.provider(),
+            Some(types::CloudProvider::Unknown("TENANT".into()))
+        );
+        assert_eq!(tenant.atlas_cidr_block(), None);
+        assert!(tenant.is_provisioned());
+        let stringly = container(json!({"providerName": "TENANT", "provisioned": "true"}));
+        assert!(!stringly.is_provisioned());
+    }
+}
