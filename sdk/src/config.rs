@@ -15,6 +15,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one attempt (request and whole response) may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest success body the client reads (64 MiB); a 500-item page is well under 1 MiB.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 64 * 1024 * 1024;
 /// The user agent: this crate's name and version.
 pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_NAME"),
@@ -148,6 +150,8 @@ pub struct Config {
     pub(crate) read_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_body: usize,
+    pub(crate) preemptive_digest: bool,
     pub(crate) sleep: Option<Arc<dyn Sleep>>,
     pub(crate) jitter: Option<Arc<dyn Jitter>>,
 }
@@ -163,6 +167,8 @@ impl fmt::Debug for Config {
             .field("read_timeout", &self.read_timeout)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("max_response_body", &self.max_response_body)
+            .field("preemptive_digest", &self.preemptive_digest)
             .finish_non_exhaustive()
     }
 }
@@ -178,6 +184,8 @@ impl Default for Config {
             read_timeout: DEFAULT_READ_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            preemptive_digest: true,
             sleep: None,
             jitter: None,
         }
@@ -387,6 +395,22 @@ impl Config {
     /// Sets the retry policy (default [`RetryPolicy::default`]).
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Sets the largest success body the client reads (default [`DEFAULT_MAX_RESPONSE_BODY`]);
+    /// a larger one fails the call with [`crate::Error::BodyTooLarge`] instead of filling memory.
+    pub fn with_max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = bytes;
+        self
+    }
+
+    /// Whether Digest signs requests ahead of time with the cached challenge (default `true`:
+    /// one exchange per call once a challenge is cached). `false` sends every request unsigned
+    /// first and answers its own challenge (two exchanges per call), as Atlas's official clients
+    /// do, for a server that refuses reused nonces outright.
+    pub fn with_preemptive_digest(mut self, enabled: bool) -> Self {
+        self.preemptive_digest = enabled;
         self
     }
 

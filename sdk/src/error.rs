@@ -120,6 +120,12 @@ pub enum Error {
     /// The configuration is incomplete or contradictory.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A success body longer than the configured limit (`Config::with_max_response_body`,
+    /// 64 MiB by default); reading stopped there.
+    #[error(
+        "the response body is larger than the configured limit (Config::with_max_response_body)"
+    )]
+    BodyTooLarge,
     /// A status the API does not use (1xx, 3xx).
     #[error("unexpected response status {status}")]
     UnexpectedStatus {
@@ -251,6 +257,7 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
                 )))
             }
             P::InvalidRequest(message) => Error::InvalidArgument(message),
+            P::ResponseBodyError(e) if is_length_limit(&e) => Error::BodyTooLarge,
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
                 Error::Transport(e)
             }
@@ -268,6 +275,17 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
             P::Custom(message) => Error::Auth(message),
         }
     }
+}
+
+fn is_length_limit(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The JSON path (a JSON pointer) of the value at `line`/`column` (1-based, as serde_json

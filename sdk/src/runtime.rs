@@ -30,6 +30,22 @@ use crate::retry::{self, Attempt, Decision, Jitter, RandomJitter, RetryPolicy, S
 /// The most of an error body the runtime keeps; the rest is dropped and the error says so.
 pub const MAX_ERROR_BODY: usize = 1024 * 1024;
 
+/// What the one re-authenticated attempt after a 401 sends.
+enum Reauth {
+    /// This `Authorization` value (Digest, signed with the 401's own challenge).
+    Header(reqwest::header::HeaderValue),
+    /// Whatever `authorize` produces now (a freshly fetched token).
+    Fresh,
+}
+
+/// The Digest `uri`: the request target as sent on the request line.
+fn request_uri(url: &reqwest::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 enum Auth {
     None,
     Digest(DigestSession),
@@ -48,6 +64,8 @@ impl fmt::Debug for Auth {
 
 #[derive(Debug)]
 struct State {
+    preemptive_digest: bool,
+    max_response_body: usize,
     auth: Auth,
     retry: RetryPolicy,
     sleep: Arc<dyn Sleep>,
@@ -64,7 +82,14 @@ pub struct Runtime {
 impl Default for Runtime {
     /// No credentials, the default retry policy, real sleeps.
     fn default() -> Self {
-        Self::from_parts(Auth::None, RetryPolicy::default(), None, None)
+        Self::from_parts(
+            Auth::None,
+            RetryPolicy::default(),
+            None,
+            None,
+            crate::config::DEFAULT_MAX_RESPONSE_BODY,
+            true,
+        )
     }
 }
 
@@ -74,11 +99,15 @@ impl Runtime {
         retry: RetryPolicy,
         sleep: Option<Arc<dyn Sleep>>,
         jitter: Option<Arc<dyn Jitter>>,
+        max_response_body: usize,
+        preemptive_digest: bool,
     ) -> Self {
         let sleep = sleep.unwrap_or_else(|| Arc::new(TokioSleep));
         let jitter = jitter.unwrap_or_else(|| Arc::new(RandomJitter::default()));
         Self {
             state: Arc::new(State {
+                preemptive_digest,
+                max_response_body,
                 auth,
                 retry,
                 sleep,
@@ -112,6 +141,8 @@ impl Runtime {
             config.retry,
             config.sleep.clone(),
             config.jitter.clone(),
+            config.max_response_body,
+            config.preemptive_digest,
         )
     }
 
@@ -137,12 +168,9 @@ impl Runtime {
     ) -> Option<Secret> {
         match &self.state.auth {
             Auth::None => None,
+            Auth::Digest(_) if !self.state.preemptive_digest => None,
             Auth::Digest(session) => {
-                let url = request.url();
-                let uri = match url.query() {
-                    Some(q) => format!("{}?{q}", url.path()),
-                    None => url.path().to_owned(),
-                };
+                let uri = request_uri(request.url());
                 // No challenge cached yet: the request goes out unsigned and the 401 brings one.
                 let value = session
                     .authorization(request.method().as_str(), &uri)
@@ -175,31 +203,42 @@ impl Runtime {
         }
     }
 
-    /// After a 401: takes the new challenge, or drops the refused token. True when one more
-    /// signed attempt is worth making.
-    async fn on_unauthorized(&self, response: &reqwest::Response, used: Option<&Secret>) -> bool {
+    /// After a 401: what to send on the one re-authenticated attempt, or `None` when it is not
+    /// worth making. For Digest, the retry is signed with the challenge this very 401 carried
+    /// (and stored for later calls); for a service account, the refused token is dropped and a
+    /// fresh one is fetched.
+    async fn on_unauthorized(
+        &self,
+        response: &reqwest::Response,
+        request: &reqwest::Request,
+        used: Option<&Secret>,
+    ) -> Option<Reauth> {
         match &self.state.auth {
-            Auth::None => false,
+            Auth::None => None,
             Auth::Digest(session) => {
-                let challenges: Vec<&str> = response
+                let uri = request_uri(request.url());
+                let signed = response
                     .headers()
                     .get_all(reqwest::header::WWW_AUTHENTICATE)
                     .iter()
                     .filter_map(|v| v.to_str().ok())
-                    .collect();
-                let taken = challenges
-                    .iter()
-                    .any(|c| session.set_challenge_from_header(c).is_ok());
-                if !taken {
+                    .find_map(|c| {
+                        session
+                            .answer_challenge(c, request.method().as_str(), &uri)
+                            .ok()
+                    });
+                if signed.is_none() {
                     tracing::warn!("401 without a usable Digest challenge");
                 }
-                taken
+                let mut value = reqwest::header::HeaderValue::from_str(&signed?).ok()?;
+                value.set_sensitive(true);
+                Some(Reauth::Header(value))
             }
             Auth::ServiceAccount(source) => {
                 if let Some(used) = used {
                     source.invalidate(used).await;
                 }
-                true
+                Some(Reauth::Fresh)
             }
         }
     }
@@ -231,6 +270,7 @@ impl Runtime {
         let method = request.method().clone();
         let mut attempt: u32 = 1;
         let mut reauthenticated = false;
+        let mut reauth: Option<Reauth> = None;
         loop {
             // Every attempt sends a copy; a request whose body cannot be copied (never the case
             // for this API's JSON bodies) is sent once, as it is, with no retry.
@@ -238,9 +278,21 @@ impl Runtime {
                 let mut request = request;
                 self.authorize(http, &mut request).await;
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-                return finish(http.execute(request).await, started).await;
+                return finish(
+                    http.execute(request).await,
+                    started,
+                    self.state.max_response_body,
+                )
+                .await;
             };
-            let used = self.authorize(http, &mut copy).await;
+            let used = match reauth.take() {
+                Some(Reauth::Header(value)) => {
+                    copy.headers_mut()
+                        .insert(reqwest::header::AUTHORIZATION, value);
+                    None
+                }
+                Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
+            };
             self.state.exchanges.fetch_add(1, Ordering::Relaxed);
             let result = http.execute(copy).await;
             tracing::Span::current().record("attempt", attempt);
@@ -248,9 +300,12 @@ impl Runtime {
             if let Ok(response) = &result
                 && response.status() == reqwest::StatusCode::UNAUTHORIZED
                 && !reauthenticated
-                && self.on_unauthorized(response, used.as_ref()).await
+                && let Some(next) = self
+                    .on_unauthorized(response, &request, used.as_ref())
+                    .await
             {
                 reauthenticated = true;
+                reauth = Some(next);
                 continue;
             }
 
@@ -283,16 +338,20 @@ impl Runtime {
                     self.state.sleep.sleep(after).await;
                     attempt += 1;
                 }
-                Decision::Stop(_) => return finish(result, started).await,
+                Decision::Stop(_) => {
+                    return finish(result, started, self.state.max_response_body).await;
+                }
             }
         }
     }
 }
 
-/// Records the outcome on the span; wraps a final error response's body.
+/// Records the outcome on the span; wraps a final error response's body, and bounds a success
+/// body at `max_body` bytes (reading past it fails with [`crate::Error::BodyTooLarge`]).
 async fn finish(
     result: reqwest::Result<reqwest::Response>,
     started: Instant,
+    max_body: usize,
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::Span::current();
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -302,7 +361,12 @@ async fn finish(
             if response.status().is_client_error() || response.status().is_server_error() {
                 envelope_error_body(response).await
             } else {
-                Ok(response)
+                let response: http::Response<reqwest::Body> = response.into();
+                let (parts, body) = response.into_parts();
+                let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
+                Ok(reqwest::Response::from(http::Response::from_parts(
+                    parts, limited,
+                )))
             }
         }
         Err(e) => {

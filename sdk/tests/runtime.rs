@@ -484,3 +484,61 @@ async fn peer_delete_takes_an_empty_body_and_an_empty_object() {
         assert_eq!(r.status().as_u16(), 202);
     }
 }
+
+#[tokio::test]
+async fn without_preemptive_digest_every_call_answers_its_own_challenge() {
+    let server = MockServer::start_async().await;
+    let (challenge, signed) = digest_server(&server).await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(
+        config
+            .with_api_key("pub-key", PRIVATE_KEY)
+            .with_preemptive_digest(false),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        client
+            .get_peer()
+            .group_id(GROUP)
+            .peer_id(PEER)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(client.runtime().exchanges(), 6);
+    challenge.assert_calls_async(3).await;
+    signed.assert_calls_async(3).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_typed_error() {
+    let server = MockServer::start_async().await;
+    let results: Vec<serde_json::Value> = (0..2000).map(|_| gcp_peer()).collect();
+    server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(format!("/api/atlas/v1.0/groups/{GROUP}/peers"));
+            then.status(200).json_body(json!({ "results": results }));
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_max_response_body(64 * 1024)).unwrap();
+    let err: sdk::Error = client
+        .list_peers()
+        .group_id(GROUP)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(matches!(err, sdk::Error::BodyTooLarge), "{err:?}");
+    // The same page within the default limit decodes.
+    let (config, _) = setup(&server);
+    let page = Client::from_config(config)
+        .unwrap()
+        .list_peers()
+        .group_id(GROUP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.results.len(), 2000);
+}

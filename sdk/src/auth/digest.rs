@@ -593,6 +593,44 @@ impl DigestSession {
         Ok(stale)
     }
 
+    /// Answers a 401: parses its `WWW-Authenticate` value, stores the challenge for the following
+    /// requests, and signs the retry of *this* request with *this* challenge, in one step.
+    ///
+    /// Under concurrency another request's 401 may replace the stored challenge at any moment;
+    /// signing the retry with the challenge its own 401 carried (and a nonce count taken under
+    /// the same lock) keeps every retry valid for the nonce the server just issued to it.
+    ///
+    /// # Errors
+    ///
+    /// The parse error (nothing is stored then), and the errors of
+    /// [`authorization`](Self::authorization).
+    pub fn answer_challenge(
+        &self,
+        header_value: &str,
+        method: &str,
+        uri: &str,
+    ) -> Result<String, DigestError> {
+        let challenge = Challenge::parse(header_value)?;
+        let cnonce = random_cnonce()?;
+        let (challenge, nc) = {
+            let mut current = self.lock();
+            let last_nc = match current.as_ref() {
+                Some(old) if old.challenge.nonce == challenge.nonce => old.last_nc,
+                _ => 0,
+            };
+            let nc = last_nc
+                .checked_add(1)
+                .ok_or(DigestError::NonceCountExhausted)?;
+            let challenge = Arc::new(challenge);
+            *current = Some(Current {
+                challenge: Arc::clone(&challenge),
+                last_nc: nc,
+            });
+            (challenge, nc)
+        };
+        challenge.authorization(&self.credentials, method, uri, nc, &cnonce)
+    }
+
     /// A copy of the stored challenge, if any.
     pub fn challenge(&self) -> Option<Challenge> {
         self.lock().as_ref().map(|c| Challenge::clone(&c.challenge))
@@ -1428,6 +1466,38 @@ mod tests {
     }
 
     // --- Secrets ----------------------------------------------------------------------------
+
+    #[test]
+    fn answering_a_challenge_signs_with_that_challenge_even_if_another_is_stored_later() {
+        let session = DigestSession::new(Credentials::new("user", "pw"));
+        session
+            .set_challenge_from_header(r#"Digest realm="r", nonce="first", qop="auth""#)
+            .unwrap();
+        let header = session
+            .answer_challenge(
+                r#"Digest realm="r", nonce="second", qop="auth""#,
+                "GET",
+                "/x",
+            )
+            .unwrap();
+        assert!(
+            header.contains(r#"nonce="second""#) && header.contains("nc=00000001"),
+            "{header}"
+        );
+        // The session now continues the answered nonce's count.
+        let next = session.authorization("GET", "/x").unwrap();
+        assert!(
+            next.contains(r#"nonce="second""#) && next.contains("nc=00000002"),
+            "{next}"
+        );
+        // A malformed challenge stores nothing.
+        assert!(
+            session
+                .answer_challenge("Basic realm=\"r\"", "GET", "/x")
+                .is_err()
+        );
+        assert_eq!(session.challenge().unwrap().nonce(), "second");
+    }
 
     #[test]
     fn debug_never_shows_the_password() {
