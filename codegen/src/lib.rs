@@ -91,47 +91,12 @@ fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Er
 /// [`generate`] for a spec already parsed.
 pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> {
     let file = spec.file.as_str();
-    let schemas = spec
-        .json
-        .pointer("/components/schemas")
-        .and_then(|v| v.as_object());
-    for (schema, _) in &settings.replacements {
-        if !schemas.is_some_and(|s| s.contains_key(schema)) {
-            return Err(unsupported(
-                file,
-                Location::Pointer("/components/schemas".into()),
-                format!("the replacement for `{schema}` names a schema the spec does not have"),
-            ));
-        }
-    }
-
-    let enums = open_enum::collect(file, &spec.json)?;
-    let mut gen_settings = progenitor::GenerationSettings::new();
-    gen_settings
-        .with_interface(progenitor::InterfaceStyle::Builder)
-        .with_tag(progenitor::TagStyle::Merged)
-        .with_derive("schemars::JsonSchema")
-        .with_derive("PartialEq");
-    if let Some(inner) = &settings.inner_type {
-        let tokens: proc_macro2::TokenStream = inner.parse().map_err(|_| {
-            unsupported(
-                file,
-                Location::Document,
-                format!("inner type `{inner}` is not a Rust path"),
-            )
-        })?;
-        gen_settings.with_inner_type(tokens);
-    }
-    let mut replaced: BTreeSet<String> = BTreeSet::new();
-    for (schema, path) in &settings.replacements {
-        gen_settings.with_replacement(schema, path, std::iter::empty());
-        replaced.insert(schema.clone());
-    }
-    for e in &enums {
-        let path = format!("{}::types::{}", settings.crate_path, e.name);
-        let impls = [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr];
-        gen_settings.with_replacement(&e.name, path, impls.into_iter());
-    }
+    let (mut gen_settings, enums) = type_settings(spec, settings)?;
+    let replaced: BTreeSet<String> = settings
+        .replacements
+        .iter()
+        .map(|(schema, _)| schema.clone())
+        .collect();
 
     let mut openapi = spec.openapi.clone();
     if let Some(path) = &settings.error_body {
@@ -140,20 +105,7 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
     }
 
     let mut generator = progenitor::Generator::new(&gen_settings);
-    // progenitor reports most problems as errors but panics on some (a path item given as a
-    // `$ref`, for one); neither may escape as a panic from here.
-    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.generate_tokens(&openapi)
-    }))
-    .map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "the generator panicked".into());
-        unsupported(file, Location::Document, message)
-    })?
-    .map_err(|e| unsupported(file, Location::Document, e.to_string()))?;
+    let tokens = run_generator(file, || generator.generate_tokens(&openapi))?;
 
     let mut ast: syn::File = syn::parse2(tokens).map_err(|e| {
         unsupported(
@@ -210,6 +162,75 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
          // Regenerated on every build of `sdk`; `cargo xtask regen` records its public surface.\n\n"
     );
     Ok(header + &prettyplease::unparse(&ast))
+}
+
+/// The progenitor settings that decide how the spec's schemas are named in Rust, shared by the
+/// client ([`generate_from`]) and the typed mocks ([`mock::generate_httpmock`]) so the two can
+/// never name a type differently: builder interface, merged tags, the derives, the inner type,
+/// each hand-written replacement, and every named string enum replaced by its open enum at
+/// `<crate_path>::types::<Name>` (with `Display` and `FromStr`). Returns the open enums too.
+pub(crate) fn type_settings(
+    spec: &Spec,
+    settings: &Settings,
+) -> Result<(progenitor::GenerationSettings, Vec<open_enum::OpenEnum>), Error> {
+    let file = spec.file.as_str();
+    let schemas = spec
+        .json
+        .pointer("/components/schemas")
+        .and_then(|v| v.as_object());
+    for (schema, _) in &settings.replacements {
+        if !schemas.is_some_and(|s| s.contains_key(schema)) {
+            return Err(unsupported(
+                file,
+                Location::Pointer("/components/schemas".into()),
+                format!("the replacement for `{schema}` names a schema the spec does not have"),
+            ));
+        }
+    }
+    let enums = open_enum::collect(file, &spec.json)?;
+    let mut gen_settings = progenitor::GenerationSettings::new();
+    gen_settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq");
+    if let Some(inner) = &settings.inner_type {
+        let tokens: proc_macro2::TokenStream = inner.parse().map_err(|_| {
+            unsupported(
+                file,
+                Location::Document,
+                format!("inner type `{inner}` is not a Rust path"),
+            )
+        })?;
+        gen_settings.with_inner_type(tokens);
+    }
+    for (schema, path) in &settings.replacements {
+        gen_settings.with_replacement(schema, path, std::iter::empty());
+    }
+    for e in &enums {
+        let path = format!("{}::types::{}", settings.crate_path, e.name);
+        let impls = [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr];
+        gen_settings.with_replacement(&e.name, path, impls.into_iter());
+    }
+    Ok((gen_settings, enums))
+}
+
+/// Runs a progenitor entry point. progenitor reports most problems as errors but panics on some
+/// (a path item given as a `$ref`, for one); neither may escape as a panic from here.
+pub(crate) fn run_generator(
+    file: &str,
+    generate: impl FnOnce() -> Result<proc_macro2::TokenStream, progenitor::Error>,
+) -> Result<proc_macro2::TokenStream, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(generate))
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the generator panicked".into());
+            unsupported(file, Location::Document, message)
+        })?
+        .map_err(|e| unsupported(file, Location::Document, e.to_string()))
 }
 
 /// The name of the synthetic schema that error responses are routed to (see

@@ -14,11 +14,9 @@
 //! error status gets a method that serves an Atlas error object
 //! (`then.not_found(&sdk::types::ApiError { .. })`).
 
-use std::collections::BTreeSet;
-
 use proc_macro2::TokenStream;
 
-use crate::{Error, Location, Settings, Spec, open_enum, spec, unsupported};
+use crate::{Error, Location, Settings, Spec, run_generator, spec, type_settings, unsupported};
 
 /// The typed mocks for the spec `text` (named `file` in errors): formatted Rust source whose
 /// first line says it is generated. Pure and deterministic, like [`crate::generate`].
@@ -33,7 +31,7 @@ pub fn generate_httpmock(file: &str, text: &str, settings: &Settings) -> Result<
 /// [`generate_httpmock`] for a spec already parsed.
 pub fn generate_httpmock_from(spec: &Spec, settings: &Settings) -> Result<String, Error> {
     let file = spec.file.as_str();
-    let gen_settings = type_settings(spec, settings)?;
+    let (gen_settings, _) = type_settings(spec, settings)?;
     let crate_path = settings.crate_path.as_str();
     if syn::parse_str::<syn::Path>(crate_path).is_err() {
         return Err(unsupported(
@@ -44,19 +42,8 @@ pub fn generate_httpmock_from(spec: &Spec, settings: &Settings) -> Result<String
     }
 
     let mut generator = progenitor::Generator::new(&gen_settings);
-    // As in `generate_from`: a progenitor panic becomes an error that names the spec.
-    let tokens: TokenStream = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.httpmock(&spec.openapi, crate_path)
-    }))
-    .map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "the mock generator panicked".into());
-        unsupported(file, Location::Document, message)
-    })?
-    .map_err(|e| unsupported(file, Location::Document, e.to_string()))?;
+    let tokens: TokenStream =
+        run_generator(file, || generator.httpmock(&spec.openapi, crate_path))?;
 
     let ast: syn::File = syn::parse2(tokens).map_err(|e| {
         unsupported(
@@ -71,60 +58,6 @@ pub fn generate_httpmock_from(spec: &Spec, settings: &Settings) -> Result<String
          // Regenerated on every build of `sdk-httpmock`.\n\n"
     );
     Ok(header + &prettyplease::unparse(&ast))
-}
-
-/// The progenitor settings that decide how the spec's schemas are named in Rust, built from
-/// `settings` exactly as [`crate::generate_from`] builds the client's: builder interface, merged
-/// tags, the inner type, each hand-written replacement, and every named string enum replaced by
-/// the open enum at `<crate_path>::types::<Name>` (with `Display` and `FromStr`, which the mock
-/// uses to put a query value on the wire). Error-body routing is not part of it (see the module
-/// documentation).
-pub(crate) fn type_settings(
-    spec: &Spec,
-    settings: &Settings,
-) -> Result<progenitor::GenerationSettings, Error> {
-    let file = spec.file.as_str();
-    let schemas = spec
-        .json
-        .pointer("/components/schemas")
-        .and_then(|v| v.as_object());
-    let mut replaced: BTreeSet<&str> = BTreeSet::new();
-    for (schema, _) in &settings.replacements {
-        if !schemas.is_some_and(|s| s.contains_key(schema)) {
-            return Err(unsupported(
-                file,
-                Location::Pointer("/components/schemas".into()),
-                format!("the replacement for `{schema}` names a schema the spec does not have"),
-            ));
-        }
-        replaced.insert(schema);
-    }
-
-    let mut gen_settings = progenitor::GenerationSettings::new();
-    gen_settings
-        .with_interface(progenitor::InterfaceStyle::Builder)
-        .with_tag(progenitor::TagStyle::Merged)
-        .with_derive("schemars::JsonSchema")
-        .with_derive("PartialEq");
-    if let Some(inner) = &settings.inner_type {
-        let tokens: TokenStream = inner.parse().map_err(|_| {
-            unsupported(
-                file,
-                Location::Document,
-                format!("inner type `{inner}` is not a Rust path"),
-            )
-        })?;
-        gen_settings.with_inner_type(tokens);
-    }
-    for (schema, path) in &settings.replacements {
-        gen_settings.with_replacement(schema, path, std::iter::empty());
-    }
-    for e in open_enum::collect(file, &spec.json)? {
-        let path = format!("{}::types::{}", settings.crate_path, e.name);
-        let impls = [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr];
-        gen_settings.with_replacement(&e.name, path, impls.into_iter());
-    }
-    Ok(gen_settings)
 }
 
 #[cfg(test)]

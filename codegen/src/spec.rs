@@ -65,35 +65,52 @@ pub fn parse(file: &str, text: &str) -> Result<Spec, Error> {
     })
 }
 
-/// Every `$ref` in the document with the pointer of the object that holds it.
-pub fn refs(json: &Value) -> Vec<(String, String)> {
-    fn walk(v: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
-        match v {
+/// Calls `visit` with the JSON pointer and the members of every object in `json`, depth first,
+/// not descending into members whose key `descend` refuses (examples, extensions, ...).
+pub fn walk_objects(
+    json: &Value,
+    descend: &dyn Fn(&str) -> bool,
+    visit: &mut dyn FnMut(&str, &serde_json::Map<String, Value>),
+) {
+    fn walk(
+        v: &Value,
+        at: &mut String,
+        descend: &dyn Fn(&str) -> bool,
+        visit: &mut dyn FnMut(&str, &serde_json::Map<String, Value>),
+    ) {
+        let children: Box<dyn Iterator<Item = (String, &Value)> + '_> = match v {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    out.push((at.clone(), r.clone()));
-                }
-                for (k, child) in map {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&pointer_token(k));
-                    walk(child, at, out);
-                    at.truncate(len);
-                }
+                visit(at, map);
+                Box::new(
+                    map.iter()
+                        .filter(|(k, _)| descend(k))
+                        .map(|(k, c)| (pointer_token(k), c)),
+                )
             }
             Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(child, at, out);
-                    at.truncate(len);
-                }
+                Box::new(items.iter().enumerate().map(|(i, c)| (i.to_string(), c)))
             }
-            _ => {}
+            _ => return,
+        };
+        for (token, child) in children {
+            let len = at.len();
+            at.push('/');
+            at.push_str(&token);
+            walk(child, at, descend, visit);
+            at.truncate(len);
         }
     }
+    walk(json, &mut String::new(), descend, visit);
+}
+
+/// Every `$ref` in the document with the pointer of the object that holds it.
+pub fn refs(json: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    walk(json, &mut String::new(), &mut out);
+    walk_objects(json, &|_| true, &mut |at, map| {
+        if let Some(Value::String(r)) = map.get("$ref") {
+            out.push((at.to_owned(), r.clone()));
+        }
+    });
     out
 }
 

@@ -756,45 +756,22 @@ fn mapping_reference(target: &str) -> String {
 
 /// Every discriminator mapping entry: (pointer of the entry, reference it stands for).
 fn mappings(spec: &Value) -> Vec<(String, String)> {
-    fn walk(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(map) => {
-                let mapping = map
-                    .get("discriminator")
-                    .and_then(|d| d.get("mapping"))
-                    .and_then(Value::as_object);
-                for (name, target) in mapping.into_iter().flatten() {
-                    if let Some(target) = target.as_str() {
-                        out.push((
-                            format!("{at}/discriminator/mapping/{}", pointer_token(name)),
-                            mapping_reference(target),
-                        ));
-                    }
-                }
-                for (key, child) in map {
-                    if key == "example" || key == "examples" || key.starts_with("x-") {
-                        continue;
-                    }
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&pointer_token(key));
-                    walk(child, at, out);
-                    at.truncate(len);
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(child, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    walk(spec, &mut String::new(), &mut out);
+    let descend = |key: &str| key != "example" && key != "examples" && !key.starts_with("x-");
+    codegen::spec::walk_objects(spec, &descend, &mut |at, map| {
+        let mapping = map
+            .get("discriminator")
+            .and_then(|d| d.get("mapping"))
+            .and_then(Value::as_object);
+        for (name, target) in mapping.into_iter().flatten() {
+            if let Some(target) = target.as_str() {
+                out.push((
+                    format!("{at}/discriminator/mapping/{}", pointer_token(name)),
+                    mapping_reference(target),
+                ));
+            }
+        }
+    });
     out
 }
 
