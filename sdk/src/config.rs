@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! Client configuration: credentials, base URL, timeouts and retries, from code or from the
 //! environment.
 

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The sdk's one public error type.
 //!
 //! Every generated operation returns `progenitor_client::Error<ErrorBody>`; `?` turns it into
@@ -257,7 +258,9 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
                 )))
             }
             P::InvalidRequest(message) => Error::InvalidArgument(message),
-            P::ResponseBodyError(e) if is_length_limit(&e) => Error::BodyTooLarge,
+            P::ResponseBodyError(e) | P::CommunicationError(e) if is_length_limit(&e) => {
+                Error::BodyTooLarge
+            }
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
                 Error::Transport(e)
             }
@@ -277,7 +280,8 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
     }
 }
 
-fn is_length_limit(e: &reqwest::Error) -> bool {
+/// Whether `e` comes from reading past the success-body limit.
+pub(crate) fn is_length_limit(e: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if s.is::<http_body_util::LengthLimitError>() {

@@ -1,7 +1,12 @@
-//! Rust client for the MongoDB Atlas Administration API v1.0 Network Peering resource.
-//!
-//! The client, its builders and the `types` module are generated at build time from
-//! `spec/network-peering.yaml` (see the `codegen` crate). Hand-written modules sit beside them.
+// The crate documentation is the crate's README, so that docs.rs, the repository and the
+// doctests all show (and compile) the same text. The client, its builders and the `types`
+// module are generated at build time from `spec/network-peering.yaml` (see the `codegen`
+// crate); the hand-written modules sit beside them.
+#![doc = include_str!("../README.md")]
+// Every public item of the hand-written modules is documented; the generated module opts out
+// below (its documentation comes from the spec). Each hand-written module also denies the lint
+// itself, so moving it keeps the rule.
+#![deny(missing_docs)]
 
 // Lets the generated code name this crate's items by one path, `::sdk::...`, from inside the
 // crate and from the mock crate alike.

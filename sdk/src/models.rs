@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! Hand-written models that progenitor cannot express.
 //!
 //! Containers and peering connections are polymorphic on `providerName`. The spec models AWS,

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! When to try a request again, and how long to wait first.
 //!
 //! This module is pure policy: it performs no I/O and reads no clock. The caller describes

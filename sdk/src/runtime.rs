@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The runtime: what happens to every request the generated client builds. It plugs in through
 //! progenitor's one seam, `impl ClientHooks for Client`:
 //!
@@ -278,12 +279,7 @@ impl Runtime {
                 let mut request = request;
                 self.authorize(http, &mut request).await;
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-                return finish(
-                    http.execute(request).await,
-                    started,
-                    self.state.max_response_body,
-                )
-                .await;
+                return finish(http.execute(request).await, started).await;
             };
             let used = match reauth.take() {
                 Some(Reauth::Header(value)) => {
@@ -294,8 +290,20 @@ impl Runtime {
                 Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
             };
             self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-            let result = http.execute(copy).await;
+            let result = match http.execute(copy).await {
+                // A success body is read here, inside the retry loop, so that a connection that
+                // breaks or stalls mid-body is retried like one that broke before the head.
+                Ok(response) if response.status().is_success() => {
+                    buffer_success_body(response, self.state.max_response_body).await
+                }
+                other => other,
+            };
             tracing::Span::current().record("attempt", attempt);
+            if let Err(e) = &result
+                && crate::error::is_length_limit(e)
+            {
+                return finish(result, started).await;
+            }
 
             if let Ok(response) = &result
                 && response.status() == reqwest::StatusCode::UNAUTHORIZED
@@ -339,19 +347,46 @@ impl Runtime {
                     attempt += 1;
                 }
                 Decision::Stop(_) => {
-                    return finish(result, started, self.state.max_response_body).await;
+                    return finish(result, started).await;
                 }
             }
         }
     }
 }
 
-/// Records the outcome on the span; wraps a final error response's body, and bounds a success
-/// body at `max_body` bytes (reading past it fails with [`crate::Error::BodyTooLarge`]).
+/// Reads a success body, at most `max_body` bytes (past that the read fails with an error that
+/// [`crate::Error::BodyTooLarge`] comes from), and hands back a response holding it, with the
+/// status, headers and URL of the original.
+async fn buffer_success_body(
+    response: reqwest::Response,
+    max_body: usize,
+) -> reqwest::Result<reqwest::Response> {
+    let url = response.url().clone();
+    let response: http::Response<reqwest::Body> = response.into();
+    let (mut parts, body) = response.into_parts();
+    restore_url(&mut parts.extensions, url);
+    let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
+    let bytes = reqwest::Response::from(http::Response::from_parts(parts.clone(), limited))
+        .bytes()
+        .await?;
+    Ok(reqwest::Response::from(http::Response::from_parts(
+        parts, bytes,
+    )))
+}
+
+/// reqwest keeps a response's URL in an extension that a round trip through `http` drops; put
+/// it back so that errors name the real request.
+fn restore_url(extensions: &mut http::Extensions, url: reqwest::Url) {
+    use reqwest::ResponseBuilderExt;
+    if let Ok(tagged) = http::Response::builder().url(url).body(()) {
+        extensions.extend(tagged.into_parts().0.extensions);
+    }
+}
+
+/// Records the outcome on the span, and wraps a final error response's body.
 async fn finish(
     result: reqwest::Result<reqwest::Response>,
     started: Instant,
-    max_body: usize,
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::Span::current();
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -359,14 +394,9 @@ async fn finish(
         Ok(response) => {
             span.record("status", response.status().as_u16());
             if response.status().is_client_error() || response.status().is_server_error() {
-                envelope_error_body(response).await
+                Ok(envelope_error_body(response).await)
             } else {
-                let response: http::Response<reqwest::Body> = response.into();
-                let (parts, body) = response.into_parts();
-                let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
-                Ok(reqwest::Response::from(http::Response::from_parts(
-                    parts, limited,
-                )))
+                Ok(response)
             }
         }
         Err(e) => {
@@ -377,15 +407,24 @@ async fn finish(
 }
 
 /// Reads an error response's body (up to [`MAX_ERROR_BODY`]) and hands the generated code a
-/// response whose body is the JSON [`crate::error::ErrorBody`] envelope around it.
-async fn envelope_error_body(
-    mut response: reqwest::Response,
-) -> reqwest::Result<reqwest::Response> {
+/// response whose body is the JSON [`crate::error::ErrorBody`] envelope around it. A body that
+/// breaks off keeps what arrived, marked truncated: the status and headers are what matter.
+async fn envelope_error_body(mut response: reqwest::Response) -> reqwest::Response {
+    let url = response.url().clone();
     let status = response.status();
     let mut headers = response.headers().clone();
     let mut raw = Vec::new();
     let mut truncated = false;
-    while let Some(chunk) = response.chunk().await? {
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::debug!(error = %e, "error body broke off");
+                truncated = true;
+                break;
+            }
+        };
         let room = MAX_ERROR_BODY - raw.len();
         if chunk.len() > room {
             raw.extend_from_slice(&chunk[..room]);
@@ -408,7 +447,8 @@ async fn envelope_error_body(
     let mut rebuilt = http::Response::new(json);
     *rebuilt.status_mut() = status;
     *rebuilt.headers_mut() = headers;
-    Ok(reqwest::Response::from(rebuilt))
+    restore_url(rebuilt.extensions_mut(), url);
+    reqwest::Response::from(rebuilt)
 }
 
 impl ClientHooks<Runtime> for Client {

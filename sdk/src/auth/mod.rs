@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! Authentication: HTTP Digest for API keys, OAuth 2.0 client credentials for service accounts.
 
 pub mod digest;

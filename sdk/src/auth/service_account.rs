@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! Service accounts: OAuth 2.0 client credentials traded for a bearer token at the token
 //! endpoint, cached until shortly before it expires. One refresh at a time: concurrent callers
 //! that find the token missing or stale wait for the one fetch in flight.
