@@ -83,6 +83,40 @@ macro_rules! polymorphic {
             Unknown(UnknownProvider),
         }
 
+        impl $name {
+            /// The Atlas id, when the entry carries one (every entry Atlas returns does).
+            pub fn id(&self) -> Option<&str> {
+                match self {
+                    Self::Aws(v) => v.id.as_deref().map(String::as_str),
+                    Self::Gcp(v) => v.id.as_deref().map(String::as_str),
+                    Self::Azure(v) => v.id.as_deref().map(String::as_str),
+                    Self::Unknown(u) => u.str_field("id"),
+                }
+            }
+
+            /// The provider as sent in `providerName` (`AWS` for an AWS entry that left it
+            /// out); `None` only for an unknown entry whose `providerName` is not a string.
+            pub fn provider_name(&self) -> Option<&str> {
+                match self {
+                    Self::Aws(_) => Some("AWS"),
+                    Self::Gcp(_) => Some("GCP"),
+                    Self::Azure(_) => Some("AZURE"),
+                    Self::Unknown(u) => u.provider_name(),
+                }
+            }
+
+            /// The provider, typed; an unmodelled provider is
+            /// [`types::CloudProvider::Unknown`].
+            pub fn provider(&self) -> Option<types::CloudProvider> {
+                match self {
+                    Self::Aws(_) => Some(types::CloudProvider::Aws),
+                    Self::Gcp(_) => Some(types::CloudProvider::Gcp),
+                    Self::Azure(_) => Some(types::CloudProvider::Azure),
+                    Self::Unknown(u) => u.provider(),
+                }
+            }
+        }
+
         impl From<$aws> for $name {
             fn from(value: $aws) -> Self {
                 Self::Aws(value)
@@ -292,37 +326,6 @@ fn nullable(value: &Option<Option<String>>) -> Option<&str> {
 }
 
 impl Container {
-    /// The container's Atlas id, when the entry carries one (every entry Atlas returns does).
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Self::Aws(c) => c.id.as_deref().map(String::as_str),
-            Self::Gcp(c) => c.id.as_deref().map(String::as_str),
-            Self::Azure(c) => c.id.as_deref().map(String::as_str),
-            Self::Unknown(u) => u.str_field("id"),
-        }
-    }
-
-    /// The provider as sent in `providerName` (`AWS` for an AWS entry that left it out);
-    /// `None` only for an unknown entry whose `providerName` is not a string.
-    pub fn provider_name(&self) -> Option<&str> {
-        match self {
-            Self::Aws(_) => Some("AWS"),
-            Self::Gcp(_) => Some("GCP"),
-            Self::Azure(_) => Some("AZURE"),
-            Self::Unknown(u) => u.provider_name(),
-        }
-    }
-
-    /// The provider, typed; an unmodelled provider is [`types::CloudProvider::Unknown`].
-    pub fn provider(&self) -> Option<types::CloudProvider> {
-        match self {
-            Self::Aws(_) => Some(types::CloudProvider::Aws),
-            Self::Gcp(_) => Some(types::CloudProvider::Gcp),
-            Self::Azure(_) => Some(types::CloudProvider::Azure),
-            Self::Unknown(u) => u.provider(),
-        }
-    }
-
     /// The Atlas-side address block (`atlasCidrBlock`).
     pub fn atlas_cidr_block(&self) -> Option<&str> {
         match self {
@@ -349,16 +352,6 @@ impl Container {
 }
 
 impl Peer {
-    /// The connection's Atlas id, when the entry carries one (every entry Atlas returns does).
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Self::Aws(p) => p.id.as_deref().map(String::as_str),
-            Self::Gcp(p) => p.id.as_deref().map(String::as_str),
-            Self::Azure(p) => p.id.as_deref().map(String::as_str),
-            Self::Unknown(u) => u.str_field("id"),
-        }
-    }
-
     /// The id of the Atlas container the connection belongs to.
     pub fn container_id(&self) -> Option<&str> {
         match self {
@@ -366,27 +359,6 @@ impl Peer {
             Self::Gcp(p) => Some(p.container_id.as_str()),
             Self::Azure(p) => Some(p.container_id.as_str()),
             Self::Unknown(u) => u.str_field("containerId"),
-        }
-    }
-
-    /// The provider as sent in `providerName` (`AWS` for an AWS entry that left it out);
-    /// `None` only for an unknown entry whose `providerName` is not a string.
-    pub fn provider_name(&self) -> Option<&str> {
-        match self {
-            Self::Aws(_) => Some("AWS"),
-            Self::Gcp(_) => Some("GCP"),
-            Self::Azure(_) => Some("AZURE"),
-            Self::Unknown(u) => u.provider_name(),
-        }
-    }
-
-    /// The provider, typed; an unmodelled provider is [`types::CloudProvider::Unknown`].
-    pub fn provider(&self) -> Option<types::CloudProvider> {
-        match self {
-            Self::Aws(_) => Some(types::CloudProvider::Aws),
-            Self::Gcp(_) => Some(types::CloudProvider::Gcp),
-            Self::Azure(_) => Some(types::CloudProvider::Azure),
-            Self::Unknown(u) => u.provider(),
         }
     }
 
