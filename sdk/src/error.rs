@@ -300,11 +300,10 @@ pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
         Object { key: Option<String>, want_key: bool },
         Array { index: usize, started: bool },
     }
-    let mut stack: Vec<Frame> = Vec::new();
+    // The byte offset serde_json's line/column point at.
+    let mut end = raw.len();
     let (mut l, mut c) = (1usize, 0usize);
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
+    for (i, &b) in raw.iter().enumerate() {
         if b == b'\n' {
             l += 1;
             c = 0;
@@ -312,8 +311,20 @@ pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
             c += 1;
         }
         if l > line || (l == line && c >= column) {
+            end = i;
             break;
         }
+    }
+    // serde_json reports a failed value at the position after it has looked past the value, the
+    // separator and the white space that follow; back up over those, or the path would name
+    // the next entry.
+    while end > 0 && matches!(raw[end - 1], b',' | b' ' | b'\t' | b'\r' | b'\n') {
+        end -= 1;
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        let b = raw[i];
         match b {
             b'{' => {
                 mark_array_value(&mut stack);
@@ -344,7 +355,6 @@ pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
                     j += if raw[j] == b'\\' { 2 } else { 1 };
                 }
                 let text = String::from_utf8_lossy(&raw[start..j.min(raw.len())]).into_owned();
-                c += j.min(raw.len()) - i;
                 i = j;
                 match stack.last_mut() {
                     Some(Frame::Object { key, want_key }) if *want_key => {
@@ -398,6 +408,11 @@ mod tests {
         let col = raw.iter().position(|&b| b == b'5').unwrap() + 1;
         assert_eq!(json_path_at(raw, 1, col), "/results/1/statusName");
         assert_eq!(json_path_at(b"<html>", 1, 1), "/");
+        // After a failing entry serde_json may report past the separator and white space.
+        let pretty = b"{\"results\": [\n  {\"a\": 5},\n  {\"a\": 6}\n]}";
+        let after_first = pretty.iter().position(|&b| b == b'}').unwrap() + 1;
+        let line2_col = after_first - pretty.iter().position(|&b| b == b'\n').unwrap() + 3;
+        assert_eq!(json_path_at(pretty, 2, line2_col), "/results/0");
     }
 
     #[test]

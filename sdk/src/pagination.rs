@@ -593,8 +593,15 @@ impl<L: Lister> Walk<L> {
     /// Records the page and decides whether it ends the listing.
     fn is_last(&mut self, page: &L::Page) -> bool {
         let len = page.results().len();
+        // Every page before a non-empty one was non-empty (an empty page ends the listing), so
+        // nothing seen yet means this is the first page.
+        let first_page = self.seen_items == 0;
         self.seen_items = self.seen_items.saturating_add(len as u64);
-        if let Some(count) = page.total_count().and_then(|c| u64::try_from(c).ok()) {
+        // Only the first page's count is used (later pages ask for none; a count a later page
+        // sends anyway is ignored, so a stray `0` cannot end the listing early).
+        if let Some(count) = page.total_count().and_then(|c| u64::try_from(c).ok())
+            && first_page
+        {
             self.total_count = Some(count);
         }
         let links = page.links();

@@ -1,0 +1,301 @@
+//! Where the per-call time of `overhead.rs` goes, and what Digest costs per call on one
+//! client. Complements `overhead.rs` (which it does not replace):
+//!
+//! - `get_peer_breakdown`: the hand-written call with reqwest's defaults; the same with the
+//!   sdk's reqwest settings (user agent, connect / read / total timeouts); that again decoding
+//!   into `sdk::models::Peer` instead of `serde_json::Value`; the sdk; and the sdk with a
+//!   `tracing` subscriber enabled at INFO (the span `atlas_request` then records its fields).
+//! - `digest_exchanges`: on one reused client, Digest with the cached challenge (one exchange
+//!   per call) against `with_preemptive_digest(false)` (every call is challenged: two
+//!   exchanges), and `Client::from_config` alone, which is most of what
+//!   `overhead.rs`'s `challenge_every_call` measures.
+//!
+//! - First, before criterion, an interleaved run (`interleaved`): the same calls in blocks of
+//!   1,000, alternating the variants within every round (ABCD, then DCBA, ...), reporting per
+//!   call the median wall time and the median *process CPU time* (the sum of every thread's
+//!   on-CPU time from `/proc/self/task/*/schedstat`, client and in-process server alike). On a
+//!   machine shared with other work, interleaving lets both sides see the same load, and CPU
+//!   time is much less sensitive to it than wall time.
+//!
+//! Exchanges per call are counted both by the sdk (`runtime().exchanges()`) and by the server
+//! (hits on the 401 and 200 mocks) and printed after each function.
+//!
+//! Run: `cargo bench -p sdk --bench overhead_breakdown`. Results: docs/PERFORMANCE.md.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group};
+use httpmock::prelude::*;
+use serde_json::json;
+
+const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
+const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+
+fn peer_body() -> serde_json::Value {
+    json!({"id": PEER, "providerName": "AWS", "containerId": "64b0c1d2e3f4a5b6c7d8e9f0",
+        "accepterRegionName": "eu-west-1", "awsAccountId": "418273645091", "vpcId": "vpc-07e3c5a9b1d2f4e68",
+        "routeTableCidrBlock": "172.31.0.0/16", "connectionId": "pcx-0c4e6a8b2d1f3e5a7", "statusName": "AVAILABLE",
+        "errorStateName": null})
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// reqwest built the way `sdk::Client::from_config` builds it with the default config.
+fn reqwest_like_sdk() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(sdk::config::USER_AGENT)
+        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
+        .read_timeout(sdk::config::DEFAULT_READ_TIMEOUT)
+        .timeout(sdk::config::DEFAULT_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+async fn raw_get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> T {
+    let response = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let bytes = response.bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn sdk_get(client: &sdk::Client) -> sdk::models::Peer {
+    client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn breakdown(c: &mut Criterion) {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start_async());
+    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
+    rt.block_on(server.mock_async(|when, then| {
+        when.method(GET).path(path.clone());
+        then.status(200).json_body(peer_body());
+    }));
+    let url = server.url(&path);
+    let sdk_client = sdk::Client::from_config(
+        sdk::Config::new()
+            .with_base_url(&server.base_url())
+            .unwrap(),
+    )
+    .unwrap();
+    let raw_default = reqwest::Client::builder().build().unwrap();
+    let raw_like_sdk = reqwest_like_sdk();
+
+    let mut group = c.benchmark_group("get_peer_breakdown");
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("reqwest default + Value", |b| {
+        b.to_async(&rt)
+            .iter(|| async { raw_get::<serde_json::Value>(&raw_default, &url).await })
+    });
+    group.bench_function("reqwest sdk settings + Value", |b| {
+        b.to_async(&rt)
+            .iter(|| async { raw_get::<serde_json::Value>(&raw_like_sdk, &url).await })
+    });
+    group.bench_function("reqwest sdk settings + models::Peer", |b| {
+        b.to_async(&rt)
+            .iter(|| async { raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await })
+    });
+    group.bench_function("sdk", |b| {
+        b.to_async(&rt)
+            .iter(|| async { sdk_get(&sdk_client).await })
+    });
+    {
+        // Scoped to this thread, which is where `block_on` polls the call (and the span).
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        group.bench_function("sdk, tracing INFO subscriber", |b| {
+            b.to_async(&rt)
+                .iter(|| async { sdk_get(&sdk_client).await })
+        });
+    }
+    group.finish();
+}
+
+fn digest(c: &mut Criterion) {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start_async());
+    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
+    let challenge = rt.block_on(server.mock_async(|when, then| {
+        when.method(GET)
+            .path(path.clone())
+            .header_missing("authorization");
+        then.status(401)
+            .header(
+                "www-authenticate",
+                r#"Digest realm="MMS Public API", nonce="bench-nonce", algorithm=MD5, qop="auth""#,
+            )
+            .json_body(json!({"error": 401, "errorCode": "USER_UNAUTHORIZED"}));
+    }));
+    let ok = rt.block_on(server.mock_async(|when, then| {
+        when.method(GET)
+            .path(path.clone())
+            .header_exists("authorization");
+        then.status(200).json_body(peer_body());
+    }));
+    let config = sdk::Config::new()
+        .with_base_url(&server.base_url())
+        .unwrap()
+        .with_api_key("bench-public", "bench-private");
+
+    let mut group = c.benchmark_group("digest_exchanges");
+    group.measurement_time(Duration::from_secs(8));
+    for (name, preemptive) in [
+        ("reused client, cached challenge", true),
+        ("reused client, challenged every call", false),
+    ] {
+        let client =
+            sdk::Client::from_config(config.clone().with_preemptive_digest(preemptive)).unwrap();
+        // The first call takes the challenge; count from the second on.
+        rt.block_on(sdk_get(&client));
+        let calls = AtomicU64::new(0);
+        let (exchanges, hits_401, hits_200) =
+            (client.runtime().exchanges(), challenge.calls(), ok.calls());
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                sdk_get(&client).await
+            })
+        });
+        let calls = calls.load(Ordering::Relaxed) as f64;
+        println!(
+            "{name}: {calls} calls; exchanges per call: sdk counter {:.3}, server 401 {:.3} + 200 {:.3}",
+            (client.runtime().exchanges() - exchanges) as f64 / calls,
+            (challenge.calls() - hits_401) as f64 / calls,
+            (ok.calls() - hits_200) as f64 / calls,
+        );
+    }
+    group.bench_function("Client::from_config alone", |b| {
+        b.iter(|| sdk::Client::from_config(config.clone()).unwrap())
+    });
+    group.finish();
+}
+
+/// The process's on-CPU time so far, all threads, in nanoseconds (0 where unavailable).
+fn process_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Interleaved blocks of calls; prints wall and CPU microseconds per call, and the sdk's ratio
+/// to the hand-written call with reqwest's defaults.
+fn interleaved() {
+    const ROUNDS: usize = 15;
+    const BLOCK: usize = 1000;
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start_async());
+    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
+    rt.block_on(server.mock_async(|when, then| {
+        when.method(GET).path(path.clone());
+        then.status(200).json_body(peer_body());
+    }));
+    let url = server.url(&path);
+    let sdk_client = sdk::Client::from_config(
+        sdk::Config::new()
+            .with_base_url(&server.base_url())
+            .unwrap(),
+    )
+    .unwrap();
+    let raw_default = reqwest::Client::builder().build().unwrap();
+    let raw_like_sdk = reqwest_like_sdk();
+
+    let names = [
+        "reqwest default + Value",
+        "reqwest sdk settings + Value",
+        "reqwest sdk settings + models::Peer",
+        "sdk",
+    ];
+    let run = |variant: usize| {
+        rt.block_on(async {
+            for _ in 0..BLOCK {
+                match variant {
+                    0 => drop(std::hint::black_box(
+                        raw_get::<serde_json::Value>(&raw_default, &url).await,
+                    )),
+                    1 => drop(std::hint::black_box(
+                        raw_get::<serde_json::Value>(&raw_like_sdk, &url).await,
+                    )),
+                    2 => drop(std::hint::black_box(
+                        raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await,
+                    )),
+                    _ => drop(std::hint::black_box(sdk_get(&sdk_client).await)),
+                }
+            }
+        })
+    };
+    // Warm-up: connections, lazily built statics.
+    for variant in 0..names.len() {
+        run(variant);
+    }
+    let mut wall = vec![Vec::new(); names.len()];
+    let mut cpu = vec![Vec::new(); names.len()];
+    for round in 0..ROUNDS {
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..names.len()).collect()
+        } else {
+            (0..names.len()).rev().collect()
+        };
+        for variant in order {
+            let (t, c) = (std::time::Instant::now(), process_cpu_ns());
+            run(variant);
+            wall[variant].push(t.elapsed().as_secs_f64() * 1e6 / BLOCK as f64);
+            cpu[variant].push((process_cpu_ns() - c) as f64 / 1e3 / BLOCK as f64);
+        }
+    }
+    println!("interleaved: {ROUNDS} rounds x {BLOCK} calls per variant; medians per call");
+    let ratio = |v: &Vec<Vec<f64>>, i: usize| {
+        median(v[i].iter().zip(&v[0]).map(|(x, base)| x / base).collect())
+    };
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "  {name:38} wall {:7.2} us (x{:.3})   cpu {:7.2} us (x{:.3})",
+            median(wall[i].clone()),
+            ratio(&wall, i),
+            median(cpu[i].clone()),
+            ratio(&cpu, i),
+        );
+    }
+}
+
+criterion_group!(benches, breakdown, digest);
+
+fn main() {
+    interleaved();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
