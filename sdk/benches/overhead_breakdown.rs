@@ -14,8 +14,13 @@
 //!   1,000, alternating the variants within every round (ABCD, then DCBA, ...), reporting per
 //!   call the median wall time and the median *process CPU time* (the sum of every thread's
 //!   on-CPU time from `/proc/self/task/*/schedstat`, client and in-process server alike). On a
-//!   machine shared with other work, interleaving lets both sides see the same load, and CPU
-//!   time is much less sensitive to it than wall time.
+//!   machine shared with other work, interleaving lets both sides see the same load. CPU time
+//!   is less sensitive to that load than wall time, but where the kernel accounts it per tick
+//!   (4 ms on the machine of docs/PERFORMANCE.md) each block's figure is coarse; the medians
+//!   of the ratios are still usable, the single figures less so. Two more variants rebuild the sdk's
+//!   path step by step by hand: the response rewrapped as `sdk::runtime` rewraps it, then the
+//!   request built as the generated builder builds it. The last runs the sdk with a `tracing`
+//!   subscriber enabled at INFO, as above.
 //!
 //! Exchanges per call are counted both by the sdk (`runtime().exchanges()`) and by the server
 //! (hits on the 401 and 200 mocks) and printed after each function.
@@ -78,6 +83,68 @@ async fn sdk_get(client: &sdk::Client) -> sdk::models::Peer {
         .await
         .unwrap()
         .into_inner()
+}
+
+/// `raw_get`, with the response passed through what `sdk::runtime` does to a success
+/// response (into `http::Response`, body wrapped in `http_body_util::Limited` and boxed, back
+/// into `reqwest::Response`) before it is read and decoded into `sdk::models::Peer`.
+async fn raw_rewrapped(client: &reqwest::Client, url: &str) -> sdk::models::Peer {
+    let response = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let bytes = rewrap(response).bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn rewrap(response: reqwest::Response) -> reqwest::Response {
+    let response: http::Response<reqwest::Body> = response.into();
+    let (parts, body) = response.into_parts();
+    let limited = reqwest::Body::wrap(http_body_util::Limited::new(
+        body,
+        sdk::config::DEFAULT_MAX_RESPONSE_BODY,
+    ));
+    reqwest::Response::from(http::Response::from_parts(parts, limited))
+}
+
+/// `raw_rewrapped`, with the request also built the way the generated builder and the
+/// runtime build it: both ids validated as `types::ObjectId`, the URL formatted, the two
+/// optional query parameters and the `api-version` header added (and removed again), and a
+/// copy sent (`try_clone`).
+async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models::Peer {
+    let group_id: sdk::types::ObjectId = GROUP.parse().unwrap();
+    let peer_id: sdk::types::ObjectId = PEER.parse().unwrap();
+    let url = format!(
+        "{base}/api/atlas/v1.0/groups/{}/peers/{}",
+        group_id.as_str(),
+        peer_id.as_str()
+    );
+    let mut header_map = reqwest::header::HeaderMap::with_capacity(1);
+    header_map.append(
+        reqwest::header::HeaderName::from_static("api-version"),
+        reqwest::header::HeaderValue::from_static("2024-08-05"),
+    );
+    let mut request = client
+        .get(url)
+        .header(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        )
+        .query(&progenitor_client::QueryParam::new(
+            "envelope",
+            &None::<bool>,
+        ))
+        .query(&progenitor_client::QueryParam::new("pretty", &None::<bool>))
+        .headers(header_map)
+        .build()
+        .unwrap();
+    request.headers_mut().remove("api-version");
+    let copy = request.try_clone().unwrap();
+    let response = client.execute(copy).await.unwrap();
+    let bytes = rewrap(response).bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 fn breakdown(c: &mut Criterion) {
@@ -177,6 +244,9 @@ fn digest(c: &mut Criterion) {
             })
         });
         let calls = calls.load(Ordering::Relaxed) as f64;
+        if calls == 0.0 {
+            continue; // filtered out
+        }
         println!(
             "{name}: {calls} calls; exchanges per call: sdk counter {:.3}, server 401 {:.3} + 200 {:.3}",
             (client.runtime().exchanges() - exchanges) as f64 / calls,
@@ -225,6 +295,7 @@ fn interleaved() {
         then.status(200).json_body(peer_body());
     }));
     let url = server.url(&path);
+    let base_url = server.base_url();
     let sdk_client = sdk::Client::from_config(
         sdk::Config::new()
             .with_base_url(&server.base_url())
@@ -238,9 +309,21 @@ fn interleaved() {
         "reqwest default + Value",
         "reqwest sdk settings + Value",
         "reqwest sdk settings + models::Peer",
+        "  + response rewrapped as the runtime does",
+        "  + request built as the generated code does",
         "sdk",
+        "sdk, tracing INFO subscriber",
     ];
     let run = |variant: usize| {
+        // The last variant runs with a subscriber on this thread, where `block_on` polls.
+        let _guard = (variant == 6).then(|| {
+            tracing::subscriber::set_default(
+                tracing_subscriber::fmt()
+                    .with_max_level(tracing::Level::INFO)
+                    .with_writer(std::io::sink)
+                    .finish(),
+            )
+        });
         rt.block_on(async {
             for _ in 0..BLOCK {
                 match variant {
@@ -252,6 +335,12 @@ fn interleaved() {
                     )),
                     2 => drop(std::hint::black_box(
                         raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await,
+                    )),
+                    3 => drop(std::hint::black_box(
+                        raw_rewrapped(&raw_like_sdk, &url).await,
+                    )),
+                    4 => drop(std::hint::black_box(
+                        raw_like_generated(&raw_like_sdk, &base_url).await,
                     )),
                     _ => drop(std::hint::black_box(sdk_get(&sdk_client).await)),
                 }

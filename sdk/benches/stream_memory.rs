@@ -173,7 +173,7 @@ fn kib(bytes: usize) -> String {
 fn main() {
     // `cargo bench` passes `--bench` (and any filter); this binary takes no options.
     const LENGTHS: [usize; 3] = [10, 20, 40];
-    const ROUNDS: usize = 3;
+    const ROUNDS: usize = 5;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -199,6 +199,7 @@ fn main() {
         "pages   items  round  requests  peak heap KiB  retained KiB  allocated MiB  allocations  VmHWM-VmRSS KiB  items/s"
     );
     let mut peaks: Vec<(usize, usize)> = Vec::new();
+    let mut collected: Vec<(usize, usize)> = Vec::new();
     for (label, collect) in [
         ("stream (one item at a time)", false),
         ("control: collect into Vec", true),
@@ -228,32 +229,49 @@ fn main() {
                     hwm,
                     m.items as f64 / m.seconds,
                 );
-                if !collect {
+                if collect {
+                    collected.push((pages, m.peak_heap));
+                } else {
                     peaks.push((pages, m.peak_heap));
                 }
             }
         }
     }
     println!(
-        "page body: {} bytes (page 2 of a listing); process VmRSS now {} KiB",
+        "page body: {} bytes (page 2 of a listing); size_of::<Peer>() = {} bytes; process VmRSS now {} KiB",
         common::peer_page(2, PAGE_SIZE, true, None).len(),
+        std::mem::size_of::<sdk::models::Peer>(),
         status_kib("VmRSS").unwrap_or(0)
     );
-    let max_of = |n: usize| {
-        peaks
-            .iter()
-            .filter(|p| p.0 == n)
-            .map(|p| p.1)
-            .max()
-            .unwrap()
+    let range_in = |v: &[(usize, usize)], n: usize| {
+        let of_n = || v.iter().filter(|p| p.0 == n).map(|p| p.1);
+        (of_n().min().unwrap(), of_n().max().unwrap())
     };
-    let (small, large) = (max_of(LENGTHS[0]), max_of(LENGTHS[2]));
+    let range = |n: usize| range_in(&peaks, n);
+    for n in LENGTHS {
+        let (low, high) = range(n);
+        println!(
+            "stream peak heap at {n:>2} pages: {} to {} KiB over {ROUNDS} rounds",
+            kib(low),
+            kib(high)
+        );
+    }
+    let (_, small) = range(LENGTHS[0]);
+    let (_, large) = range(LENGTHS[2]);
     println!(
-        "stream peak heap, worst round: {} KiB at {} pages, {} KiB at {} pages ({:+.1}%)",
-        kib(small),
-        LENGTHS[0],
-        kib(large),
+        "worst round at {} pages against {} pages: {:+.1}%",
         LENGTHS[2],
+        LENGTHS[0],
         (large as f64 / small as f64 - 1.0) * 100.0
+    );
+    let (c_small, _) = range_in(&collected, LENGTHS[0]);
+    let (c_large, _) = range_in(&collected, LENGTHS[2]);
+    println!(
+        "control (collect): {} KiB at {} pages, {} KiB at {} pages: {} KiB more per page",
+        kib(c_small),
+        LENGTHS[0],
+        kib(c_large),
+        LENGTHS[2],
+        kib((c_large - c_small) / (LENGTHS[2] - LENGTHS[0]))
     );
 }
