@@ -455,6 +455,16 @@ enum Verdict<T> {
     NotYet(Observed),
 }
 
+impl WaitError {
+    /// The failure a peer in a terminal state reports: its status and the provider's detail.
+    fn failed(peer: &Peer) -> Self {
+        WaitError::Failed {
+            status: peer.status(),
+            detail: peer.error_detail().map(str::to_owned),
+        }
+    }
+}
+
 impl WaiterExt for Client {
     async fn wait_peer_available(
         &self,
@@ -473,10 +483,7 @@ impl WaiterExt for Client {
             Ok(if peer.is_available() {
                 Verdict::Done(peer)
             } else if peer.is_terminal_failure() || peer.status() == Some(PeerStatus::Deleting) {
-                Verdict::Fail(WaitError::Failed {
-                    status: peer.status(),
-                    detail: peer.error_detail().map(str::to_owned),
-                })
+                Verdict::Fail(WaitError::failed(&peer))
             } else {
                 Verdict::NotYet(Observed::of_peer(&peer))
             })
@@ -509,10 +516,7 @@ impl WaiterExt for Client {
                 }
             };
             Ok(if peer.status() == Some(PeerStatus::DeletionFailed) {
-                Verdict::Fail(WaitError::Failed {
-                    status: peer.status(),
-                    detail: peer.error_detail().map(str::to_owned),
-                })
+                Verdict::Fail(WaitError::failed(&peer))
             } else {
                 Verdict::NotYet(Observed::of_peer(&peer))
             })
