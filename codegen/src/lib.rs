@@ -20,6 +20,7 @@ mod error;
 pub mod mock;
 pub mod nullable;
 pub mod open_enum;
+pub mod rewrite;
 pub mod spec;
 
 use std::collections::BTreeSet;
@@ -98,6 +99,18 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         .map(|(schema, _)| schema.clone())
         .collect();
 
+    if let Some((at, pattern)) = uncompiled_pattern(&spec.json) {
+        return Err(unsupported(
+            file,
+            Location::Pointer(at),
+            format!(
+                "pattern `{pattern}` is not one the generator compiles: `^`, then runs of an ASCII \
+                 class or character with `{{n}}`, `{{m,n}}`, `+` or `*` (only the last run may vary \
+                 in length), then `$` (see codegen::rewrite)"
+            ),
+        ));
+    }
+
     let mut openapi = spec.openapi.clone();
     if let Some(path) = &settings.error_body {
         route_errors_to(&mut openapi, ERROR_BODY_SCHEMA);
@@ -125,6 +138,29 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             Location::Pointer("/components/schemas".into()),
             format!(
                 "expected to make {expected} optional nullable fields tri-state, changed {changed} places"
+            ),
+        ));
+    }
+
+    let operations = count_operations(&openapi);
+    let dropped = rewrite::drop_api_version_header(&mut ast);
+    if dropped != operations {
+        return Err(unsupported(
+            file,
+            Location::Pointer("/paths".into()),
+            format!(
+                "expected one `api-version` header per operation ({operations}) to drop, found {dropped}"
+            ),
+        ));
+    }
+    let (_, kept) = rewrite::compile_patterns(&mut ast);
+    if !kept.is_empty() {
+        return Err(unsupported(
+            file,
+            Location::Document,
+            format!(
+                "the pattern checks of {} could not be compiled",
+                kept.join(", ")
             ),
         ));
     }
@@ -231,6 +267,32 @@ pub(crate) fn run_generator(
             unsupported(file, Location::Document, message)
         })?
         .map_err(|e| unsupported(file, Location::Document, e.to_string()))
+}
+
+/// The first `pattern` (JSON pointer, text) that [`rewrite::compiles`] refuses.
+fn uncompiled_pattern(json: &serde_json::Value) -> Option<(String, String)> {
+    let mut found = None;
+    let descend = |key: &str| key != "example" && key != "examples" && !key.starts_with("x-");
+    spec::walk_objects(json, &descend, &mut |at, map| {
+        if let Some(serde_json::Value::String(pattern)) = map.get("pattern")
+            && found.is_none()
+            && !rewrite::compiles(pattern)
+        {
+            found = Some((format!("{at}/pattern"), pattern.clone()));
+        }
+    });
+    found
+}
+
+/// How many operations the document has (each gets one generated `send`).
+fn count_operations(openapi: &openapiv3::OpenAPI) -> usize {
+    openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(|item| item.as_item())
+        .map(|item| item.iter().count())
+        .sum()
 }
 
 /// The name of the synthetic schema that error responses are routed to (see

@@ -142,3 +142,30 @@ fn a_replacement_for_a_missing_schema_is_refused() {
     let err = generate("spec/network-peering.yaml", &spec(), &settings).unwrap_err();
     assert!(err.to_string().contains("`Nope`"), "{err}");
 }
+
+#[test]
+fn generated_code_needs_no_regex_engine_and_sends_no_api_version() {
+    let code = generate("spec/network-peering.yaml", &spec(), &Settings::for_sdk()).unwrap();
+    assert!(!code.contains("regress"), "a pattern was left to a regex");
+    assert!(
+        !code.contains("api-version"),
+        "an api-version header is still built"
+    );
+    // The id check is the byte check compiled from `^[a-f0-9]{24}$`.
+    assert!(code.contains("bytes.len() == 24"));
+}
+
+#[test]
+fn a_pattern_the_generator_cannot_compile_is_refused_with_its_place() {
+    let text = spec().replace("pattern: ^[0-9]{12}$", "pattern: ^(12|[0-9]{11})$");
+    assert_ne!(text, spec());
+    let err = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap_err();
+    let Location::Pointer(at) = err.location() else {
+        panic!("{err:?}")
+    };
+    assert!(
+        at.starts_with("/components/schemas/AwsPeer") && at.ends_with("/awsAccountId/pattern"),
+        "{at}"
+    );
+    assert!(err.to_string().contains("^(12|[0-9]{11})$"), "{err}");
+}

@@ -17,6 +17,7 @@ extern crate self as sdk;
     clippy::pedantic,
     missing_docs,
     unused_imports,
+    unused_mut,
     dead_code,
     unreachable_patterns
 )]

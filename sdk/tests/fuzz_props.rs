@@ -17,6 +17,9 @@
 //!   (`fuzz/harness/paging.rs`, shared with the `paging` fuzz target; it checks the count rule
 //!   the code follows, see `listings_read_the_count_of_the_first_page_only`).
 //!
+//! - the id and account-number checks compiled from the spec's patterns (codegen::rewrite)
+//!   accept exactly what a regex engine matches, on any text and on near-misses.
+//!
 //! Three tests pin the issues these properties found (docs/FUZZING.md), all fixed: floats
 //! round-trip exactly, decode paths name the failing entry, only the first totalCount counts.
 
@@ -865,4 +868,39 @@ fn listings_read_the_count_of_the_first_page_only() {
         replies: vec![page(0, None), page(1, Some(0)), page(2, None)],
     };
     paging::run_with(&s, paging::CountRule::FirstPage);
+}
+
+/// Near-misses of a 24-hex id or a 12-digit number: the right shape with edits.
+fn id_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-f0-9]{20,28}",
+        "[a-f0-9]{11,13}",
+        "[0-9]{10,14}",
+        "[a-fA-F0-9g/?#. é-]{0,26}",
+        "[a-f0-9]{0,12}[^a-f0-9][a-f0-9]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// The generated id checks are hand-compiled from the spec's patterns; they must agree with
+    /// the regexes they replace.
+    #[test]
+    fn compiled_pattern_checks_agree_with_the_regex(
+        value in prop_oneof![any::<String>(), id_like()],
+    ) {
+        let object_id = regress::Regex::new("^[a-f0-9]{24}$").unwrap();
+        let account = regress::Regex::new("^[0-9]{12}$").unwrap();
+        prop_assert_eq!(
+            value.parse::<sdk::types::ObjectId>().is_ok(),
+            object_id.find(&value).is_some(),
+            "ObjectId on {:?}", value
+        );
+        prop_assert_eq!(
+            value.parse::<sdk::types::AwsPeerAwsAccountId>().is_ok(),
+            account.find(&value).is_some(),
+            "AwsPeerAwsAccountId on {:?}", value
+        );
+    }
 }

@@ -1,0 +1,473 @@
+//! Two rewrites of progenitor's output that take work off every call without changing what goes
+//! on the wire:
+//!
+//! - **No `api-version` header.** progenitor adds `api-version: <info.version>` to every
+//!   request. Atlas v1.0 does not read it (its versioned API uses `Accept` media types), so the
+//!   header is not built at all, rather than built and then removed by the runtime.
+//! - **Patterns checked by hand.** typify checks a string schema's `pattern` with a `regress`
+//!   regex on every conversion and every decode. A pattern made only of fixed-width runs of
+//!   ASCII character classes (`^[a-f0-9]{24}$`, `^[0-9]{12}$`) is a length check and a byte
+//!   check; such patterns are compiled to that, and the generated crate needs no regex engine.
+//!   The generator refuses any other pattern ([`compiles`]), naming where it is, rather than
+//!   leave a dependency the sdk does not carry.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::visit_mut::VisitMut;
+
+/// Removes every `header_map.append(HeaderName::from_static("api-version"), ...)` statement;
+/// returns how many were removed (one per operation).
+pub fn drop_api_version_header(file: &mut syn::File) -> usize {
+    struct Dropper(usize);
+    impl VisitMut for Dropper {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| !is_api_version_append(stmt));
+            self.0 += before - block.stmts.len();
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+    }
+    let mut dropper = Dropper(0);
+    dropper.visit_file_mut(file);
+    dropper.0
+}
+
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    if call.method != "append" {
+        return false;
+    }
+    let Some(syn::Expr::Call(name)) = call.args.first() else {
+        return false;
+    };
+    matches!(
+        name.args.first(),
+        Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) if s.value() == "api-version"
+    )
+}
+
+/// One run of a pattern: a set of ASCII bytes, repeated between `min` and `max` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Run {
+    bytes: Vec<(u8, u8)>,
+    min: usize,
+    max: usize,
+}
+
+/// A run's `max` for `+` and `*`.
+const UNBOUNDED: usize = usize::MAX;
+
+/// Whether the generator can compile `pattern` (see [`parse`]).
+pub fn compiles(pattern: &str) -> bool {
+    parse(pattern).is_some()
+}
+
+/// Reads a pattern of the form `^` run+ `$`, where a run is a class `[...]` or a single ASCII
+/// letter, digit, `-` or `_`, followed by nothing, `{n}`, `{m,n}`, `+` or `*`; a class holds
+/// ASCII letters, digits, `-` and `_` and ranges of them. Only the last run may vary in length,
+/// so that matching needs no backtracking. Anything else gives `None`.
+fn parse(pattern: &str) -> Option<Vec<Run>> {
+    let body = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    let bytes = body.as_bytes();
+    let literal = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let set = if bytes[i] == b'[' {
+            let end = i + 1 + body[i + 1..].find(']')?;
+            let class = &bytes[i + 1..end];
+            i = end + 1;
+            parse_class(class, literal)?
+        } else if literal(bytes[i]) {
+            i += 1;
+            vec![(bytes[i - 1], bytes[i - 1])]
+        } else {
+            return None;
+        };
+        let (min, max) = if bytes.get(i) == Some(&b'+') {
+            i += 1;
+            (1, UNBOUNDED)
+        } else if bytes.get(i) == Some(&b'*') {
+            i += 1;
+            (0, UNBOUNDED)
+        } else if bytes.get(i) == Some(&b'{') {
+            let end = i + 1 + body[i + 1..].find('}')?;
+            let counts = &body[i + 1..end];
+            i = end + 1;
+            match counts.split_once(',') {
+                Some((m, n)) => (m.parse().ok()?, n.parse().ok()?),
+                None => {
+                    let n = counts.parse().ok()?;
+                    (n, n)
+                }
+            }
+        } else {
+            (1, 1)
+        };
+        if min > max || max == 0 || (max > 4096 && max != UNBOUNDED) {
+            return None;
+        }
+        runs.push(Run {
+            bytes: set,
+            min,
+            max,
+        });
+    }
+    let varying = runs.iter().filter(|r| r.min != r.max).count();
+    let last_varies = runs.last().is_some_and(|r| r.min != r.max);
+    if runs.is_empty() || varying > 1 || (varying == 1 && !last_varies) {
+        return None;
+    }
+    Some(runs)
+}
+
+fn parse_class(class: &[u8], literal: impl Fn(u8) -> bool) -> Option<Vec<(u8, u8)>> {
+    if class.is_empty() || class[0] == b'^' {
+        return None;
+    }
+    let mut set = Vec::new();
+    let mut j = 0;
+    while j < class.len() {
+        let lo = class[j];
+        if !literal(lo) {
+            return None;
+        }
+        if class.get(j + 1) == Some(&b'-') && j + 2 < class.len() {
+            let hi = class[j + 2];
+            if !literal(hi) || hi < lo || lo == b'-' || hi == b'-' {
+                return None;
+            }
+            set.push((lo, hi));
+            j += 3;
+        } else {
+            set.push((lo, lo));
+            j += 1;
+        }
+    }
+    Some(set)
+}
+
+/// The expression `true` exactly when the `&str` named `value` matches `runs`.
+fn check(runs: &[Run]) -> TokenStream {
+    use proc_macro2::Literal;
+    let fixed: usize = runs.iter().map(|r| r.min).sum();
+    let extra = runs.last().map_or(0, |r| r.max.saturating_sub(r.min));
+    let mut parts = Vec::new();
+    let mut at = 0usize;
+    for run in runs {
+        let ranges = run.bytes.iter().map(|&(lo, hi)| {
+            let (lo_lit, hi_lit) = (Literal::byte_character(lo), Literal::byte_character(hi));
+            if lo == hi {
+                quote!(#lo_lit)
+            } else {
+                quote!(#lo_lit..=#hi_lit)
+            }
+        });
+        let start = Literal::usize_unsuffixed(at);
+        let class = quote!(|b: &u8| matches!(*b, #(#ranges)|*));
+        if run.min == run.max {
+            at += run.min;
+            let end = Literal::usize_unsuffixed(at);
+            parts.push(quote!(bytes[#start..#end].iter().all(#class)));
+        } else {
+            parts.push(quote!(bytes[#start..].iter().all(#class)));
+        }
+    }
+    let length = if extra == 0 {
+        let fixed = Literal::usize_unsuffixed(fixed);
+        quote!(bytes.len() == #fixed)
+    } else if runs.last().is_some_and(|r| r.max == UNBOUNDED) {
+        let min = Literal::usize_unsuffixed(fixed);
+        quote!(bytes.len() >= #min)
+    } else {
+        let (min, max) = (
+            Literal::usize_unsuffixed(fixed),
+            Literal::usize_unsuffixed(fixed + extra),
+        );
+        quote!((#min..=#max).contains(&bytes.len()))
+    };
+    quote! {
+        {
+            let bytes = value.as_bytes();
+            #length #(&& #parts)*
+        }
+    }
+}
+
+/// Replaces typify's `regress` check in every `FromStr` whose pattern [`parse`] can read with
+/// the equivalent byte check; returns the patterns compiled (by type name) and those left to
+/// `regress`.
+pub fn compile_patterns(file: &mut syn::File) -> (Vec<String>, Vec<String>) {
+    struct Compiler {
+        compiled: Vec<String>,
+        kept: Vec<String>,
+    }
+    impl VisitMut for Compiler {
+        fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+            let is_from_str = item
+                .trait_
+                .as_ref()
+                .and_then(|(path, _)| path.segments.last())
+                .is_some_and(|s| s.ident == "FromStr");
+            if !is_from_str {
+                return syn::visit_mut::visit_item_impl_mut(self, item);
+            }
+            let name = match &*item.self_ty {
+                syn::Type::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            for impl_item in &mut item.items {
+                let syn::ImplItem::Fn(f) = impl_item else {
+                    continue;
+                };
+                let Some(pattern) = regex_static(&f.block) else {
+                    continue;
+                };
+                match parse(&pattern) {
+                    Some(runs) => {
+                        let check = check(&runs);
+                        f.block.stmts.retain(|s| !is_pattern_static(s));
+                        let mut swap = SwapFind(check, 0);
+                        swap.visit_block_mut(&mut f.block);
+                        if swap.1 == 1 {
+                            self.compiled.push(name.clone());
+                        } else {
+                            self.kept.push(format!("{name} (unexpected shape)"));
+                        }
+                    }
+                    None => self.kept.push(name.clone()),
+                }
+            }
+        }
+    }
+    let mut compiler = Compiler {
+        compiled: Vec::new(),
+        kept: Vec::new(),
+    };
+    compiler.visit_file_mut(file);
+    (compiler.compiled, compiler.kept)
+}
+
+/// The regex text of a `static PATTERN: ... = ... Regex::new("...") ...;` in `block`.
+fn regex_static(block: &syn::Block) -> Option<String> {
+    block.stmts.iter().find_map(|stmt| {
+        if !is_pattern_static(stmt) {
+            return None;
+        }
+        let syn::Stmt::Item(syn::Item::Static(s)) = stmt else {
+            return None;
+        };
+        let mut finder = StrLit(None);
+        syn::visit_mut::VisitMut::visit_expr_mut(&mut finder, &mut (*s.expr).clone());
+        finder.0
+    })
+}
+
+fn is_pattern_static(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Item(syn::Item::Static(s)) if s.ident == "PATTERN")
+}
+
+/// The first string literal inside an expression.
+struct StrLit(Option<String>);
+impl VisitMut for StrLit {
+    fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
+        self.0.get_or_insert_with(|| lit.value());
+    }
+}
+
+/// Replaces `PATTERN.find(value).is_none()` with `!(check)`; counts replacements.
+struct SwapFind(TokenStream, usize);
+impl VisitMut for SwapFind {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(outer) = expr
+            && outer.method == "is_none"
+            && let syn::Expr::MethodCall(find) = &*outer.receiver
+            && find.method == "find"
+            && matches!(&*find.receiver, syn::Expr::Path(p) if p.path.is_ident("PATTERN"))
+        {
+            let check = &self.0;
+            *expr = syn::parse_quote!(!#check);
+            self.1 += 1;
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(bytes: &[(u8, u8)], min: usize, max: usize) -> Run {
+        Run {
+            bytes: bytes.to_vec(),
+            min,
+            max,
+        }
+    }
+
+    #[test]
+    fn reads_fixed_width_class_patterns() {
+        assert_eq!(
+            parse("^[a-f0-9]{24}$"),
+            Some(vec![run(&[(b'a', b'f'), (b'0', b'9')], 24, 24)])
+        );
+        assert_eq!(
+            parse("^[0-9]{12}$"),
+            Some(vec![run(&[(b'0', b'9')], 12, 12)])
+        );
+        assert_eq!(
+            parse("^vpc-[a-f0-9]{8,17}$"),
+            Some(vec![
+                run(&[(b'v', b'v')], 1, 1),
+                run(&[(b'p', b'p')], 1, 1),
+                run(&[(b'c', b'c')], 1, 1),
+                run(&[(b'-', b'-')], 1, 1),
+                run(&[(b'a', b'f'), (b'0', b'9')], 8, 17),
+            ])
+        );
+    }
+
+    #[test]
+    fn leaves_other_patterns_to_the_regex() {
+        for pattern in [
+            "[a-f0-9]{24}",         // not anchored
+            "^[a-f0-9]{24}",        // no end anchor
+            "^[a-f]+[0-9]$",        // unbounded run not last
+            "^[^a-f]{3}$",          // negated class
+            "^[a-f0-9]{3,2}$",      // empty range
+            "^[a-f]{2,3}[0-9]{4}$", // varying run not last
+            "^(ab){2}$",            // group
+            "^a|b$",                // alternation
+            "^[\\d]{3}$",           // escape
+            "^[z-a]{3}$",           // reversed range
+            "^$",                   // nothing to match
+            "^[a-f]{0}$",           // zero width
+        ] {
+            assert_eq!(parse(pattern), None, "{pattern}");
+        }
+    }
+
+    /// The compiled check accepts and refuses what the regex does, on strings around the edges.
+    #[test]
+    fn compiled_check_agrees_with_the_regex() {
+        for pattern in [
+            "^[a-f0-9]{24}$",
+            "^[0-9]{12}$",
+            "^vpc-[a-f0-9]{8,17}$",
+            "^[A-Z_]{1,3}$",
+            "^pcx-[a-z0-9]+$",
+            "^g[a-z0-9-]*$",
+        ] {
+            let runs = parse(pattern).unwrap();
+            let regex = regress::Regex::new(pattern).unwrap();
+            let mut samples = vec![String::new()];
+            for len in 0..30 {
+                for fill in ["a", "0", "f", "g", "A", "_", "-", "9", "é", "/"] {
+                    samples.push(fill.repeat(len));
+                    samples.push(format!("vpc-{}", fill.repeat(len)));
+                    samples.push(format!("pcx-{}", fill.repeat(len)));
+                    samples.push(format!("g{}", fill.repeat(len)));
+                    samples.push(format!("{}x", "0".repeat(len)));
+                }
+            }
+            samples.push("65c1d2e3f4a5b6c7d8e9f0a1".into());
+            samples.push("65C1D2E3F4A5B6C7D8E9F0A1".into());
+            samples.push("418273645091".into());
+            samples.push("vpc-07e3c5a9b1d2f4e68".into());
+            for value in &samples {
+                assert_eq!(
+                    matches(&runs, value),
+                    regress::Regex::find(&regex, value).is_some(),
+                    "{pattern} on {value:?}"
+                );
+            }
+        }
+    }
+
+    /// What the generated check computes, evaluated here on `runs` directly.
+    fn matches(runs: &[Run], value: &str) -> bool {
+        let bytes = value.as_bytes();
+        let fixed: usize = runs.iter().map(|r| r.min).sum();
+        let extra = runs.last().map_or(0, |r| r.max.saturating_sub(r.min));
+        if !(fixed..=fixed.saturating_add(extra)).contains(&bytes.len()) {
+            return false;
+        }
+        let mut at = 0;
+        runs.iter().all(|run| {
+            let slice = if run.min == run.max {
+                &bytes[at..at + run.min]
+            } else {
+                &bytes[at..]
+            };
+            at += run.min;
+            slice
+                .iter()
+                .all(|b| run.bytes.iter().any(|&(lo, hi)| (lo..=hi).contains(b)))
+        })
+    }
+
+    #[test]
+    fn rewrites_the_from_str_of_a_generated_newtype() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl ::std::str::FromStr for ObjectId {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                        ::std::sync::LazyLock::new(|| { ::regress::Regex::new("^[a-f0-9]{24}$").unwrap() });
+                    if PATTERN.find(value).is_none() {
+                        return Err("doesn't match pattern \"^[a-f0-9]{24}$\"".into());
+                    }
+                    Ok(Self(value.to_string()))
+                }
+            }
+            impl ::std::str::FromStr for Odd {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                        ::std::sync::LazyLock::new(|| { ::regress::Regex::new("^(a|b)+$").unwrap() });
+                    if PATTERN.find(value).is_none() {
+                        return Err("no".into());
+                    }
+                    Ok(Self(value.to_string()))
+                }
+            }
+        };
+        let (compiled, kept) = compile_patterns(&mut file);
+        assert_eq!(compiled, ["ObjectId"]);
+        assert_eq!(kept, ["Odd"]);
+        let text = prettyplease::unparse(&file);
+        let object_id = &text[..text.find("for Odd").unwrap()];
+        assert!(!object_id.contains("regress"), "{object_id}");
+        assert!(object_id.contains("doesn't match pattern"), "{object_id}");
+        assert!(text[text.find("for Odd").unwrap()..].contains("regress"));
+    }
+
+    #[test]
+    fn drops_only_the_api_version_append() {
+        let mut file: syn::File = syn::parse_quote! {
+            fn send() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("x-other"),
+                    value.to_string().try_into()?,
+                );
+            }
+        };
+        assert_eq!(drop_api_version_header(&mut file), 1);
+        let text = prettyplease::unparse(&file);
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains("x-other"), "{text}");
+    }
+}
