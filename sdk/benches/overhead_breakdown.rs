@@ -86,8 +86,9 @@ async fn sdk_get(client: &sdk::Client) -> sdk::models::Peer {
 }
 
 /// `raw_get`, with the response passed through what `sdk::runtime` does to a success
-/// response (into `http::Response`, body wrapped in `http_body_util::Limited` and boxed, back
-/// into `reqwest::Response`) before it is read and decoded into `sdk::models::Peer`.
+/// response whose `Content-Length` is within the limit (into `http::Response`, body collected,
+/// back into a `reqwest::Response` holding the bytes) before it is read and decoded into
+/// `sdk::models::Peer`.
 async fn raw_rewrapped(client: &reqwest::Client, url: &str) -> sdk::models::Peer {
     let response = client
         .get(url)
@@ -95,38 +96,45 @@ async fn raw_rewrapped(client: &reqwest::Client, url: &str) -> sdk::models::Peer
         .send()
         .await
         .unwrap();
-    let bytes = rewrap(response).bytes().await.unwrap();
+    let bytes = rewrap(response).await.bytes().await.unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
-fn rewrap(response: reqwest::Response) -> reqwest::Response {
+async fn rewrap(response: reqwest::Response) -> reqwest::Response {
+    use http_body_util::BodyExt;
+    let url = response.url().clone();
+    assert!(
+        response
+            .content_length()
+            .is_some_and(|n| n <= sdk::config::DEFAULT_MAX_RESPONSE_BODY as u64)
+    );
     let response: http::Response<reqwest::Body> = response.into();
     let (parts, body) = response.into_parts();
-    let limited = reqwest::Body::wrap(http_body_util::Limited::new(
-        body,
-        sdk::config::DEFAULT_MAX_RESPONSE_BODY,
-    ));
-    reqwest::Response::from(http::Response::from_parts(parts, limited))
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let mut rebuilt = http::Response::from_parts(parts, bytes);
+    // The runtime puts the URL back the same way (reqwest's own extension type is private).
+    use reqwest::ResponseBuilderExt;
+    let tagged = http::Response::builder().url(url).body(()).unwrap();
+    rebuilt
+        .extensions_mut()
+        .extend(tagged.into_parts().0.extensions);
+    reqwest::Response::from(rebuilt)
 }
 
 /// `raw_rewrapped`, with the request also built the way the generated builder and the
-/// runtime build it: both ids validated as `types::ObjectId`, the URL formatted, the two
-/// optional query parameters and the `api-version` header added (and removed again), and a
-/// copy sent (`try_clone`).
+/// runtime build it: both ids validated as `types::ObjectId`, the URL formatted with both ids
+/// percent-encoded, the two optional query parameters and the (empty) header map added, and
+/// a copy sent (`try_clone`).
 async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models::Peer {
     let group_id: sdk::types::ObjectId = GROUP.parse().unwrap();
     let peer_id: sdk::types::ObjectId = PEER.parse().unwrap();
     let url = format!(
         "{base}/api/atlas/v1.0/groups/{}/peers/{}",
-        group_id.as_str(),
-        peer_id.as_str()
+        progenitor_client::encode_path(&group_id.to_string()),
+        progenitor_client::encode_path(&peer_id.to_string()),
     );
-    let mut header_map = reqwest::header::HeaderMap::with_capacity(1);
-    header_map.append(
-        reqwest::header::HeaderName::from_static("api-version"),
-        reqwest::header::HeaderValue::from_static("2024-08-05"),
-    );
-    let mut request = client
+    let header_map = reqwest::header::HeaderMap::with_capacity(1);
+    let request = client
         .get(url)
         .header(
             reqwest::header::ACCEPT,
@@ -140,10 +148,9 @@ async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models
         .headers(header_map)
         .build()
         .unwrap();
-    request.headers_mut().remove("api-version");
     let copy = request.try_clone().unwrap();
     let response = client.execute(copy).await.unwrap();
-    let bytes = rewrap(response).bytes().await.unwrap();
+    let bytes = rewrap(response).await.bytes().await.unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 

@@ -50,6 +50,10 @@ where
     T: serde::de::DeserializeOwned,
     D: Deserializer<'de>,
 {
+    // The common case decodes once; only a failure is decoded again, tracking the path.
+    if let Ok(value) = serde_json::from_str(raw) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -70,20 +74,83 @@ fn without_position(e: &serde_json::Error) -> String {
 
 /// The entry's `providerName`, read without decoding the rest of the entry.
 #[derive(Deserialize)]
-struct ProviderTag {
-    #[serde(rename = "providerName", default)]
-    provider: Option<Value>,
+struct ProviderTag<'a> {
+    #[serde(rename = "providerName", default, borrow)]
+    provider: Option<Tag<'a>>,
 }
 
-/// Captures an entry's JSON text and reads its `providerName`. Keeping the text (not a decoded
+/// What a `providerName` holds; a string is borrowed from the entry's text when it has no
+/// escapes (always, in practice).
+enum Tag<'a> {
+    Str(Cow<'a, str>),
+    /// `null`: read as if the field were absent.
+    Null,
+    /// A number, boolean, array or object: no provider this SDK models.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Tag<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Tag<'a>, E> {
+                Ok(Tag::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Tag<'a>, E> {
+                Ok(Tag::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<Tag<'a>, E> {
+                Ok(Tag::Null)
+            }
+            fn visit_none<E>(self) -> Result<Tag<'a>, E> {
+                Ok(Tag::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Tag<'a>, E> {
+                Ok(Tag::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Tag<'a>, E> {
+                Ok(Tag::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Tag<'a>, E> {
+                Ok(Tag::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Tag<'a>, E> {
+                Ok(Tag::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Tag<'a>, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Tag::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Tag<'a>, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Tag::Other)
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// Reads the `providerName` of an entry captured as text. Keeping the text (not a decoded
 /// map) lets the chosen variant decode straight from it: about half the cost of a page.
-fn capture<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<(Box<serde_json::value::RawValue>, Option<Value>), D::Error> {
-    let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
-    let tag: ProviderTag =
-        serde_json::from_str(raw.get()).map_err(|e| D::Error::custom(without_position(&e)))?;
-    Ok((raw, tag.provider))
+fn provider_of<'a, E: serde::de::Error>(
+    raw: &'a serde_json::value::RawValue,
+) -> Result<Option<Tag<'a>>, E> {
+    let tag: ProviderTag<'a> =
+        serde_json::from_str(raw.get()).map_err(|e| E::custom(without_position(&e)))?;
+    Ok(tag.provider)
 }
 
 macro_rules! polymorphic {
@@ -160,13 +227,19 @@ macro_rules! polymorphic {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let (raw, provider) = capture(deserializer)?;
+                let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
                 let text = raw.get();
-                match provider.as_ref().map(|p| p.as_str()) {
-                    None | Some(Some("AWS")) => decode_variant::<_, D>("AWS", $kind, text).map(Self::Aws),
-                    Some(Some("GCP")) => decode_variant::<_, D>("GCP", $kind, text).map(Self::Gcp),
-                    Some(Some("AZURE")) => decode_variant::<_, D>("AZURE", $kind, text).map(Self::Azure),
-                    Some(_) => serde_json::from_str::<Map<String, Value>>(text)
+                let provider = provider_of::<D::Error>(&raw)?;
+                let name = match &provider {
+                    None | Some(Tag::Null) => Some("AWS"),
+                    Some(Tag::Str(name)) => Some(name.as_ref()),
+                    Some(Tag::Other) => None,
+                };
+                match name {
+                    Some("AWS") => decode_variant::<_, D>("AWS", $kind, text).map(Self::Aws),
+                    Some("GCP") => decode_variant::<_, D>("GCP", $kind, text).map(Self::Gcp),
+                    Some("AZURE") => decode_variant::<_, D>("AZURE", $kind, text).map(Self::Azure),
+                    _ => serde_json::from_str::<Map<String, Value>>(text)
                         .map(|raw| Self::Unknown(UnknownProvider { raw }))
                         .map_err(|e| D::Error::custom(without_position(&e))),
                 }

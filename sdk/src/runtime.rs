@@ -2,8 +2,7 @@
 //! The runtime: what happens to every request the generated client builds. It plugs in through
 //! progenitor's one seam, `impl ClientHooks for Client`:
 //!
-//! - `pre` drops progenitor's `api-version` header (Atlas v1.0 does not use it) and, for a
-//!   service account, makes sure a bearer token is cached (a token failure is an
+//! - `pre`, for a service account, makes sure a bearer token is cached (a token failure is an
 //!   [`crate::Error::Auth`]).
 //! - `exec` signs the request (Digest with the cached challenge and the next nonce count, or the
 //!   bearer token), sends it, answers one 401 with a fresh challenge or token, retries what
@@ -185,7 +184,8 @@ impl Runtime {
                 None
             }
             Auth::ServiceAccount(source) => {
-                let token = match source.token(http).await {
+                // Boxed: the token fetch is a large future, awaited rarely.
+                let token = match Box::pin(source.token(http)).await {
                     Ok(token) => token,
                     Err(e) => {
                         tracing::warn!(error = %e, "service-account token unavailable; sending unauthenticated");
@@ -259,16 +259,23 @@ impl Runtime {
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.execute_in_span(http, request).instrument(span).await
+        // Without a subscriber the span is disabled: skip the `Instrumented` wrapper too.
+        if span.is_disabled() {
+            self.execute_in_span(http, request, &span).await
+        } else {
+            self.execute_in_span(http, request, &span)
+                .instrument(span.clone())
+                .await
+        }
     }
 
     async fn execute_in_span(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
+        span: &tracing::Span,
     ) -> reqwest::Result<reqwest::Response> {
         let started = Instant::now();
-        let method = request.method().clone();
         let mut attempt: u32 = 1;
         let mut reauthenticated = false;
         let mut reauth: Option<Reauth> = None;
@@ -279,7 +286,7 @@ impl Runtime {
                 let mut request = request;
                 self.authorize(http, &mut request).await;
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-                return finish(http.execute(request).await, started).await;
+                return finish(http.execute(request).await, started, span).await;
             };
             let used = match reauth.take() {
                 Some(Reauth::Header(value)) => {
@@ -294,52 +301,36 @@ impl Runtime {
                 // A success body is read here, inside the retry loop, so that a connection that
                 // breaks or stalls mid-body is retried like one that broke before the head.
                 Ok(response) if response.status().is_success() => {
-                    buffer_success_body(response, self.state.max_response_body).await
+                    match buffer_success_body(response, self.state.max_response_body).await {
+                        // Nothing to retry or re-authenticate: the common case stops here.
+                        Ok(response) => {
+                            span.record("attempt", attempt);
+                            return finish(Ok(response), started, span).await;
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 other => other,
             };
-            tracing::Span::current().record("attempt", attempt);
+            span.record("attempt", attempt);
             if let Err(e) = &result
                 && crate::error::is_length_limit(e)
             {
-                return finish(result, started).await;
+                return finish(result, started, span).await;
             }
 
             if let Ok(response) = &result
                 && response.status() == reqwest::StatusCode::UNAUTHORIZED
                 && !reauthenticated
-                && let Some(next) = self
-                    .on_unauthorized(response, &request, used.as_ref())
-                    .await
+                && let Some(next) =
+                    Box::pin(self.on_unauthorized(response, &request, used.as_ref())).await
             {
                 reauthenticated = true;
                 reauth = Some(next);
                 continue;
             }
 
-            let decision = {
-                let outcome = match &result {
-                    Ok(response) => Attempt::Response {
-                        status: response.status().as_u16(),
-                        headers: response.headers(),
-                    },
-                    Err(e) if e.is_connect() => Attempt::ConnectFailed,
-                    Err(e) if e.is_timeout() => Attempt::TimedOut,
-                    Err(_) => Attempt::SendFailed {
-                        request_may_have_reached_server: true,
-                    },
-                };
-                retry::decide(
-                    &self.state.retry,
-                    &method,
-                    &outcome,
-                    attempt,
-                    started.elapsed(),
-                    SystemTime::now(),
-                    self.state.jitter.next(),
-                )
-            };
-            match decision {
+            match self.decide(&request, &result, attempt, started) {
                 Decision::Retry { after } => {
                     tracing::debug!(attempt, wait_ms = after.as_millis() as u64, "retrying");
                     drop(result);
@@ -347,10 +338,40 @@ impl Runtime {
                     attempt += 1;
                 }
                 Decision::Stop(_) => {
-                    return finish(result, started).await;
+                    return finish(result, started, span).await;
                 }
             }
         }
+    }
+
+    /// What [`retry::decide`] says of this attempt's outcome.
+    fn decide(
+        &self,
+        request: &reqwest::Request,
+        result: &reqwest::Result<reqwest::Response>,
+        attempt: u32,
+        started: Instant,
+    ) -> Decision {
+        let outcome = match result {
+            Ok(response) => Attempt::Response {
+                status: response.status().as_u16(),
+                headers: response.headers(),
+            },
+            Err(e) if e.is_connect() => Attempt::ConnectFailed,
+            Err(e) if e.is_timeout() => Attempt::TimedOut,
+            Err(_) => Attempt::SendFailed {
+                request_may_have_reached_server: true,
+            },
+        };
+        retry::decide(
+            &self.state.retry,
+            request.method(),
+            &outcome,
+            attempt,
+            started.elapsed(),
+            SystemTime::now(),
+            self.state.jitter.next(),
+        )
     }
 }
 
@@ -361,14 +382,29 @@ async fn buffer_success_body(
     response: reqwest::Response,
     max_body: usize,
 ) -> reqwest::Result<reqwest::Response> {
+    use http_body_util::BodyExt;
     let url = response.url().clone();
+    // hyper never yields more than a `Content-Length` announces: within the limit, the body is
+    // read as it is; without one (or past the limit), through `Limited`.
+    let within_limit = response
+        .content_length()
+        .is_some_and(|length| length <= max_body as u64);
     let response: http::Response<reqwest::Body> = response.into();
     let (mut parts, body) = response.into_parts();
+    let bytes = if within_limit {
+        match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            // Like every transport error, this one names the request.
+            Err(e) => return Err(e.with_url(url)),
+        }
+    } else {
+        restore_url(&mut parts.extensions, url.clone());
+        let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
+        reqwest::Response::from(http::Response::from_parts(parts.clone(), limited))
+            .bytes()
+            .await?
+    };
     restore_url(&mut parts.extensions, url);
-    let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
-    let bytes = reqwest::Response::from(http::Response::from_parts(parts.clone(), limited))
-        .bytes()
-        .await?;
     Ok(reqwest::Response::from(http::Response::from_parts(
         parts, bytes,
     )))
@@ -387,14 +423,14 @@ fn restore_url(extensions: &mut http::Extensions, url: reqwest::Url) {
 async fn finish(
     result: reqwest::Result<reqwest::Response>,
     started: Instant,
+    span: &tracing::Span,
 ) -> reqwest::Result<reqwest::Response> {
-    let span = tracing::Span::current();
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
     match result {
         Ok(response) => {
             span.record("status", response.status().as_u16());
             if response.status().is_client_error() || response.status().is_server_error() {
-                Ok(envelope_error_body(response).await)
+                Ok(Box::pin(envelope_error_body(response)).await)
             } else {
                 Ok(response)
             }
@@ -454,13 +490,11 @@ async fn envelope_error_body(mut response: reqwest::Response) -> reqwest::Respon
 impl ClientHooks<Runtime> for Client {
     async fn pre<E>(
         &self,
-        request: &mut reqwest::Request,
+        _request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        request.headers_mut().remove("api-version");
         if let Auth::ServiceAccount(source) = &self.inner().state.auth {
-            source
-                .token(self.client())
+            Box::pin(source.token(self.client()))
                 .await
                 .map_err(progenitor_client::Error::Custom)?;
         }
