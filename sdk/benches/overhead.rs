@@ -7,32 +7,14 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use httpmock::prelude::*;
-use serde_json::json;
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
-
-fn peer_body() -> serde_json::Value {
-    json!({"id": PEER, "providerName": "AWS", "containerId": "64b0c1d2e3f4a5b6c7d8e9f0",
-        "accepterRegionName": "eu-west-1", "awsAccountId": "418273645091", "vpcId": "vpc-07e3c5a9b1d2f4e68",
-        "routeTableCidrBlock": "172.31.0.0/16", "connectionId": "pcx-0c4e6a8b2d1f3e5a7", "statusName": "AVAILABLE",
-        "errorStateName": null})
-}
+mod common;
+use common::{GROUP, PEER};
 
 fn overhead(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(MockServer::start_async());
-    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
-    rt.block_on(server.mock_async(|when, then| {
-        when.method(GET).path(path.clone());
-        then.status(200).json_body(peer_body());
-    }));
-    let url = server.url(&path);
+    let rt = common::one_worker_runtime();
+    let server = common::peer_server(&rt);
+    let url = server.url(common::peer_path());
 
     let sdk_client = sdk::Client::from_config(
         sdk::Config::new()
@@ -73,30 +55,9 @@ fn overhead(c: &mut Criterion) {
 }
 
 fn digest(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(MockServer::start_async());
-    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
-    rt.block_on(server.mock_async(|when, then| {
-        when.method(GET)
-            .path(path.clone())
-            .header_missing("authorization");
-        then.status(401)
-            .header(
-                "www-authenticate",
-                r#"Digest realm="MMS Public API", nonce="bench-nonce", algorithm=MD5, qop="auth""#,
-            )
-            .json_body(json!({"error": 401, "errorCode": "USER_UNAUTHORIZED"}));
-    }));
-    rt.block_on(server.mock_async(|when, then| {
-        when.method(GET)
-            .path(path.clone())
-            .header_exists("authorization");
-        then.status(200).json_body(peer_body());
-    }));
+    let rt = common::one_worker_runtime();
+    let server = rt.block_on(httpmock::MockServer::start_async());
+    let _mocks = common::digest_mocks(&rt, &server);
     let config = sdk::Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
@@ -116,7 +77,6 @@ fn digest(c: &mut Criterion) {
                 .unwrap();
         })
     });
-    let calls_before = cached.runtime().exchanges();
     // A fresh client per call has no cached challenge: every call pays the 401 round trip, as
     // clients that do not reuse nonces do.
     group.bench_function("challenge_every_call", |b| {
@@ -133,7 +93,6 @@ fn digest(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = calls_before;
 }
 
 criterion_group!(benches, overhead, digest);

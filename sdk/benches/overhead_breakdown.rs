@@ -31,26 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use httpmock::prelude::*;
-use serde_json::json;
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
-
-fn peer_body() -> serde_json::Value {
-    json!({"id": PEER, "providerName": "AWS", "containerId": "64b0c1d2e3f4a5b6c7d8e9f0",
-        "accepterRegionName": "eu-west-1", "awsAccountId": "418273645091", "vpcId": "vpc-07e3c5a9b1d2f4e68",
-        "routeTableCidrBlock": "172.31.0.0/16", "connectionId": "pcx-0c4e6a8b2d1f3e5a7", "statusName": "AVAILABLE",
-        "errorStateName": null})
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{GROUP, PEER, one_worker_runtime as runtime};
 
 /// reqwest built the way `sdk::Client::from_config` builds it with the default config.
 fn reqwest_like_sdk() -> reqwest::Client {
@@ -156,13 +139,8 @@ async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models
 
 fn breakdown(c: &mut Criterion) {
     let rt = runtime();
-    let server = rt.block_on(MockServer::start_async());
-    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
-    rt.block_on(server.mock_async(|when, then| {
-        when.method(GET).path(path.clone());
-        then.status(200).json_body(peer_body());
-    }));
-    let url = server.url(&path);
+    let server = common::peer_server(&rt);
+    let url = server.url(common::peer_path());
     let sdk_client = sdk::Client::from_config(
         sdk::Config::new()
             .with_base_url(&server.base_url())
@@ -207,25 +185,8 @@ fn breakdown(c: &mut Criterion) {
 
 fn digest(c: &mut Criterion) {
     let rt = runtime();
-    let server = rt.block_on(MockServer::start_async());
-    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
-    let challenge = rt.block_on(server.mock_async(|when, then| {
-        when.method(GET)
-            .path(path.clone())
-            .header_missing("authorization");
-        then.status(401)
-            .header(
-                "www-authenticate",
-                r#"Digest realm="MMS Public API", nonce="bench-nonce", algorithm=MD5, qop="auth""#,
-            )
-            .json_body(json!({"error": 401, "errorCode": "USER_UNAUTHORIZED"}));
-    }));
-    let ok = rt.block_on(server.mock_async(|when, then| {
-        when.method(GET)
-            .path(path.clone())
-            .header_exists("authorization");
-        then.status(200).json_body(peer_body());
-    }));
+    let server = rt.block_on(httpmock::MockServer::start_async());
+    let (challenge, ok) = common::digest_mocks(&rt, &server);
     let config = sdk::Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
@@ -295,13 +256,8 @@ fn interleaved() {
     const ROUNDS: usize = 15;
     const BLOCK: usize = 1000;
     let rt = runtime();
-    let server = rt.block_on(MockServer::start_async());
-    let path = format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}");
-    rt.block_on(server.mock_async(|when, then| {
-        when.method(GET).path(path.clone());
-        then.status(200).json_body(peer_body());
-    }));
-    let url = server.url(&path);
+    let server = common::peer_server(&rt);
+    let url = server.url(common::peer_path());
     let base_url = server.base_url();
     let sdk_client = sdk::Client::from_config(
         sdk::Config::new()

@@ -1,6 +1,7 @@
-//! Realistic list pages shared by the benches (`decode`, `stream`, `stream_memory`): mixed
+//! What the benches share: realistic list pages (`decode`, `stream`, `stream_memory`), mixed
 //! AWS / GCP / Azure entries with the values and nulls Atlas sends, built deterministically so
-//! every run decodes the same bytes.
+//! every run decodes the same bytes; and the one-peer server and runtime of the per-call
+//! benches (`overhead`, `overhead_breakdown`).
 
 // Each bench uses part of this module.
 #![allow(dead_code)]
@@ -406,4 +407,66 @@ fn serve(stream: TcpStream, content: &Content, requests: &AtomicU64, past_end: &
             return;
         }
     }
+}
+
+/// The peering connection the per-call benches (`overhead`, `overhead_breakdown`) fetch.
+pub const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+
+/// The path of `GET` one peering connection, for [`PEER`].
+pub fn peer_path() -> String {
+    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
+}
+
+/// The body of [`PEER`]: one AWS peering connection, as Atlas sends it (~300 bytes).
+pub fn peer_body() -> Value {
+    json!({"id": PEER, "providerName": "AWS", "containerId": "64b0c1d2e3f4a5b6c7d8e9f0",
+        "accepterRegionName": "eu-west-1", "awsAccountId": "418273645091", "vpcId": "vpc-07e3c5a9b1d2f4e68",
+        "routeTableCidrBlock": "172.31.0.0/16", "connectionId": "pcx-0c4e6a8b2d1f3e5a7", "statusName": "AVAILABLE",
+        "errorStateName": null})
+}
+
+/// The runtime the per-call benches poll on: the caller on the bench thread (`block_on`), one
+/// worker for the connections and the in-process mock server.
+pub fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// A mock server answering `GET` [`peer_path`] with [`peer_body`], whatever the credentials.
+pub fn peer_server(rt: &tokio::runtime::Runtime) -> httpmock::MockServer {
+    let server = rt.block_on(httpmock::MockServer::start_async());
+    rt.block_on(server.mock_async(|when, then| {
+        when.method(httpmock::Method::GET).path(peer_path());
+        then.status(200).json_body(peer_body());
+    }));
+    server
+}
+
+/// The two mocks of a Digest-protected [`peer_path`]: a 401 challenge for a request without
+/// `Authorization`, the peer for one with it. Their hit counts give exchanges per call.
+pub fn digest_mocks<'a>(
+    rt: &tokio::runtime::Runtime,
+    server: &'a httpmock::MockServer,
+) -> (httpmock::Mock<'a>, httpmock::Mock<'a>) {
+    let challenge = rt.block_on(server.mock_async(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path(peer_path())
+            .header_missing("authorization");
+        then.status(401)
+            .header(
+                "www-authenticate",
+                r#"Digest realm="MMS Public API", nonce="bench-nonce", algorithm=MD5, qop="auth""#,
+            )
+            .json_body(json!({"error": 401, "errorCode": "USER_UNAUTHORIZED"}));
+    }));
+    let ok = rt.block_on(server.mock_async(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path(peer_path())
+            .header_exists("authorization");
+        then.status(200).json_body(peer_body());
+    }));
+    (challenge, ok)
 }
