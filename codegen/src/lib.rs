@@ -153,6 +153,17 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             ),
         ));
     }
+    let (optional, expected) = optional_query_params(&openapi);
+    let wrapped = rewrite::skip_absent_query_params(&mut ast, &optional);
+    if wrapped != expected {
+        return Err(unsupported(
+            file,
+            Location::Pointer("/paths".into()),
+            format!(
+                "expected to make {expected} optional query parameters conditional, made {wrapped}"
+            ),
+        ));
+    }
     let (_, kept) = rewrite::compile_patterns(&mut ast);
     if !kept.is_empty() {
         return Err(unsupported(
@@ -282,6 +293,52 @@ fn uncompiled_pattern(json: &serde_json::Value) -> Option<(String, String)> {
         }
     });
     found
+}
+
+/// The names of the query parameters that no operation requires, and how many times
+/// operations use them.
+fn optional_query_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
+    let mut optional = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    let mut uses = Vec::new();
+    for item in openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(|item| item.as_item())
+    {
+        for (_, operation) in item.iter() {
+            let parameters = item.parameters.iter().chain(&operation.parameters);
+            for parameter in parameters.filter_map(|p| resolve_parameter(openapi, p)) {
+                if let openapiv3::Parameter::Query { parameter_data, .. } = parameter {
+                    let name = parameter_data.name.clone();
+                    if parameter_data.required {
+                        required.insert(name);
+                    } else {
+                        optional.insert(name.clone());
+                        uses.push(name);
+                    }
+                }
+            }
+        }
+    }
+    optional.retain(|name| !required.contains(name));
+    let count = uses.iter().filter(|name| optional.contains(*name)).count();
+    (optional, count)
+}
+
+/// A parameter, or the one its `$ref` names in `components/parameters`.
+fn resolve_parameter<'a>(
+    openapi: &'a openapiv3::OpenAPI,
+    parameter: &'a openapiv3::ReferenceOr<openapiv3::Parameter>,
+) -> Option<&'a openapiv3::Parameter> {
+    match parameter {
+        openapiv3::ReferenceOr::Item(p) => Some(p),
+        openapiv3::ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/parameters/")?;
+            openapi.components.as_ref()?.parameters.get(name)?.as_item()
+        }
+    }
 }
 
 /// How many operations the document has (each gets one generated `send`).

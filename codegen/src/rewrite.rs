@@ -4,6 +4,9 @@
 //! - **No `api-version` header.** progenitor adds `api-version: <info.version>` to every
 //!   request. Atlas v1.0 does not read it (its versioned API uses `Accept` media types), so the
 //!   header is not built at all, rather than built and then removed by the runtime.
+//! - **Absent query parameters cost nothing.** progenitor adds every query parameter with
+//!   `.query(..)`, which for an absent (`None`) optional one still takes the URL's query apart
+//!   and puts it back. Each such call is made only when the value is present.
 //! - **Patterns checked by hand.** typify checks a string schema's `pattern` with a `regress`
 //!   regex on every conversion and every decode. A pattern made only of fixed-width runs of
 //!   ASCII character classes (`^[a-f0-9]{24}$`, `^[0-9]{12}$`) is a length check and a byte
@@ -46,6 +49,85 @@ fn is_api_version_append(stmt: &syn::Stmt) -> bool {
         name.args.first(),
         Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) if s.value() == "api-version"
     )
+}
+
+/// Wraps every `R.query(&progenitor_client::QueryParam::new("name", &value))` whose `name` is in
+/// `optional` as `{ let builder = R; if value.is_some() { builder.query(..) } else { builder } }`;
+/// returns how many calls were wrapped. A parameter named in `optional` must be an `Option` in
+/// the generated code (the build fails otherwise), so only never-required parameters belong
+/// there.
+pub fn skip_absent_query_params(
+    file: &mut syn::File,
+    optional: &std::collections::BTreeSet<String>,
+) -> usize {
+    struct Wrapper<'a>(&'a std::collections::BTreeSet<String>, usize);
+    impl VisitMut for Wrapper<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            // Receivers first: a chain of `.query(..)` calls nests inside out.
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::MethodCall(call) = expr else {
+                return;
+            };
+            if call.method != "query" || call.args.len() != 1 {
+                return;
+            }
+            let Some(value) = optional_query_value(&call.args[0], self.0) else {
+                return;
+            };
+            let receiver = &call.receiver;
+            let arg = &call.args[0];
+            *expr = syn::parse_quote! {
+                {
+                    let builder = #receiver;
+                    if #value.is_some() { builder.query(#arg) } else { builder }
+                }
+            };
+            self.1 += 1;
+        }
+    }
+    let mut wrapper = Wrapper(optional, 0);
+    wrapper.visit_file_mut(file);
+    wrapper.1
+}
+
+/// For `&progenitor_client::QueryParam::new("name", &value)` with `name` in `optional`, the
+/// expression `value`.
+fn optional_query_value(
+    arg: &syn::Expr,
+    optional: &std::collections::BTreeSet<String>,
+) -> Option<syn::Expr> {
+    let syn::Expr::Reference(reference) = arg else {
+        return None;
+    };
+    let syn::Expr::Call(new) = &*reference.expr else {
+        return None;
+    };
+    let syn::Expr::Path(function) = &*new.func else {
+        return None;
+    };
+    let names: Vec<String> = function
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !names.ends_with(&["QueryParam".to_owned(), "new".to_owned()]) || new.args.len() != 2 {
+        return None;
+    }
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(name),
+        ..
+    }) = &new.args[0]
+    else {
+        return None;
+    };
+    if !optional.contains(&name.value()) {
+        return None;
+    }
+    match &new.args[1] {
+        syn::Expr::Reference(value) => Some((*value.expr).clone()),
+        _ => None,
+    }
 }
 
 /// One run of a pattern: a set of ASCII bytes, repeated between `min` and `max` times.
@@ -448,6 +530,29 @@ mod tests {
         assert!(!object_id.contains("regress"), "{object_id}");
         assert!(object_id.contains("doesn't match pattern"), "{object_id}");
         assert!(text[text.find("for Odd").unwrap()..].contains("regress"));
+    }
+
+    #[test]
+    fn absent_optional_query_parameters_are_not_added() {
+        let mut file: syn::File = syn::parse_quote! {
+            fn send() {
+                let request = client
+                    .get(url)
+                    .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                    .query(&progenitor_client::QueryParam::new("needed", &needed))
+                    .query(&progenitor_client::QueryParam::new("pretty", &pretty))
+                    .build()?;
+            }
+        };
+        let optional = ["pageNum".to_owned(), "pretty".to_owned()].into();
+        assert_eq!(skip_absent_query_params(&mut file, &optional), 2);
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("if page_num.is_some()"), "{text}");
+        assert!(text.contains("if pretty.is_some()"), "{text}");
+        assert!(!text.contains("needed.is_some()"), "{text}");
+        // The chain keeps its order: pageNum, then needed, then pretty.
+        let at = |s: &str| text.find(s).unwrap();
+        assert!(at("\"pageNum\"") < at("\"needed\"") && at("\"needed\"") < at("\"pretty\""));
     }
 
     #[test]
