@@ -9,7 +9,12 @@
 //! - optional nullable properties become `Option<Option<T>>` and optional arrays `Option<Vec<T>>`
 //!   ([`nullable`]), so `null` and `[]` survive a round trip;
 //! - schemas the caller replaces with hand-written types (the provider-polymorphic container and
-//!   peer) are taken out of generation and referred to by path.
+//!   peer) are taken out of generation and referred to by path;
+//! - per-call work that puts nothing on the wire is taken out ([`rewrite`]): no `api-version`
+//!   header, no `.query(..)` call for an absent optional parameter, no percent-encoding of ids
+//!   that cannot need it, and `pattern`s checked by
+//!   compiled byte checks instead of a regex engine (a pattern it cannot compile is an error at
+//!   its JSON pointer).
 //!
 //! Errors name the spec file and the place in it: malformed YAML by line and column, a `$ref`
 //! that resolves to nothing by JSON pointer, a construct the generator cannot take.
@@ -162,6 +167,15 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             format!(
                 "expected to make {expected} optional query parameters conditional, made {wrapped}"
             ),
+        ));
+    }
+    let (safe, expected) = url_safe_path_params(&openapi);
+    let skipped = rewrite::skip_path_encoding(&mut ast, &safe);
+    if skipped != expected {
+        return Err(unsupported(
+            file,
+            Location::Pointer("/paths".into()),
+            format!("expected to skip encoding {expected} id path parameters, skipped {skipped}"),
         ));
     }
     let (_, kept) = rewrite::compile_patterns(&mut ast);
@@ -325,6 +339,81 @@ fn optional_query_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usi
     optional.retain(|name| !required.contains(name));
     let count = uses.iter().filter(|name| optional.contains(*name)).count();
     (optional, count)
+}
+
+/// The Rust names of the path parameters whose values never need percent-encoding (their
+/// schema's pattern admits only unreserved characters, in every operation), and how many
+/// times operations use them.
+fn url_safe_path_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
+    let mut safe = BTreeSet::new();
+    let mut unsafe_ = BTreeSet::new();
+    let mut uses = Vec::new();
+    for item in openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(|item| item.as_item())
+    {
+        for (_, operation) in item.iter() {
+            let parameters = item.parameters.iter().chain(&operation.parameters);
+            for parameter in parameters.filter_map(|p| resolve_parameter(openapi, p)) {
+                let openapiv3::Parameter::Path { parameter_data, .. } = parameter else {
+                    continue;
+                };
+                let name = snake_case(&parameter_data.name);
+                let url_safe = match &parameter_data.format {
+                    openapiv3::ParameterSchemaOrContent::Schema(schema) => {
+                        string_pattern(openapi, schema).is_some_and(rewrite::pattern_is_url_safe)
+                    }
+                    openapiv3::ParameterSchemaOrContent::Content(_) => false,
+                };
+                if url_safe {
+                    safe.insert(name.clone());
+                } else {
+                    unsafe_.insert(name.clone());
+                }
+                uses.push(name);
+            }
+        }
+    }
+    safe.retain(|name| !unsafe_.contains(name));
+    let count = uses.iter().filter(|name| safe.contains(*name)).count();
+    (safe, count)
+}
+
+/// The `pattern` of a string schema (or of the schema its `$ref` names).
+fn string_pattern<'a>(
+    openapi: &'a openapiv3::OpenAPI,
+    schema: &'a openapiv3::ReferenceOr<openapiv3::Schema>,
+) -> Option<&'a str> {
+    let schema = match schema {
+        openapiv3::ReferenceOr::Item(schema) => schema,
+        openapiv3::ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/schemas/")?;
+            openapi.components.as_ref()?.schemas.get(name)?.as_item()?
+        }
+    };
+    match &schema.schema_kind {
+        openapiv3::SchemaKind::Type(openapiv3::Type::String(s)) => s.pattern.as_deref(),
+        _ => None,
+    }
+}
+
+/// `groupId` → `group_id`: how progenitor names a parameter's variable (the caller checks the
+/// count of rewrites, so a name this gets wrong is an error, not a silent miss).
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A parameter, or the one its `$ref` names in `components/parameters`.

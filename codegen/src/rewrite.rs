@@ -7,6 +7,9 @@
 //! - **Absent query parameters cost nothing.** progenitor adds every query parameter with
 //!   `.query(..)`, which for an absent (`None`) optional one still takes the URL's query apart
 //!   and puts it back. Each such call is made only when the value is present.
+//! - **Ids are not percent-encoded.** A path parameter whose pattern admits only unreserved
+//!   characters (RFC 3986: letters, digits, `-`, `.`, `_`, `~`), like the 24-hex ids, encodes to
+//!   itself; `encode_path(&id.to_string())` (two copies and a scan) becomes `id.as_str()`.
 //! - **Patterns checked by hand.** typify checks a string schema's `pattern` with a `regress`
 //!   regex on every conversion and every decode. A pattern made only of fixed-width runs of
 //!   ASCII character classes (`^[a-f0-9]{24}$`, `^[0-9]{12}$`) is a length check and a byte
@@ -128,6 +131,77 @@ fn optional_query_value(
         syn::Expr::Reference(value) => Some((*value.expr).clone()),
         _ => None,
     }
+}
+
+/// Whether every string `pattern` admits is made of unreserved URL characters only, so that
+/// percent-encoding it changes nothing. `false` for a pattern [`compiles`] refuses.
+pub fn pattern_is_url_safe(pattern: &str) -> bool {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    parse(pattern).is_some_and(|runs| {
+        runs.iter()
+            .flat_map(|run| &run.bytes)
+            .all(|&(lo, hi)| (lo..=hi).all(unreserved))
+    })
+}
+
+/// Replaces every `encode_path(&name.to_string())` whose `name` is in `safe` (path parameters
+/// whose values [`pattern_is_url_safe`] vouches for) with `name.as_str()`; returns how many.
+pub fn skip_path_encoding(
+    file: &mut syn::File,
+    safe: &std::collections::BTreeSet<String>,
+) -> usize {
+    struct Skipper<'a>(&'a std::collections::BTreeSet<String>, usize);
+    impl VisitMut for Skipper<'_> {
+        // progenitor builds the URL with `format!`, whose arguments syn keeps as raw tokens.
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            if !mac.path.is_ident("format") {
+                return;
+            }
+            type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+            let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+                return;
+            };
+            for arg in &mut args {
+                self.visit_expr_mut(arg);
+            }
+            mac.tokens = quote!(#args);
+        }
+
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::Call(call) = expr else {
+                return;
+            };
+            let is_encode_path = matches!(&*call.func, syn::Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| s.ident == "encode_path"));
+            if !is_encode_path || call.args.len() != 1 {
+                return;
+            }
+            let syn::Expr::Reference(reference) = &call.args[0] else {
+                return;
+            };
+            let syn::Expr::MethodCall(to_string) = &*reference.expr else {
+                return;
+            };
+            let syn::Expr::Path(name) = &*to_string.receiver else {
+                return;
+            };
+            if to_string.method != "to_string"
+                || !name
+                    .path
+                    .get_ident()
+                    .is_some_and(|i| self.0.contains(&i.to_string()))
+            {
+                return;
+            }
+            let name = name.clone();
+            *expr = syn::parse_quote!(#name.as_str());
+            self.1 += 1;
+        }
+    }
+    let mut skipper = Skipper(safe, 0);
+    skipper.visit_file_mut(file);
+    skipper.1
 }
 
 /// One run of a pattern: a set of ASCII bytes, repeated between `min` and `max` times.
@@ -553,6 +627,37 @@ mod tests {
         // The chain keeps its order: pageNum, then needed, then pretty.
         let at = |s: &str| text.find(s).unwrap();
         assert!(at("\"pageNum\"") < at("\"needed\"") && at("\"needed\"") < at("\"pretty\""));
+    }
+
+    #[test]
+    fn url_safe_patterns() {
+        assert!(pattern_is_url_safe("^[a-f0-9]{24}$"));
+        assert!(pattern_is_url_safe("^vpc-[a-z0-9_-]+$"));
+        assert!(!pattern_is_url_safe("^[a-f0-9]{1,30}$x"));
+        assert!(!pattern_is_url_safe("^(a|b)$"));
+        // `+` or `/` would need encoding; `parse` refuses them as class members anyway.
+        assert!(!pattern_is_url_safe("^[a-z+/]{4}$"));
+    }
+
+    #[test]
+    fn safe_path_parameters_are_not_encoded() {
+        let mut file: syn::File = syn::parse_quote! {
+            fn send() {
+                let url = format!(
+                    "{}/groups/{}/peers/{}/{}",
+                    client.baseurl,
+                    encode_path(&group_id.to_string()),
+                    encode_path(&peer_id.to_string()),
+                    encode_path(&name.to_string()),
+                );
+            }
+        };
+        let safe = ["group_id".to_owned(), "peer_id".to_owned()].into();
+        assert_eq!(skip_path_encoding(&mut file, &safe), 2);
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("group_id.as_str()"), "{text}");
+        assert!(text.contains("peer_id.as_str()"), "{text}");
+        assert!(text.contains("encode_path(& name.to_string())"), "{text}");
     }
 
     #[test]

@@ -144,12 +144,17 @@ fn a_replacement_for_a_missing_schema_is_refused() {
 }
 
 #[test]
-fn generated_code_needs_no_regex_engine_and_sends_no_api_version() {
+fn generated_code_needs_no_regex_engine_sends_no_api_version_and_encodes_no_id() {
     let code = generate("spec/network-peering.yaml", &spec(), &Settings::for_sdk()).unwrap();
     assert!(!code.contains("regress"), "a pattern was left to a regex");
     assert!(
         !code.contains("api-version"),
         "an api-version header is still built"
+    );
+    // Ids are hex: nothing to percent-encode.
+    assert!(
+        !code.contains("encode_path(&"),
+        "an id is still percent-encoded"
     );
     // The id check is the byte check compiled from `^[a-f0-9]{24}$`.
     assert!(code.contains("bytes.len() == 24"));

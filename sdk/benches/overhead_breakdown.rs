@@ -106,15 +106,15 @@ async fn rewrap(response: reqwest::Response) -> reqwest::Response {
 
 /// `raw_rewrapped`, with the request also built the way the generated builder and the
 /// runtime build it: both ids validated as `types::ObjectId`, the URL formatted with both ids
-/// percent-encoded, the two optional query parameters and the (empty) header map added, and
-/// a copy sent (`try_clone`).
+/// (hex: not percent-encoded), the (empty) header map added (the absent optional query parameters add
+/// nothing), and a copy sent (`try_clone`).
 async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models::Peer {
     let group_id: sdk::types::ObjectId = GROUP.parse().unwrap();
     let peer_id: sdk::types::ObjectId = PEER.parse().unwrap();
     let url = format!(
         "{base}/api/atlas/v1.0/groups/{}/peers/{}",
-        progenitor_client::encode_path(&group_id.to_string()),
-        progenitor_client::encode_path(&peer_id.to_string()),
+        group_id.as_str(),
+        peer_id.as_str(),
     );
     let header_map = reqwest::header::HeaderMap::with_capacity(1);
     let request = client
@@ -123,11 +123,6 @@ async fn raw_like_generated(client: &reqwest::Client, base: &str) -> sdk::models
             reqwest::header::ACCEPT,
             reqwest::header::HeaderValue::from_static("application/json"),
         )
-        .query(&progenitor_client::QueryParam::new(
-            "envelope",
-            &None::<bool>,
-        ))
-        .query(&progenitor_client::QueryParam::new("pretty", &None::<bool>))
         .headers(header_map)
         .build()
         .unwrap();
