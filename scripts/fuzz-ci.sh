@@ -60,20 +60,9 @@ if ! command -v jq >/dev/null 2>&1 && ! command -v python3 >/dev/null 2>&1; then
     packages+=(jq)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            SUDO="sudo"
-        else
-            echo "fuzz-ci: must run as root (or with sudo) to install ${packages[*]}" >&2
-            exit 1
-        fi
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    say "apt-get update"
-    $SUDO apt-get update
-    say "apt-get install ${packages[*]}"
-    $SUDO apt-get install -y --no-install-recommends "${packages[@]}"
+    # shellcheck source=scripts/lib/apt.sh
+    . "$repo/scripts/lib/apt.sh"
+    apt_install fuzz-ci "${packages[@]}"
 fi
 
 if cargo fuzz --version >/dev/null 2>&1; then

@@ -16,36 +16,26 @@ if have_apache; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install-test-deps: must run as root (or with sudo available) to install apache2" >&2
-        exit 1
-    fi
-fi
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+who=install-test-deps
 
-export DEBIAN_FRONTEND=noninteractive
-echo "install-test-deps: apt-get update"
-$SUDO apt-get update
-echo "install-test-deps: apt-get install apache2 apache2-utils"
 # policy-rc.d exit 101 keeps the package from starting the system apache2 service: the tests
 # start their own instances on free ports.
 POLICY=/usr/sbin/policy-rc.d
 CREATED_POLICY=0
 if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-    $SUDO chmod 755 "$POLICY"
+    printf '#!/bin/sh\nexit 101\n' | as_root "$who" tee "$POLICY" >/dev/null
+    as_root "$who" chmod 755 "$POLICY"
     CREATED_POLICY=1
 fi
 cleanup() {
     if [ "$CREATED_POLICY" -eq 1 ]; then
-        $SUDO rm -f "$POLICY"
+        as_root "$who" rm -f "$POLICY"
     fi
 }
 trap cleanup EXIT
-$SUDO apt-get install -y --no-install-recommends apache2 apache2-utils
+apt_install "$who" apache2 apache2-utils
 
 if have_apache; then
     echo "install-test-deps: installed $(/usr/sbin/apache2 -v | head -n 1)"

@@ -137,47 +137,41 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
     let expected: usize = targets.values().map(|p| p.len()).sum();
     let changed = nullable::apply(&mut ast, &targets);
     // Each optional nullable property is one struct field plus one builder field.
-    if changed != expected * 2 {
-        return Err(unsupported(
-            file,
-            Location::Pointer("/components/schemas".into()),
-            format!(
-                "expected to make {expected} optional nullable fields tri-state, changed {changed} places"
-            ),
-        ));
-    }
+    expect_rewrites(
+        file,
+        "/components/schemas",
+        "optional nullable field places made tri-state",
+        expected * 2,
+        changed,
+    )?;
 
     let operations = count_operations(&openapi);
     let dropped = rewrite::drop_api_version_header(&mut ast);
-    if dropped != operations {
-        return Err(unsupported(
-            file,
-            Location::Pointer("/paths".into()),
-            format!(
-                "expected one `api-version` header per operation ({operations}) to drop, found {dropped}"
-            ),
-        ));
-    }
+    expect_rewrites(
+        file,
+        "/paths",
+        "`api-version` headers dropped (one per operation)",
+        operations,
+        dropped,
+    )?;
     let (optional, expected) = optional_query_params(&openapi);
     let wrapped = rewrite::skip_absent_query_params(&mut ast, &optional);
-    if wrapped != expected {
-        return Err(unsupported(
-            file,
-            Location::Pointer("/paths".into()),
-            format!(
-                "expected to make {expected} optional query parameters conditional, made {wrapped}"
-            ),
-        ));
-    }
+    expect_rewrites(
+        file,
+        "/paths",
+        "optional query parameters made conditional",
+        expected,
+        wrapped,
+    )?;
     let (safe, expected) = url_safe_path_params(&openapi);
     let skipped = rewrite::skip_path_encoding(&mut ast, &safe);
-    if skipped != expected {
-        return Err(unsupported(
-            file,
-            Location::Pointer("/paths".into()),
-            format!("expected to skip encoding {expected} id path parameters, skipped {skipped}"),
-        ));
-    }
+    expect_rewrites(
+        file,
+        "/paths",
+        "id path parameters left unencoded",
+        expected,
+        skipped,
+    )?;
     let (_, kept) = rewrite::compile_patterns(&mut ast);
     if !kept.is_empty() {
         return Err(unsupported(
@@ -428,6 +422,25 @@ fn resolve_parameter<'a>(
             openapi.components.as_ref()?.parameters.get(name)?.as_item()
         }
     }
+}
+
+/// Fails unless a rewrite of the generated code changed exactly the places the spec implies: a
+/// progenitor whose output changed shape must stop the build, not skip a rewrite silently.
+fn expect_rewrites(
+    file: &str,
+    at: &str,
+    what: &str,
+    expected: usize,
+    done: usize,
+) -> Result<(), Error> {
+    if expected == done {
+        return Ok(());
+    }
+    Err(unsupported(
+        file,
+        Location::Pointer(at.into()),
+        format!("expected {expected} {what}, found {done}"),
+    ))
 }
 
 /// How many operations the document has (each gets one generated `send`).
