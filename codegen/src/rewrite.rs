@@ -29,13 +29,51 @@ pub fn drop_api_version_header(file: &mut syn::File) -> usize {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             let before = block.stmts.len();
             block.stmts.retain(|stmt| !is_api_version_append(stmt));
-            self.0 += before - block.stmts.len();
+            let dropped = before - block.stmts.len();
+            if dropped > 0 {
+                // progenitor sized the map for the header it no longer holds.
+                block
+                    .stmts
+                    .iter_mut()
+                    .for_each(|stmt| shrink_header_map(stmt, dropped));
+            }
+            self.0 += dropped;
             syn::visit_mut::visit_block_mut(self, block);
         }
     }
     let mut dropper = Dropper(0);
     dropper.visit_file_mut(file);
     dropper.0
+}
+
+/// In `let mut header_map = HeaderMap::with_capacity(N);`, makes the capacity `N - by` (a map
+/// of capacity 0 does not allocate).
+fn shrink_header_map(stmt: &mut syn::Stmt, by: usize) {
+    let syn::Stmt::Local(local) = stmt else {
+        return;
+    };
+    let syn::Pat::Ident(name) = &local.pat else {
+        return;
+    };
+    if name.ident != "header_map" {
+        return;
+    }
+    let Some(syn::Expr::Call(call)) = local.init.as_mut().map(|init| &mut *init.expr) else {
+        return;
+    };
+    let is_with_capacity = matches!(&*call.func, syn::Expr::Path(p)
+        if p.path.segments.last().is_some_and(|s| s.ident == "with_capacity"));
+    if let (
+        true,
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        })),
+    ) = (is_with_capacity, call.args.first_mut())
+        && let Ok(value) = n.base10_parse::<usize>()
+    {
+        *n = syn::LitInt::new(&value.saturating_sub(by).to_string(), n.span());
+    }
 }
 
 fn is_api_version_append(stmt: &syn::Stmt) -> bool {
@@ -678,6 +716,7 @@ mod tests {
         assert_eq!(drop_api_version_header(&mut file), 1);
         let text = prettyplease::unparse(&file);
         assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains("HeaderMap::with_capacity(1)"), "{text}");
         assert!(text.contains("x-other"), "{text}");
     }
 }
