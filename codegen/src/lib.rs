@@ -306,41 +306,39 @@ fn uncompiled_pattern(json: &serde_json::Value) -> Option<(String, String)> {
 /// The names of the query parameters that no operation requires, and how many times
 /// operations use them.
 fn optional_query_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
-    let mut optional = BTreeSet::new();
-    let mut required = BTreeSet::new();
-    let mut uses = Vec::new();
-    for item in openapi
-        .paths
-        .paths
-        .values()
-        .filter_map(|item| item.as_item())
-    {
-        for (_, operation) in item.iter() {
-            let parameters = item.parameters.iter().chain(&operation.parameters);
-            for parameter in parameters.filter_map(|p| resolve_parameter(openapi, p)) {
-                if let openapiv3::Parameter::Query { parameter_data, .. } = parameter {
-                    let name = parameter_data.name.clone();
-                    if parameter_data.required {
-                        required.insert(name);
-                    } else {
-                        optional.insert(name.clone());
-                        uses.push(name);
-                    }
-                }
-            }
+    names_true_in_every_use(openapi, |parameter| match parameter {
+        openapiv3::Parameter::Query { parameter_data, .. } => {
+            Some((parameter_data.name.clone(), !parameter_data.required))
         }
-    }
-    optional.retain(|name| !required.contains(name));
-    let count = uses.iter().filter(|name| optional.contains(*name)).count();
-    (optional, count)
+        _ => None,
+    })
 }
 
 /// The Rust names of the path parameters whose values never need percent-encoding (their
 /// schema's pattern admits only unreserved characters, in every operation), and how many
 /// times operations use them.
 fn url_safe_path_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
-    let mut safe = BTreeSet::new();
-    let mut unsafe_ = BTreeSet::new();
+    names_true_in_every_use(openapi, |parameter| {
+        let openapiv3::Parameter::Path { parameter_data, .. } = parameter else {
+            return None;
+        };
+        let url_safe = match &parameter_data.format {
+            openapiv3::ParameterSchemaOrContent::Schema(schema) => {
+                string_pattern(openapi, schema).is_some_and(rewrite::pattern_is_url_safe)
+            }
+            openapiv3::ParameterSchemaOrContent::Content(_) => false,
+        };
+        Some((snake_case(&parameter_data.name), url_safe))
+    })
+}
+
+/// Goes through every parameter of every operation; `judge` names the ones of interest and
+/// says whether each use qualifies. Returns the names for which every use qualified, and how
+/// many uses those names have in all.
+fn names_true_in_every_use(
+    openapi: &openapiv3::OpenAPI,
+    judge: impl Fn(&openapiv3::Parameter) -> Option<(String, bool)>,
+) -> (BTreeSet<String>, usize) {
     let mut uses = Vec::new();
     for item in openapi
         .paths
@@ -350,29 +348,21 @@ fn url_safe_path_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usiz
     {
         for (_, operation) in item.iter() {
             let parameters = item.parameters.iter().chain(&operation.parameters);
-            for parameter in parameters.filter_map(|p| resolve_parameter(openapi, p)) {
-                let openapiv3::Parameter::Path { parameter_data, .. } = parameter else {
-                    continue;
-                };
-                let name = snake_case(&parameter_data.name);
-                let url_safe = match &parameter_data.format {
-                    openapiv3::ParameterSchemaOrContent::Schema(schema) => {
-                        string_pattern(openapi, schema).is_some_and(rewrite::pattern_is_url_safe)
-                    }
-                    openapiv3::ParameterSchemaOrContent::Content(_) => false,
-                };
-                if url_safe {
-                    safe.insert(name.clone());
-                } else {
-                    unsafe_.insert(name.clone());
-                }
-                uses.push(name);
-            }
+            uses.extend(
+                parameters
+                    .filter_map(|p| resolve_parameter(openapi, p))
+                    .filter_map(&judge),
+            );
         }
     }
-    safe.retain(|name| !unsafe_.contains(name));
-    let count = uses.iter().filter(|name| safe.contains(*name)).count();
-    (safe, count)
+    let failed: BTreeSet<&String> = uses.iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect();
+    let names: BTreeSet<String> = uses
+        .iter()
+        .filter(|(name, _)| !failed.contains(name))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let count = uses.iter().filter(|(name, _)| names.contains(name)).count();
+    (names, count)
 }
 
 /// The `pattern` of a string schema (or of the schema its `$ref` names).
