@@ -86,30 +86,6 @@ fn fixture_bodies() -> &'static [(String, Value)] {
 
 // ---- Decoders -----------------------------------------------------------------------------
 
-/// Whether `a` and `b` are the same JSON but for floats a few units in the last place apart.
-///
-/// serde_json, built without its `float_roundtrip` feature (as the sdk is), may read a float one
-/// unit in the last place off, so a float can change on a decode-encode-decode trip. The
-/// properties tolerate that and [`floats_round_trip_exactly`] (ignored) keeps the finding.
-fn same_but_float_rounding(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() && y.is_f64() => {
-            let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-            x.is_sign_negative() == y.is_sign_negative() && x.to_bits().abs_diff(y.to_bits()) <= 2
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_but_float_rounding(x, y))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((kx, x), (ky, y))| kx == ky && same_but_float_rounding(x, y))
-        }
-        _ => a == b,
-    }
-}
-
 /// Decodes `data` as `T`; when it decodes, checks that it encodes, decodes back to an equal
 /// value and encodes to the same bytes again. Returns whether it decoded.
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) -> bool {
@@ -125,13 +101,13 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) 
         )
     });
     let again = serde_json::to_vec(&second).expect("encodes");
-    if first != second || encoded != again {
-        let json = |v: &T| serde_json::to_value(v).expect("encodes");
-        assert!(
-            same_but_float_rounding(&json(&first), &json(&second)),
-            "{name}: decode(encode(x)) != x\n x: {first:?}\n y: {second:?}"
-        );
-    }
+    // Exact, floats included: the workspace builds serde_json with `float_roundtrip`
+    // (see `floats_round_trip_exactly`).
+    assert_eq!(first, second, "{name}: decode(encode(x)) != x");
+    assert_eq!(
+        encoded, again,
+        "{name}: encode(decode(encode(x))) != encode(x)"
+    );
     true
 }
 
@@ -462,10 +438,10 @@ proptest! {
     }
 }
 
-/// Known issue (found by `decoders_take_any_json`): serde_json reads some floats one unit in
-/// the last place off unless its `float_roundtrip` feature is on, so a float in an unknown
-/// provider's entry or in `ApiError::parameters` changes on a decode-encode-decode trip.
-/// Enabling `serde_json/float_roundtrip` in the workspace fixes it.
+/// Found by `decoders_take_any_json`: serde_json reads some floats one unit in the last place
+/// off unless its `float_roundtrip` feature is on, so a float in an unknown provider's entry or
+/// in `ApiError::parameters` changed on a decode-encode-decode trip. The workspace enables the
+/// feature; these two cases pin it.
 #[test]
 fn floats_round_trip_exactly() {
     let container = br#"{"providerName":"TENANT","x":-2.7616761788382417e-304}"#;
