@@ -40,6 +40,7 @@ pub struct Settings {
     inner_type: Option<String>,
     replacements: Vec<(String, String)>,
     error_body: Option<String>,
+    response_decoder: Option<String>,
 }
 
 impl Settings {
@@ -51,7 +52,17 @@ impl Settings {
             inner_type: None,
             replacements: Vec::new(),
             error_body: None,
+            response_decoder: None,
         }
+    }
+
+    /// Decodes every JSON response body with the hand-written async function at `rust_path`
+    /// instead of progenitor's `ResponseValue::from_response`. It must have the same signature
+    /// (`fn(reqwest::Response) -> Result<ResponseValue<T>, Error<E>>`, async); the runtime can
+    /// then hand over a body it has already read without rebuilding the response around it.
+    pub fn with_response_decoder(mut self, rust_path: impl Into<String>) -> Self {
+        self.response_decoder = Some(rust_path.into());
+        self
     }
 
     /// The type of the client's `inner` field, which the hand-written runtime keeps its state in.
@@ -172,7 +183,27 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         expected,
         skipped,
     )?;
-    let (_, kept) = rewrite::compile_patterns(&mut ast);
+    if let Some(decoder) = &settings.response_decoder {
+        let decoder: syn::Path = syn::parse_str(decoder).map_err(|e| {
+            unsupported(
+                file,
+                Location::Document,
+                format!("the response decoder `{decoder}` is not a path: {e}"),
+            )
+        })?;
+        let (expected, swapped) = (
+            count_json_responses(&openapi),
+            rewrite::swap_response_decoder(&mut ast, &decoder),
+        );
+        expect_rewrites(
+            file,
+            "/paths",
+            "JSON responses decoded by the hand-written decoder",
+            expected,
+            swapped,
+        )?;
+    }
+    let (compiled, kept) = rewrite::compile_patterns(&mut ast);
     if !kept.is_empty() {
         return Err(unsupported(
             file,
@@ -183,6 +214,14 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             ),
         ));
     }
+    let kept_once = rewrite::keep_checked_strings(&mut ast, &compiled);
+    expect_rewrites(
+        file,
+        "/components/schemas",
+        "pattern-checked strings decoded without a copy (`TryFrom<String>` and `Deserialize`)",
+        compiled.len() * 2,
+        kept_once,
+    )?;
 
     let types_mod = ast
         .items
@@ -444,6 +483,39 @@ fn count_operations(openapi: &openapiv3::OpenAPI) -> usize {
         .sum()
 }
 
+/// How many responses of all operations have a body, each of which progenitor decodes with one
+/// `ResponseValue::from_response` call (after [`route_errors_to`], which adds error bodies).
+fn count_json_responses(openapi: &openapiv3::OpenAPI) -> usize {
+    use openapiv3::ReferenceOr;
+    let resolve = |r: &'_ ReferenceOr<openapiv3::Response>| -> Option<openapiv3::Response> {
+        match r {
+            ReferenceOr::Item(r) => Some(r.clone()),
+            ReferenceOr::Reference { reference } => {
+                let name = reference.strip_prefix("#/components/responses/")?;
+                match openapi.components.as_ref()?.responses.get(name)? {
+                    ReferenceOr::Item(r) => Some(r.clone()),
+                    ReferenceOr::Reference { .. } => None,
+                }
+            }
+        }
+    };
+    openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(|item| item.as_item())
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .flat_map(|op| {
+            op.responses
+                .responses
+                .values()
+                .chain(op.responses.default.as_ref())
+        })
+        .filter_map(resolve)
+        .filter(|r| !r.content.is_empty())
+        .count()
+}
+
 /// The name of the synthetic schema that error responses are routed to (see
 /// [`Settings::with_error_body`]).
 const ERROR_BODY_SCHEMA: &str = "SdkErrorBody";
@@ -515,5 +587,6 @@ impl Settings {
             .with_replacement("Container", "::sdk::models::Container")
             .with_replacement("Peer", "::sdk::models::Peer")
             .with_error_body("::sdk::error::ErrorBody")
+            .with_response_decoder("::sdk::runtime::response_value")
     }
 }

@@ -1,4 +1,4 @@
-//! Two rewrites of progenitor's output that take work off every call without changing what goes
+//! Rewrites of progenitor's output that take work off every call without changing what goes
 //! on the wire:
 //!
 //! - **No `api-version` header.** progenitor adds `api-version: <info.version>` to every
@@ -10,6 +10,11 @@
 //! - **Ids are not percent-encoded.** A path parameter whose pattern admits only unreserved
 //!   characters (RFC 3986: letters, digits, `-`, `.`, `_`, `~`), like the 24-hex ids, encodes to
 //!   itself; `encode_path(&id.to_string())` (two copies and a scan) becomes `id.as_str()`.
+//! - **Bodies the runtime has read are not read again.** Every JSON response is decoded by a
+//!   hand-written function (`Settings::with_response_decoder`) instead of
+//!   `ResponseValue::from_response`, which copies the headers and reads the body anew.
+//! - **A checked id is allocated once.** A pattern-checked string newtype decodes by checking
+//!   the decoded `String` and keeping it, not by `FromStr`, which copies it.
 //! - **Patterns checked by hand.** typify checks a string schema's `pattern` with a `regress`
 //!   regex on every conversion and every decode. A pattern made only of fixed-width runs of
 //!   ASCII character classes (`^[a-f0-9]{24}$`, `^[0-9]{12}$`) is a length check and a byte
@@ -495,6 +500,123 @@ impl VisitMut for SwapFind {
     }
 }
 
+/// For each type in `checked` (a pattern-checked string newtype whose `FromStr` starts with
+/// the compiled check), makes `TryFrom<String>` check the string and keep it, instead of going
+/// through `FromStr` (which copies it), and makes `Deserialize` use that `TryFrom<String>`:
+/// a decoded id is then allocated once, not twice. Returns how many impls were rewritten (two
+/// per type).
+pub fn keep_checked_strings(file: &mut syn::File, checked: &[String]) -> usize {
+    /// The check statement (`if !{..} { return Err(..) }`) at the top of each type's `FromStr`.
+    struct Checks<'a>(&'a [String], Vec<(String, syn::Stmt)>);
+    impl VisitMut for Checks<'_> {
+        fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+            if let Some(name) = impl_of(item, "FromStr").filter(|n| self.0.contains(n))
+                && let Some(syn::ImplItem::Fn(f)) = item
+                    .items
+                    .iter()
+                    .find(|i| matches!(i, syn::ImplItem::Fn(_)))
+                && let Some(stmt @ syn::Stmt::Expr(syn::Expr::If(_), _)) = f.block.stmts.first()
+            {
+                self.1.push((name, stmt.clone()));
+            }
+            syn::visit_mut::visit_item_impl_mut(self, item);
+        }
+    }
+    struct Rewrite(Vec<(String, syn::Stmt)>, usize);
+    impl VisitMut for Rewrite {
+        fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+            let check = |name: &str| self.0.iter().find(|(n, _)| n == name).map(|(_, s)| s);
+            let from_string = impl_of(item, "TryFrom").filter(|_| {
+                item.trait_
+                    .as_ref()
+                    .is_some_and(|(path, _)| quote!(#path).to_string().contains("String"))
+            });
+            if let Some(stmt) = from_string.as_deref().and_then(check).cloned()
+                && let Some(syn::ImplItem::Fn(f)) = item
+                    .items
+                    .iter_mut()
+                    .find(|i| matches!(i, syn::ImplItem::Fn(_)))
+            {
+                f.block = syn::parse_quote!({
+                    #stmt
+                    Ok(Self(value))
+                });
+                self.1 += 1;
+                return;
+            }
+            if impl_of(item, "Deserialize")
+                .as_deref()
+                .and_then(check)
+                .is_some()
+            {
+                let mut swap = SwapParse(0);
+                swap.visit_item_impl_mut(item);
+                self.1 += swap.0;
+                return;
+            }
+            syn::visit_mut::visit_item_impl_mut(self, item);
+        }
+    }
+    /// `String::deserialize(deserializer)?.parse()` becomes a `TryFrom<String>`.
+    struct SwapParse(usize);
+    impl VisitMut for SwapParse {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::MethodCall(call) = expr
+                && call.method == "parse"
+                && call.args.is_empty()
+            {
+                let receiver = &call.receiver;
+                *expr = syn::parse_quote!(
+                    <Self as ::std::convert::TryFrom<::std::string::String>>::try_from(#receiver)
+                );
+                self.0 += 1;
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    let mut checks = Checks(checked, Vec::new());
+    checks.visit_file_mut(file);
+    let mut rewrite = Rewrite(checks.1, 0);
+    rewrite.visit_file_mut(file);
+    rewrite.1
+}
+
+/// The name of the type `item` implements the trait `trait_name` for.
+fn impl_of(item: &syn::ItemImpl, trait_name: &str) -> Option<String> {
+    let (path, _) = item.trait_.as_ref()?;
+    if path.segments.last()?.ident != trait_name {
+        return None;
+    }
+    match &*item.self_ty {
+        syn::Type::Path(p) => Some(p.path.segments.last()?.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Replaces every `ResponseValue::from_response(response)` call with `decoder(response)`;
+/// returns how many were replaced.
+pub fn swap_response_decoder(file: &mut syn::File, decoder: &syn::Path) -> usize {
+    struct Swap<'a>(&'a syn::Path, usize);
+    impl VisitMut for Swap<'_> {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            if let syn::Expr::Path(f) = &*call.func
+                && f.path.segments.len() == 2
+                && f.path.segments[0].ident == "ResponseValue"
+                && f.path.segments[1].ident == "from_response"
+            {
+                let decoder = self.0;
+                *call.func = syn::parse_quote!(#decoder);
+                self.1 += 1;
+            }
+            syn::visit_mut::visit_expr_call_mut(self, call);
+        }
+    }
+    let mut swap = Swap(decoder, 0);
+    swap.visit_file_mut(file);
+    swap.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,6 +764,94 @@ mod tests {
         assert!(!object_id.contains("regress"), "{object_id}");
         assert!(object_id.contains("doesn't match pattern"), "{object_id}");
         assert!(text[text.find("for Odd").unwrap()..].contains("regress"));
+    }
+
+    #[test]
+    fn checked_strings_are_kept_not_copied() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl ::std::str::FromStr for ObjectId {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    if !{ value.as_bytes().len() == 24 } {
+                        return Err("doesn't match pattern".into());
+                    }
+                    Ok(Self(value.to_string()))
+                }
+            }
+            impl ::std::convert::TryFrom<::std::string::String> for ObjectId {
+                type Error = self::error::ConversionError;
+                fn try_from(value: ::std::string::String) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    value.parse()
+                }
+            }
+            impl ::std::convert::TryFrom<&str> for ObjectId {
+                type Error = self::error::ConversionError;
+                fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    value.parse()
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for ObjectId {
+                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                where D: ::serde::Deserializer<'de> {
+                    ::std::string::String::deserialize(deserializer)?
+                        .parse()
+                        .map_err(|e: self::error::ConversionError| <D::Error as ::serde::de::Error>::custom(e.to_string()))
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for Unchecked {
+                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                where D: ::serde::Deserializer<'de> {
+                    ::std::string::String::deserialize(deserializer)?.parse().map_err(|e| todo!())
+                }
+            }
+        };
+        assert_eq!(keep_checked_strings(&mut file, &["ObjectId".to_owned()]), 2);
+        let text = prettyplease::unparse(&file);
+        let impl_text = |header: &str| {
+            let start = text.find(header).unwrap();
+            let end = text[start + 1..]
+                .find("impl")
+                .map_or(text.len(), |e| start + 1 + e);
+            text[start..end].to_owned()
+        };
+        let owned = impl_text("impl ::std::convert::TryFrom<::std::string::String> for ObjectId");
+        assert!(owned.contains("Ok(Self(value))"), "{owned}");
+        assert!(owned.contains("doesn't match pattern"), "{owned}");
+        assert!(!owned.contains("parse"), "{owned}");
+        // `TryFrom<&str>` must copy; it keeps going through `FromStr`.
+        assert!(impl_text("TryFrom<&str> for ObjectId").contains("value.parse()"));
+        let de = impl_text("impl<'de> ::serde::Deserialize<'de> for ObjectId");
+        let compact: String = de.split_whitespace().collect();
+        assert!(
+            compact.contains("TryFrom<::std::string::String,>>::try_from"),
+            "{de}"
+        );
+        assert!(!de.contains(".parse()"), "{de}");
+        assert!(impl_text("for Unchecked").contains(".parse()"));
+    }
+
+    #[test]
+    fn json_responses_go_through_the_decoder() {
+        let mut file: syn::File = syn::parse_quote! {
+            async fn send() {
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    204u16 => Ok(ResponseValue::empty(response)),
+                    400u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            }
+        };
+        let decoder: syn::Path = syn::parse_quote!(::sdk::runtime::response_value);
+        assert_eq!(swap_response_decoder(&mut file, &decoder), 2);
+        let text = prettyplease::unparse(&file);
+        assert_eq!(
+            text.matches("::sdk::runtime::response_value(response)")
+                .count(),
+            2
+        );
+        assert!(!text.contains("from_response"), "{text}");
+        assert!(text.contains("ResponseValue::empty(response)"), "{text}");
     }
 
     #[test]

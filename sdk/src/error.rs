@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 
+pub use crate::deadline::AttemptTimedOut;
 use crate::types::{ApiError, ApiErrorCode};
 
 /// The body of an error response as the generated code hands it over: the raw text, exactly as
@@ -113,7 +114,10 @@ pub enum Error {
         raw: Bytes,
     },
     /// The server could not be reached, or the exchange broke (connect, TLS, timeout, reset).
-    #[error("transport error: {0}")]
+    /// `is_timeout()` is true when an attempt ran out of time; the runtime's own limits
+    /// (`Config::with_timeout`, `Config::with_read_timeout`) then have an [`AttemptTimedOut`]
+    /// among the error's sources, naming the limit.
+    #[error("transport error: {}", transport_message(.0))]
     Transport(#[source] reqwest::Error),
     /// Authentication could not be carried out (the token endpoint refused, ...).
     #[error("authentication failed: {0}")]
@@ -282,14 +286,41 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
 
 /// Whether `e` comes from reading past the success-body limit.
 pub(crate) fn is_length_limit(e: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    source_of::<crate::runtime::BodyOverLimit>(e).is_some()
+}
+
+/// The first error of type `T` in the chain that starts at `e`, looking inside `io::Error`s as
+/// well (whose `source()` skips the error they wrap).
+pub(crate) fn source_of<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut source = Some(e);
     while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
+        if let Some(found) = s.downcast_ref::<T>() {
+            return Some(found);
+        }
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<T>())
+        {
+            return Some(inner);
         }
         source = s.source();
     }
-    false
+    None
+}
+
+/// The message of [`Error::Transport`]: reqwest's, except for a time limit of the runtime's,
+/// which reqwest can only describe as a body error.
+fn transport_message(e: &reqwest::Error) -> String {
+    match source_of::<AttemptTimedOut>(e) {
+        Some(limit) => match e.url() {
+            Some(url) => format!("timed out: {limit} (url {url})"),
+            None => format!("timed out: {limit}"),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// The JSON path (a JSON pointer) of the value at `line`/`column` (1-based, as serde_json

@@ -32,6 +32,7 @@ pub use error::Error;
 
 pub mod auth;
 pub mod config;
+mod deadline;
 pub mod error;
 pub mod models;
 pub mod pagination;

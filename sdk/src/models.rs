@@ -72,13 +72,6 @@ fn without_position(e: &serde_json::Error) -> String {
     }
 }
 
-/// The entry's `providerName`, read without decoding the rest of the entry.
-#[derive(Deserialize)]
-struct ProviderTag<'a> {
-    #[serde(rename = "providerName", default, borrow)]
-    provider: Option<Tag<'a>>,
-}
-
 /// What a `providerName` holds; a string is borrowed from the entry's text when it has no
 /// escapes (always, in practice).
 enum Tag<'a> {
@@ -148,9 +141,95 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
 fn provider_of<'a, E: serde::de::Error>(
     raw: &'a serde_json::value::RawValue,
 ) -> Result<Option<Tag<'a>>, E> {
-    let tag: ProviderTag<'a> =
-        serde_json::from_str(raw.get()).map_err(|e| E::custom(without_position(&e)))?;
-    Ok(tag.provider)
+    provider_in(raw.get()).map_err(|e| E::custom(without_position(&e)))
+}
+
+/// The `providerName` of the JSON object `text`, if it has one. The object is read only up
+/// to that field: the variant's own decoding reads (and checks) all of it afterwards.
+fn provider_in(text: &str) -> Result<Option<Tag<'_>>, serde_json::Error> {
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let scanned = Deserializer::deserialize_map(&mut de, FindProvider(&mut found));
+    match found {
+        // Stopping inside the object makes serde_json report what follows; that is expected.
+        Some(tag) => Ok(tag),
+        None => scanned.map(|()| None),
+    }
+}
+
+/// Walks an object's keys until `providerName`, and stores its value (`Some(None)`: the
+/// object has no such key).
+struct FindProvider<'a, 's>(&'s mut Option<Option<Tag<'a>>>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for FindProvider<'a, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(IsProviderKey(is_provider)) = map.next_key()? {
+            if is_provider {
+                *self.0 = Some(Some(map.next_value::<Tag<'a>>()?));
+                return Ok(());
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        *self.0 = Some(None);
+        Ok(())
+    }
+}
+
+/// Whether an object key is `providerName` (compared where it lies, never copied).
+struct IsProviderKey(bool);
+
+impl<'de> Deserialize<'de> for IsProviderKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IsProviderKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<IsProviderKey, E> {
+                Ok(IsProviderKey(key == "providerName"))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// The variant a `providerName` picks: an absent or `null` one is AWS (Atlas's default); a
+/// value that is not a string picks none.
+fn variant_name<'t>(provider: &'t Option<Tag<'_>>) -> Option<&'t str> {
+    match provider {
+        None | Some(Tag::Null) => Some("AWS"),
+        Some(Tag::Str(name)) => Some(name.as_ref()),
+        Some(Tag::Other) => None,
+    }
+}
+
+/// A whole JSON document holding one [`Peer`] or one [`Container`] (`T`), decoded with one
+/// pass fewer than through `Deserialize`, which must first capture the entry's text: the
+/// document is that text already. `None` when `T` is neither type, and on any failure or
+/// unmodelled provider; the caller then decodes the document the usual way, which gives the
+/// same value or words the error.
+pub(crate) fn decode_entry_document<T: 'static>(body: &[u8]) -> Option<T> {
+    use std::any::{Any, TypeId};
+    fn take<T: 'static, U: 'static>(value: Option<U>) -> Option<T> {
+        let mut value = value;
+        (&mut value as &mut dyn Any)
+            .downcast_mut::<Option<T>>()?
+            .take()
+    }
+    if TypeId::of::<T>() == TypeId::of::<Peer>() {
+        take(Peer::from_document(body))
+    } else if TypeId::of::<T>() == TypeId::of::<Container>() {
+        take(Container::from_document(body))
+    } else {
+        None
+    }
 }
 
 macro_rules! polymorphic {
@@ -195,6 +274,19 @@ macro_rules! polymorphic {
                 }
             }
 
+            /// See [`decode_entry_document`]: the entry that is the whole of `body`, for one of
+            /// the modelled providers, decoded straight from it.
+            fn from_document(body: &[u8]) -> Option<Self> {
+                let text = std::str::from_utf8(body).ok()?;
+                let provider = provider_in(text).ok()?;
+                match variant_name(&provider)? {
+                    "AWS" => serde_json::from_str(text).ok().map(Self::Aws),
+                    "GCP" => serde_json::from_str(text).ok().map(Self::Gcp),
+                    "AZURE" => serde_json::from_str(text).ok().map(Self::Azure),
+                    _ => None,
+                }
+            }
+
             /// The provider, typed; an unmodelled provider is
             /// [`types::CloudProvider::Unknown`].
             pub fn provider(&self) -> Option<types::CloudProvider> {
@@ -230,12 +322,7 @@ macro_rules! polymorphic {
                 let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
                 let text = raw.get();
                 let provider = provider_of::<D::Error>(&raw)?;
-                let name = match &provider {
-                    None | Some(Tag::Null) => Some("AWS"),
-                    Some(Tag::Str(name)) => Some(name.as_ref()),
-                    Some(Tag::Other) => None,
-                };
-                match name {
+                match variant_name(&provider) {
                     Some("AWS") => decode_variant::<_, D>("AWS", $kind, text).map(Self::Aws),
                     Some("GCP") => decode_variant::<_, D>("GCP", $kind, text).map(Self::Gcp),
                     Some("AZURE") => decode_variant::<_, D>("AZURE", $kind, text).map(Self::Azure),
@@ -524,6 +611,87 @@ mod tests {
 
     fn peer(value: Value) -> Peer {
         serde_json::from_value(value).expect("peer decodes")
+    }
+
+    /// Documents for the whole-document fast path: every provider, `providerName` absent,
+    /// `null`, unmodelled or not a string, placed first, last and between other fields, nested
+    /// inside another field, repeated, and bodies that are not entries at all.
+    fn documents() -> Vec<String> {
+        let aws = format!(
+            r#""id":"{ID}","containerId":"{CONTAINER}","accepterRegionName":"eu-west-1","awsAccountId":"418273645091","routeTableCidrBlock":"10.8.0.0/21","vpcId":"vpc-0a1b2c3d4e5f60718","statusName":"PENDING_ACCEPTANCE""#
+        );
+        let gcp = format!(
+            r#""id":"{ID}","containerId":"{CONTAINER}","gcpProjectId":"proj-alpha-7731","networkName":"core-net","status":"ADDED_TO_ATLAS""#
+        );
+        vec![
+            format!(r#"{{"providerName":"AWS",{aws}}}"#),
+            format!(r#"{{{aws},"providerName":"AWS"}}"#),
+            format!(r#"{{{aws}}}"#),
+            format!(r#"{{{aws},"providerName":null}}"#),
+            format!(r#"{{"providerName":"GCP",{gcp}}}"#),
+            format!(
+                r#"  {{ "id" : "{ID}" , "providerName" : "GCP" , "containerId":"{CONTAINER}","gcpProjectId":"p-1","networkName":"n","status":"WAITING_FOR_USER" }}  "#
+            ),
+            format!(r#"{{"note":{{"providerName":"GCP"}},{aws}}}"#),
+            format!(r#"{{"providerName":"AWS",{aws},"providerName":"GCP"}}"#),
+            format!(r#"{{"providerName":"ORACLE",{gcp}}}"#),
+            format!(r#"{{"providerName":7,{gcp}}}"#),
+            format!(r#"{{"providerName":"GCP",{aws}}}"#),
+            format!(r#"{{"providerName":"GCP","id":"{ID}","gcpProjectId":"p","#),
+            format!(r#"{{"providerName":"AWS",{aws}}} trailing"#),
+            r#"["AWS"]"#.to_owned(),
+            r#""AWS""#.to_owned(),
+            String::new(),
+        ]
+    }
+
+    #[test]
+    fn the_whole_document_fast_path_agrees_with_deserialize() {
+        let mut fast = 0;
+        for doc in documents() {
+            let general = serde_json::from_slice::<Peer>(doc.as_bytes());
+            match decode_entry_document::<Peer>(doc.as_bytes()) {
+                Some(value) => {
+                    fast += 1;
+                    assert_eq!(general.as_ref().ok(), Some(&value), "{doc}");
+                }
+                // Declined: the general path decides (an error, or an unmodelled provider).
+                None => assert!(
+                    general.is_err() || matches!(general, Ok(Peer::Unknown(_))),
+                    "the fast path declined a document the general path decodes as {general:?}: {doc}"
+                ),
+            }
+        }
+        // AWS first, last, absent, null; both GCP; nested tag.
+        assert_eq!(fast, 7);
+    }
+
+    #[test]
+    fn the_fast_path_covers_only_single_entries() {
+        let doc = br#"{"results":[],"totalCount":0}"#;
+        assert!(decode_entry_document::<Value>(doc).is_none());
+        assert!(decode_entry_document::<String>(br#""AWS""#).is_none());
+        let container_doc = format!(
+            r#"{{"id":"{ID}","providerName":"GCP","atlasCidrBlock":"10.4.0.0/18","provisioned":false}}"#
+        );
+        let general: Container = serde_json::from_str(&container_doc).unwrap();
+        assert_eq!(
+            decode_entry_document::<Container>(container_doc.as_bytes()),
+            Some(general)
+        );
+    }
+
+    #[test]
+    fn the_provider_scan_stops_at_the_tag_and_reads_only_top_level_keys() {
+        // Everything after the tag is left unread: text that would not parse is not reached.
+        let tag = provider_in(r#"{"providerName":"AZURE", this is not JSON"#).unwrap();
+        assert!(matches!(tag, Some(Tag::Str(ref s)) if s == "AZURE"));
+        let tag = provider_in(r#"{"a":{"providerName":"GCP"},"b":[{"providerName":1}]}"#).unwrap();
+        assert!(tag.is_none());
+        let tag = provider_in(r#"{"providerName":null}"#).unwrap();
+        assert!(matches!(tag, Some(Tag::Null)));
+        assert!(provider_in(r#"["providerName"]"#).is_err());
+        assert!(provider_in(r#"{"id":"#).is_err());
     }
 
     fn container(value: Value) -> Container {

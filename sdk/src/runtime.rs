@@ -14,10 +14,13 @@
 //! status and elapsed time; headers and bodies are never recorded.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
+use futures_util::future::Either;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use tracing::Instrument;
 
@@ -25,6 +28,7 @@ use crate::Client;
 use crate::auth::digest::{self, DigestSession};
 use crate::auth::service_account::TokenSource;
 use crate::config::{Config, ConfigError, Credentials, Secret};
+use crate::deadline::{self, Limits, Progress};
 use crate::retry::{self, Attempt, Decision, Jitter, RandomJitter, RetryPolicy, Sleep, TokioSleep};
 
 /// The most of an error body the runtime keeps; the rest is dropped and the error says so.
@@ -66,6 +70,7 @@ impl fmt::Debug for Auth {
 struct State {
     preemptive_digest: bool,
     max_response_body: usize,
+    limits: Limits,
     auth: Auth,
     retry: RetryPolicy,
     sleep: Arc<dyn Sleep>,
@@ -88,6 +93,7 @@ impl Default for Runtime {
             None,
             None,
             crate::config::DEFAULT_MAX_RESPONSE_BODY,
+            Limits::default(),
             true,
         )
     }
@@ -100,6 +106,7 @@ impl Runtime {
         sleep: Option<Arc<dyn Sleep>>,
         jitter: Option<Arc<dyn Jitter>>,
         max_response_body: usize,
+        limits: Limits,
         preemptive_digest: bool,
     ) -> Self {
         let sleep = sleep.unwrap_or_else(|| Arc::new(TokioSleep));
@@ -108,6 +115,7 @@ impl Runtime {
             state: Arc::new(State {
                 preemptive_digest,
                 max_response_body,
+                limits,
                 auth,
                 retry,
                 sleep,
@@ -118,6 +126,10 @@ impl Runtime {
     }
 
     fn from_config(config: &Config) -> Self {
+        let limits = Limits {
+            total: config.timeout,
+            read: config.read_timeout,
+        };
         let auth = match &config.credentials {
             None => Auth::None,
             Some(Credentials::ApiKey {
@@ -130,11 +142,10 @@ impl Runtime {
             Some(Credentials::ServiceAccount {
                 client_id,
                 client_secret,
-            }) => Auth::ServiceAccount(TokenSource::new(
-                client_id.clone(),
-                client_secret.clone(),
-                config.token_url(),
-            )),
+            }) => Auth::ServiceAccount(
+                TokenSource::new(client_id.clone(), client_secret.clone(), config.token_url())
+                    .with_limits(limits),
+            ),
         };
         Self::from_parts(
             auth,
@@ -142,6 +153,7 @@ impl Runtime {
             config.sleep.clone(),
             config.jitter.clone(),
             config.max_response_body,
+            limits,
             config.preemptive_digest,
         )
     }
@@ -244,12 +256,14 @@ impl Runtime {
         }
     }
 
-    async fn execute(
-        &self,
-        http: &reqwest::Client,
+    /// The whole call: a plain function (not an `async fn`) so that it adds no layer of its
+    /// own around the attempt loop's future, only the span.
+    fn execute<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
         request: reqwest::Request,
         operation: &'static str,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
         let span = tracing::info_span!(
             "atlas_request",
             operation,
@@ -261,11 +275,12 @@ impl Runtime {
         );
         // Without a subscriber the span is disabled: skip the `Instrumented` wrapper too.
         if span.is_disabled() {
-            self.execute_in_span(http, request, &span).await
+            Either::Left(self.execute_in_span(http, request, span))
         } else {
-            self.execute_in_span(http, request, &span)
-                .instrument(span.clone())
-                .await
+            Either::Right(
+                self.execute_in_span(http, request, span.clone())
+                    .instrument(span),
+            )
         }
     }
 
@@ -273,8 +288,9 @@ impl Runtime {
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
-        span: &tracing::Span,
+        span: tracing::Span,
     ) -> reqwest::Result<reqwest::Response> {
+        let span = &span;
         let started = Instant::now();
         let mut attempt: u32 = 1;
         let mut reauthenticated = false;
@@ -286,7 +302,9 @@ impl Runtime {
                 let mut request = request;
                 self.authorize(http, &mut request).await;
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-                return finish(http.execute(request).await, started, span).await;
+                let (url, progress) = (request.url().clone(), Progress::start());
+                let result = self.exchange(http.execute(request), &url, &progress).await;
+                return self.finish(result, started, span, &progress).await;
             };
             let used = match reauth.take() {
                 Some(Reauth::Header(value)) => {
@@ -297,26 +315,24 @@ impl Runtime {
                 Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
             };
             self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-            let result = match http.execute(copy).await {
-                // A success body is read here, inside the retry loop, so that a connection that
-                // breaks or stalls mid-body is retried like one that broke before the head.
-                Ok(response) if response.status().is_success() => {
-                    match buffer_success_body(response, self.state.max_response_body).await {
-                        // Nothing to retry or re-authenticate: the common case stops here.
-                        Ok(response) => {
-                            span.record("attempt", attempt);
-                            return finish(Ok(response), started, span).await;
-                        }
-                        Err(e) => Err(e),
-                    }
+            let progress = Progress::start();
+            let result = self
+                .exchange(http.execute(copy), request.url(), &progress)
+                .await;
+            if let Ok(response) = &result
+                && response.status().is_success()
+            {
+                // Nothing to retry or re-authenticate: the common case stops here.
+                if !span.is_disabled() {
+                    span.record("attempt", attempt);
                 }
-                other => other,
-            };
+                return self.finish(result, started, span, &progress).await;
+            }
             span.record("attempt", attempt);
             if let Err(e) = &result
                 && crate::error::is_length_limit(e)
             {
-                return finish(result, started, span).await;
+                return self.finish(result, started, span, &progress).await;
             }
 
             if let Ok(response) = &result
@@ -338,8 +354,67 @@ impl Runtime {
                     attempt += 1;
                 }
                 Decision::Stop(_) => {
-                    return finish(result, started, span).await;
+                    return self.finish(result, started, span, &progress).await;
                 }
+            }
+        }
+    }
+
+    /// One exchange within the attempt's time limits: the request (`sent`, to `url`) and, for
+    /// a success, its body read. A success body is read here, inside the retry loop, so that a
+    /// connection that breaks or stalls mid-body is retried like one that broke before the head.
+    /// The caller hands over reqwest's future rather than the request, which keeps this
+    /// future free of another copy of the request.
+    async fn exchange(
+        &self,
+        sent: impl Future<Output = reqwest::Result<reqwest::Response>>,
+        url: &reqwest::Url,
+        progress: &Progress,
+    ) -> reqwest::Result<reqwest::Response> {
+        let max_body = self.state.max_response_body;
+        let attempt = pin!(async {
+            let response = sent.await?;
+            progress.mark();
+            if response.status().is_success() {
+                buffer_success_body(response, max_body, progress).await
+            } else {
+                Ok(response)
+            }
+        });
+        match deadline::within(self.state.limits, progress, attempt).await {
+            Ok(result) => result,
+            Err(which) => Err(deadline::timeout_error(url, which)),
+        }
+    }
+
+    /// Records the outcome on the span, and wraps a final error response's body (read within
+    /// what is left of the last attempt's time limits).
+    async fn finish(
+        &self,
+        result: reqwest::Result<reqwest::Response>,
+        started: Instant,
+        span: &tracing::Span,
+        progress: &Progress,
+    ) -> reqwest::Result<reqwest::Response> {
+        // Recording on a disabled span (no subscriber) still builds the values: skip it.
+        let recording = !span.is_disabled();
+        if recording {
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        }
+        match result {
+            Ok(response) => {
+                if recording {
+                    span.record("status", response.status().as_u16());
+                }
+                if response.status().is_client_error() || response.status().is_server_error() {
+                    Ok(Box::pin(envelope_error_body(response, self.state.limits, progress)).await)
+                } else {
+                    Ok(response)
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "request failed");
+                Err(e)
             }
         }
     }
@@ -375,39 +450,107 @@ impl Runtime {
     }
 }
 
-/// Reads a success body, at most `max_body` bytes (past that the read fails with an error that
-/// [`crate::Error::BodyTooLarge`] comes from), and hands back a response holding it, with the
-/// status, headers and URL of the original.
+/// A success body the runtime has read whole (inside the retry loop), kept in the response's
+/// extensions for [`response_value`] to decode.
+#[derive(Clone)]
+struct Buffered(bytes::Bytes);
+
+/// A success body longer than `Config::with_max_response_body`; the source of the
+/// `reqwest::Error` that becomes [`crate::Error::BodyTooLarge`].
+#[derive(Debug)]
+pub(crate) struct BodyOverLimit {
+    limit: usize,
+}
+
+impl fmt::Display for BodyOverLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the response body is longer than {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for BodyOverLimit {}
+
+/// Reads a success body, at most `max_body` bytes, marking `progress` as it arrives, and keeps
+/// it in the response for [`response_value`]. A body announced or found longer than `max_body`
+/// stops the read with an error whose source is [`BodyOverLimit`]; a body that breaks off is
+/// an error naming the request.
 async fn buffer_success_body(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     max_body: usize,
+    progress: &Progress,
 ) -> reqwest::Result<reqwest::Response> {
-    use http_body_util::BodyExt;
-    let url = response.url().clone();
-    // hyper never yields more than a `Content-Length` announces: within the limit, the body is
-    // read as it is; without one (or past the limit), through `Limited`.
-    let within_limit = response
-        .content_length()
-        .is_some_and(|length| length <= max_body as u64);
-    let response: http::Response<reqwest::Body> = response.into();
-    let (mut parts, body) = response.into_parts();
-    let bytes = if within_limit {
-        match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
+    let over_limit = || Box::new(BodyOverLimit { limit: max_body });
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > max_body as u64) {
+        return Err(deadline::body_error(response.url(), over_limit()));
+    }
+    // One frame (the usual case for a page) is kept as it is; more are joined.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    let mut length = 0usize;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
             // Like every transport error, this one names the request.
-            Err(e) => return Err(e.with_url(url)),
+            Err(e) if e.url().is_none() => return Err(e.with_url(response.url().clone())),
+            Err(e) => return Err(e),
+        };
+        progress.mark();
+        length += chunk.len();
+        if length > max_body {
+            return Err(deadline::body_error(response.url(), over_limit()));
         }
-    } else {
-        restore_url(&mut parts.extensions, url.clone());
-        let limited = reqwest::Body::wrap(http_body_util::Limited::new(body, max_body));
-        reqwest::Response::from(http::Response::from_parts(parts.clone(), limited))
-            .bytes()
-            .await?
+        match (&mut first, &mut joined) {
+            (None, None) => first = Some(chunk),
+            (Some(head), None) => {
+                let expected = announced.map_or(0, |n| n as usize).max(length);
+                let mut buffer = bytes::BytesMut::with_capacity(expected);
+                buffer.extend_from_slice(head);
+                buffer.extend_from_slice(&chunk);
+                first = None;
+                joined = Some(buffer);
+            }
+            (_, Some(buffer)) => buffer.extend_from_slice(&chunk),
+        }
+    }
+    let body = match (first, joined) {
+        (_, Some(buffer)) => buffer.freeze(),
+        (Some(chunk), None) => chunk,
+        (None, None) => bytes::Bytes::new(),
     };
-    restore_url(&mut parts.extensions, url);
-    Ok(reqwest::Response::from(http::Response::from_parts(
-        parts, bytes,
-    )))
+    response.extensions_mut().insert(Buffered(body));
+    Ok(response)
+}
+
+/// Decodes a JSON response body into a `ResponseValue` (the generated code calls this instead
+/// of progenitor's `ResponseValue::from_response`; see `codegen`'s `with_response_decoder`).
+/// A body the runtime has already read is taken from the response; any other is read here.
+/// The headers are moved into the value, not copied.
+#[doc(hidden)]
+pub async fn response_value<T: serde::de::DeserializeOwned + 'static, E>(
+    mut response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let body = match response.extensions_mut().remove::<Buffered>() {
+        Some(Buffered(body)) => body,
+        None => response
+            .bytes()
+            .await
+            .map_err(progenitor_client::Error::ResponseBodyError)?,
+    };
+    if let Some(inner) = crate::models::decode_entry_document(&body) {
+        return Ok(progenitor_client::ResponseValue::new(
+            inner, status, headers,
+        ));
+    }
+    match serde_json::from_slice(&body) {
+        Ok(inner) => Ok(progenitor_client::ResponseValue::new(
+            inner, status, headers,
+        )),
+        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
+    }
 }
 
 /// reqwest keeps a response's URL in an extension that a round trip through `http` drops; put
@@ -419,55 +562,44 @@ fn restore_url(extensions: &mut http::Extensions, url: reqwest::Url) {
     }
 }
 
-/// Records the outcome on the span, and wraps a final error response's body.
-async fn finish(
-    result: reqwest::Result<reqwest::Response>,
-    started: Instant,
-    span: &tracing::Span,
-) -> reqwest::Result<reqwest::Response> {
-    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-    match result {
-        Ok(response) => {
-            span.record("status", response.status().as_u16());
-            if response.status().is_client_error() || response.status().is_server_error() {
-                Ok(Box::pin(envelope_error_body(response)).await)
-            } else {
-                Ok(response)
-            }
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "request failed");
-            Err(e)
-        }
-    }
-}
-
 /// Reads an error response's body (up to [`MAX_ERROR_BODY`]) and hands the generated code a
 /// response whose body is the JSON [`crate::error::ErrorBody`] envelope around it. A body that
 /// breaks off keeps what arrived, marked truncated: the status and headers are what matter.
-async fn envelope_error_body(mut response: reqwest::Response) -> reqwest::Response {
+async fn envelope_error_body(
+    mut response: reqwest::Response,
+    limits: Limits,
+    progress: &Progress,
+) -> reqwest::Response {
     let url = response.url().clone();
     let status = response.status();
     let mut headers = response.headers().clone();
     let mut raw = Vec::new();
     let mut truncated = false;
-    loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::debug!(error = %e, "error body broke off");
+    let read = async {
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "error body broke off");
+                    truncated = true;
+                    break;
+                }
+            };
+            progress.mark();
+            let room = MAX_ERROR_BODY - raw.len();
+            if chunk.len() > room {
+                raw.extend_from_slice(&chunk[..room]);
                 truncated = true;
                 break;
             }
-        };
-        let room = MAX_ERROR_BODY - raw.len();
-        if chunk.len() > room {
-            raw.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
+            raw.extend_from_slice(&chunk);
         }
-        raw.extend_from_slice(&chunk);
+    };
+    let timed_out = deadline::within(limits, progress, pin!(read)).await.err();
+    if let Some(limit) = timed_out {
+        tracing::debug!(%limit, "error body timed out");
+        truncated = true;
     }
     let body = crate::error::ErrorBody {
         raw: String::from_utf8_lossy(&raw).into_owned(),
@@ -522,8 +654,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .timeout(config.timeout)
+            // The total and read timeouts are the runtime's (`crate::deadline`): one timer
+            // per attempt instead of reqwest's three.
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
         let runtime = Runtime::from_config(&config);

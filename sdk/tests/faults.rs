@@ -53,9 +53,10 @@ enum Step {
     /// Read the request, answer `status` with `Content-Length: len` and stream `len` bytes in
     /// chunks of one fixed buffer until done or until the client goes away.
     Stream { status: u16, len: u64 },
-    /// Read the request, answer 200 with `Content-Length: len`, write `first` body bytes, then
-    /// one more byte every `every`.
+    /// Read the request, answer `status` with `Content-Length: len`, write `first` body bytes,
+    /// then one more byte every `every`.
     Trickle {
+        status: u16,
         len: usize,
         first: usize,
         every: Duration,
@@ -195,9 +196,14 @@ async fn serve(mut stream: TcpStream, step: Step, log: Arc<Log>) -> io::Result<(
             log.streams_ended.fetch_add(1, Ordering::SeqCst);
             result
         }
-        Step::Trickle { len, first, every } => {
+        Step::Trickle {
+            status,
+            len,
+            first,
+            every,
+        } => {
             let filler = vec![b' '; len];
-            let mut out = head(200, len as u64, &[]);
+            let mut out = head(status, len as u64, &[]);
             out.extend_from_slice(&filler[..first]);
             stream.write_all(&out).await?;
             log.body_bytes_sent
@@ -674,6 +680,14 @@ async fn c10a_slow_answer_times_out_per_attempt() {
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
     assert!(transport(&err).is_timeout(), "{err:?}");
+    let limit = sdk::error::AttemptTimedOut::find_in(&err)
+        .unwrap_or_else(|| panic!("no AttemptTimedOut among the sources of {err:?}"));
+    assert_eq!(*limit, sdk::error::AttemptTimedOut::Total(MS(300)));
+    assert!(
+        err.to_string()
+            .contains("took longer than its timeout of 300ms"),
+        "{err}"
+    );
     assert_eq!(server.requests("GET"), 2);
     assert_eq!(sleep.slept(), [MS(100)]);
     // A bound, not a benchmark: two 300 ms attempts, and nothing waited for the server.
@@ -704,11 +718,11 @@ async fn c10b_slow_answer_to_a_post_is_not_resent() {
 }
 
 /// 11. Slow loris: the head and 10 bytes at once, then one byte a second; the read timeout
-/// (200 ms) ends the call with a Transport timeout. The body is read after the retry loop, so
-/// there is no retry.
+/// (200 ms) ends each attempt with a Transport timeout whose message names the limit.
 #[tokio::test]
 async fn c11_trickling_body_hits_the_read_timeout() {
     let server = FaultServer::always(Step::Trickle {
+        status: 200,
         len: 1000,
         first: 10,
         every: Duration::from_secs(1),
@@ -718,12 +732,46 @@ async fn c11_trickling_body_hits_the_read_timeout() {
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
     assert!(transport(&err).is_timeout(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "transport error: timed out: nothing arrived for the read timeout of 200ms (url {}/api/atlas/v1.0/groups/{GROUP}/peers/{PEER})",
+            server.url
+        )
+    );
     // A stalled body is a timed-out attempt: the GET is retried, each attempt bounded by the
     // read timeout.
     assert_eq!(server.requests("GET"), 4);
     assert_eq!(sleep.slept(), default_backoff());
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(server.log.body_bytes_sent.load(Ordering::SeqCst) < 80);
+}
+
+/// 11b. An error status whose body trickles: the status is retried, and the last attempt's body
+/// is read only as long as the read timeout allows. The caller gets the status with the bytes
+/// that arrived, marked truncated, instead of waiting for the whole body.
+#[tokio::test]
+async fn c11b_trickling_error_body_is_cut_at_the_read_timeout() {
+    let server = FaultServer::always(Step::Trickle {
+        status: 503,
+        len: 1000,
+        first: 10,
+        every: Duration::from_secs(1),
+    })
+    .await;
+    let (client, sleep) = client(&server.url, |c| {
+        c.with_read_timeout(MS(200))
+            .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
+    });
+    let (result, elapsed) = timed(get_peer(&client)).await;
+    let err = result.unwrap_err();
+    let failure = err.api_failure().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(failure.status().as_u16(), 503);
+    assert!(failure.is_truncated());
+    assert_eq!(failure.raw_body(), " ".repeat(10));
+    assert_eq!(server.requests("GET"), 2);
+    assert_eq!(sleep.slept(), [MS(100)]);
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
 /// 12a. Every connection closed on accept, for a DELETE: retried, then Transport.

@@ -861,22 +861,42 @@ proptest! {
     #![proptest_config(config(512))]
 
     /// The generated id checks are hand-compiled from the spec's patterns; they must agree with
-    /// the regexes they replace.
+    /// the regexes they replace, on every way in: `FromStr`, `TryFrom<String>` (which keeps the
+    /// string instead of copying it) and decoding.
     #[test]
     fn compiled_pattern_checks_agree_with_the_regex(
         value in prop_oneof![any::<String>(), id_like()],
     ) {
         let object_id = regress::Regex::new("^[a-f0-9]{24}$").unwrap();
         let account = regress::Regex::new("^[0-9]{12}$").unwrap();
-        prop_assert_eq!(
-            value.parse::<sdk::types::ObjectId>().is_ok(),
-            object_id.find(&value).is_some(),
-            "ObjectId on {:?}", value
-        );
+        let json = serde_json::Value::String(value.clone());
+        let expected = object_id.find(&value).is_some();
+        let parsed = value.parse::<sdk::types::ObjectId>();
+        let owned = sdk::types::ObjectId::try_from(value.clone());
+        let decoded = serde_json::from_value::<sdk::types::ObjectId>(json.clone());
+        prop_assert_eq!(parsed.is_ok(), expected, "ObjectId::from_str on {:?}", value);
+        prop_assert_eq!(owned.is_ok(), expected, "ObjectId::try_from(String) on {:?}", value);
+        prop_assert_eq!(decoded.is_ok(), expected, "ObjectId decoded from {:?}", value);
+        if let (Ok(parsed), Ok(owned), Ok(decoded)) = (parsed, owned, decoded) {
+            prop_assert_eq!(parsed.as_str(), value.as_str());
+            prop_assert_eq!(owned.as_str(), value.as_str());
+            prop_assert_eq!(decoded.as_str(), value.as_str());
+        }
+        let expected = account.find(&value).is_some();
         prop_assert_eq!(
             value.parse::<sdk::types::AwsPeerAwsAccountId>().is_ok(),
-            account.find(&value).is_some(),
+            expected,
             "AwsPeerAwsAccountId on {:?}", value
+        );
+        prop_assert_eq!(
+            sdk::types::AwsPeerAwsAccountId::try_from(value.clone()).is_ok(),
+            expected,
+            "AwsPeerAwsAccountId::try_from(String) on {:?}", value
+        );
+        prop_assert_eq!(
+            serde_json::from_value::<sdk::types::AwsPeerAwsAccountId>(json).is_ok(),
+            expected,
+            "AwsPeerAwsAccountId decoded from {:?}", value
         );
     }
 }

@@ -432,6 +432,45 @@ async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
 }
 
 #[tokio::test]
+async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/oauth/token");
+            then.status(200)
+                .delay(Duration::from_secs(5))
+                .json_body(json!({"access_token": TOKEN, "expires_in": 3600}));
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(
+        config
+            .with_service_account("mdb_sa_id_1", CLIENT_SECRET)
+            .with_timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("timed out: the attempt took longer than its timeout of 300ms"),
+        "{err}"
+    );
+    assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
+    token.assert_calls_async(1).await;
+    // Bounded by the timeout, not by the server's 5 s.
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
 async fn the_wire_request_is_exact() {
     let server = MockServer::start_async().await;
     let exact = server

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::config::Secret;
+use crate::deadline::{self, Limits, Progress};
 
 /// A token is renewed this long before the server says it expires.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
@@ -29,6 +30,7 @@ pub struct TokenSource {
     token_url: String,
     cache: Mutex<Option<Token>>,
     fetches: std::sync::atomic::AtomicU64,
+    limits: Limits,
 }
 
 impl fmt::Debug for TokenSource {
@@ -59,7 +61,14 @@ impl TokenSource {
             token_url,
             cache: Mutex::new(None),
             fetches: Default::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The time limits of a token request (the client's, as for every other request).
+    pub(crate) fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// How many times a token was fetched (for tests and metrics).
@@ -92,7 +101,7 @@ impl TokenSource {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
-        let response = http
+        let request = http
             .post(&self.token_url)
             .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
@@ -100,15 +109,28 @@ impl TokenSource {
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body("grant_type=client_credentials")
-            .send()
+            .body("grant_type=client_credentials");
+        let progress = Progress::start();
+        let exchange = async {
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| format!("token request to {} failed: {e}", self.token_url))?;
+            progress.mark();
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| format!("token response from {} broke: {e}", self.token_url))?
+            {
+                progress.mark();
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, String>((response.status(), body))
+        };
+        let (status, body) = deadline::within(self.limits, &progress, std::pin::pin!(exchange))
             .await
-            .map_err(|e| format!("token request to {} failed: {e}", self.token_url))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("token response from {} broke: {e}", self.token_url))?;
+            .map_err(|limit| format!("token request to {} timed out: {limit}", self.token_url))??;
         if !status.is_success() {
             // OAuth error bodies carry `error`/`error_description`, never the secret; show a
             // bounded excerpt.

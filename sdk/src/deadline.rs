@@ -1,0 +1,314 @@
+//! The time limits of one attempt (`Config::with_timeout`, `Config::with_read_timeout`),
+//! enforced by the runtime with one timer.
+//!
+//! reqwest can enforce both limits itself, but it arms up to three timers per request (the total
+//! limit, the read limit while waiting for the head, the read limit again per body frame), boxes
+//! two of them, and each first arming of a timer wakes tokio's timer driver. Here an attempt has
+//! one timer, armed at the earlier of the two limits. Progress (a body frame) only records the
+//! time; when the timer fires, the limit that really applies is worked out and the timer is moved
+//! to it if it has not passed yet. A fast exchange therefore costs one timer and a few clock
+//! reads.
+//!
+//! A limit that runs out becomes a `reqwest::Error` (the runtime answers progenitor's `exec`
+//! hook, which must return one) whose `is_timeout()` is true and whose source is an
+//! [`AttemptTimedOut`] naming the limit.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Poll, ready};
+use std::time::{Duration, Instant};
+
+/// The two limits of an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// From sending the request to the last byte of the body.
+    pub total: Duration,
+    /// Without any progress: before the response head, or between two body frames.
+    pub read: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            total: crate::config::DEFAULT_TIMEOUT,
+            read: crate::config::DEFAULT_READ_TIMEOUT,
+        }
+    }
+}
+
+/// Which limit of an attempt ran out; the source of the timeout's `reqwest::Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptTimedOut {
+    /// The attempt as a whole took longer than `Config::with_timeout`.
+    Total(Duration),
+    /// Nothing arrived for `Config::with_read_timeout`.
+    Read(Duration),
+}
+
+impl fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptTimedOut::Total(limit) => {
+                write!(f, "the attempt took longer than its timeout of {limit:?}")
+            }
+            AttemptTimedOut::Read(limit) => {
+                write!(f, "nothing arrived for the read timeout of {limit:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AttemptTimedOut {}
+
+impl AttemptTimedOut {
+    /// The limit that ended an attempt, if `error` or one of its sources is one. The runtime's
+    /// timeouts reach the caller as [`crate::Error::Transport`]; this finds the limit inside.
+    pub fn find_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a Self> {
+        crate::error::source_of::<Self>(error)
+    }
+}
+
+/// The clock of one attempt: when it started and when something last arrived.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    started: Instant,
+    /// Nanoseconds from `started` to the last progress (an atomic so that the attempt's future
+    /// stays `Send` while it borrows this).
+    last: AtomicU64,
+}
+
+impl Progress {
+    /// Starts the clock now.
+    pub fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that data arrived now: the read limit counts from here.
+    pub fn mark(&self) {
+        let since = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.store(since, Ordering::Relaxed);
+    }
+
+    /// The moment the first limit runs out, and which one that is.
+    fn due(&self, limits: Limits) -> (Instant, AttemptTimedOut) {
+        let total = after(self.started, limits.total);
+        let last = after(
+            self.started,
+            Duration::from_nanos(self.last.load(Ordering::Relaxed)),
+        );
+        let read = after(last, limits.read);
+        if read < total {
+            (read, AttemptTimedOut::Read(limits.read))
+        } else {
+            (total, AttemptTimedOut::Total(limits.total))
+        }
+    }
+}
+
+/// `at + d`, or a moment a century away when that does not fit in an `Instant` (a limit of
+/// `Duration::MAX` means none).
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(at)
+}
+
+/// Runs `work` within `limits`, counted on `progress` (which `work` marks as data arrives).
+/// `work` is polled first, so an exchange that completes is never cut off by a timer that fired
+/// at the same moment. `work` comes pinned by the caller: taken by value, it would be held
+/// twice in this future (as the argument and as the pinned local).
+pub(crate) async fn within<F: Future>(
+    limits: Limits,
+    progress: &Progress,
+    mut work: std::pin::Pin<&mut F>,
+) -> Result<F::Output, AttemptTimedOut> {
+    let (first, _) = progress.due(limits);
+    let mut timer = pin!(tokio::time::sleep_until(first.into()));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        loop {
+            ready!(timer.as_mut().poll(cx));
+            let (due, which) = progress.due(limits);
+            if due <= Instant::now() {
+                return Poll::Ready(Err(which));
+            }
+            // Progress since the timer was set moved the limit: wait for the new one.
+            timer.as_mut().reset(due.into());
+        }
+    })
+    .await
+}
+
+/// The `reqwest::Error` for a limit that ran out on a request to `url`: `is_timeout()` is true,
+/// `url()` names the request and the source is `which`.
+pub(crate) fn timeout_error(url: &reqwest::Url, which: AttemptTimedOut) -> reqwest::Error {
+    body_error(
+        url,
+        std::io::Error::new(std::io::ErrorKind::TimedOut, which).into(),
+    )
+}
+
+/// A `reqwest::Error` for the request to `url` whose source is `cause`.
+///
+/// reqwest has no public constructor for its errors; the one way to make one that carries a
+/// given cause is to read a body that fails with it, which is what this does. The body fails
+/// on its first frame, so the read completes on its first poll: it is polled here, once, in
+/// place (an `async fn` would add its whole state to every future that awaits it).
+pub(crate) fn body_error(
+    url: &reqwest::Url,
+    cause: Box<dyn std::error::Error + Send + Sync>,
+) -> reqwest::Error {
+    let body = reqwest::Body::wrap(FailingBody(Some(cause)));
+    let read = reqwest::Response::from(http::Response::new(body)).bytes();
+    let mut read = pin!(read);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match read.as_mut().poll(&mut cx) {
+        Poll::Ready(Err(e)) => e.with_url(url.clone()),
+        // Neither can happen with a body whose first frame is an error; should reqwest ever
+        // change that, a request that cannot even be built still gives an error to return.
+        Poll::Ready(Ok(_)) | Poll::Pending => fallback_error(url),
+    }
+}
+
+/// An error naming `url` from a request that cannot be built: `/` is not an absolute URL.
+fn fallback_error(url: &reqwest::Url) -> reqwest::Error {
+    match reqwest::Request::try_from(http::Request::new(reqwest::Body::from(""))) {
+        Err(e) => e.with_url(url.clone()),
+        Ok(_) => unreachable!("a request without a scheme and host is refused"),
+    }
+}
+
+/// A response body whose only frame is an error.
+struct FailingBody(Option<Box<dyn std::error::Error + Send + Sync>>);
+
+impl http_body::Body for FailingBody {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(Err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(total_ms: u64, read_ms: u64) -> Limits {
+        Limits {
+            total: Duration::from_millis(total_ms),
+            read: Duration::from_millis(read_ms),
+        }
+    }
+
+    #[test]
+    fn the_earlier_limit_is_due_first() {
+        let p = Progress::start();
+        let (due, which) = p.due(limits(1000, 200));
+        assert_eq!(which, AttemptTimedOut::Read(Duration::from_millis(200)));
+        assert_eq!(due, p.started + Duration::from_millis(200));
+        let (due, which) = p.due(limits(100, 200));
+        assert_eq!(which, AttemptTimedOut::Total(Duration::from_millis(100)));
+        assert_eq!(due, p.started + Duration::from_millis(100));
+    }
+
+    #[test]
+    fn progress_moves_the_read_limit_but_not_the_total() {
+        let p = Progress::start();
+        p.last.store(150_000_000, Ordering::Relaxed); // data arrived at +150 ms
+        let (due, which) = p.due(limits(1000, 200));
+        assert_eq!(due, p.started + Duration::from_millis(350));
+        assert_eq!(which, AttemptTimedOut::Read(Duration::from_millis(200)));
+        p.last.store(900_000_000, Ordering::Relaxed);
+        let (due, which) = p.due(limits(1000, 200));
+        assert_eq!(due, p.started + Duration::from_millis(1000));
+        assert_eq!(which, AttemptTimedOut::Total(Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn unbounded_limits_do_not_overflow() {
+        let p = Progress::start();
+        p.mark();
+        let (due, _) = p.due(Limits {
+            total: Duration::MAX,
+            read: Duration::MAX,
+        });
+        assert!(due > p.started + Duration::from_secs(365 * 24 * 3600));
+    }
+
+    #[tokio::test]
+    async fn work_that_finishes_in_time_is_returned() {
+        let p = Progress::start();
+        let out = within(limits(5000, 5000), &p, pin!(async { 7 })).await;
+        assert_eq!(out, Ok(7));
+    }
+
+    #[tokio::test]
+    async fn a_stall_ends_at_the_read_limit() {
+        let p = Progress::start();
+        let out = within(limits(10_000, 100), &p, pin!(std::future::pending::<()>())).await;
+        assert_eq!(out, Err(AttemptTimedOut::Read(Duration::from_millis(100))));
+        assert!(p.started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn steady_progress_runs_until_the_total_limit() {
+        let p = Progress::start();
+        let trickle = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                p.mark();
+            }
+        };
+        // The read limit is far above the gaps between frames: only the total limit can end
+        // this.
+        let out = within(limits(300, 1000), &p, pin!(trickle)).await;
+        assert_eq!(out, Err(AttemptTimedOut::Total(Duration::from_millis(300))));
+        assert!(p.started.elapsed() >= Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn progress_keeps_a_slow_but_steady_exchange_alive() {
+        let p = Progress::start();
+        // 10 frames 30 ms apart: 300 ms in all, past the 250 ms read limit counted from the
+        // start, but never 250 ms without a frame. The timer, first set for 250 ms, fires once
+        // and is moved on.
+        let frames = async {
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                p.mark();
+            }
+            "done"
+        };
+        let out = within(limits(10_000, 250), &p, pin!(frames)).await;
+        assert_eq!(out, Ok("done"));
+    }
+
+    #[tokio::test]
+    async fn the_timeout_error_is_a_timeout_for_the_request() {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/api/atlas/v1.0/groups").unwrap();
+        let which = AttemptTimedOut::Read(Duration::from_secs(30));
+        let e = timeout_error(&url, which);
+        assert!(e.is_timeout(), "{e:?}");
+        assert!(!e.is_connect(), "{e:?}");
+        assert_eq!(e.url(), Some(&url));
+        let found = crate::error::source_of::<AttemptTimedOut>(&e);
+        assert_eq!(found, Some(&which));
+    }
+
+    #[test]
+    fn the_fallback_error_names_the_request() {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+        assert_eq!(fallback_error(&url).url(), Some(&url));
+    }
+}
