@@ -41,6 +41,7 @@ pub struct Settings {
     replacements: Vec<(String, String)>,
     error_body: Option<String>,
     response_decoder: Option<String>,
+    request_builder: Option<String>,
 }
 
 impl Settings {
@@ -53,7 +54,17 @@ impl Settings {
             replacements: Vec::new(),
             error_body: None,
             response_decoder: None,
+            request_builder: None,
         }
+    }
+
+    /// Starts every request with the hand-written function at `rust_path` instead of
+    /// `client.client.get(url)` (or `post`, ...). It is called as
+    /// `f(client, ::reqwest::Method::GET, url)`, with the URL progenitor formatted, and returns
+    /// a `reqwest::RequestBuilder`.
+    pub fn with_request_builder(mut self, rust_path: impl Into<String>) -> Self {
+        self.request_builder = Some(rust_path.into());
+        self
     }
 
     /// Decodes every JSON response body with the hand-written async function at `rust_path`
@@ -183,14 +194,22 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         expected,
         skipped,
     )?;
-    if let Some(decoder) = &settings.response_decoder {
-        let decoder: syn::Path = syn::parse_str(decoder).map_err(|e| {
-            unsupported(
-                file,
-                Location::Document,
-                format!("the response decoder `{decoder}` is not a path: {e}"),
-            )
-        })?;
+    // The hand-written functions the generated code calls instead of progenitor's.
+    let hook = |what: &str, setting: &Option<String>| -> Result<Option<syn::Path>, Error> {
+        setting
+            .as_deref()
+            .map(|text| {
+                syn::parse_str(text).map_err(|e| {
+                    unsupported(
+                        file,
+                        Location::Document,
+                        format!("the {what} `{text}` is not a path: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    if let Some(decoder) = hook("response decoder", &settings.response_decoder)? {
         let (expected, swapped) = (
             count_json_responses(&openapi),
             rewrite::swap_response_decoder(&mut ast, &decoder),
@@ -200,6 +219,16 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             "/paths",
             "JSON responses decoded by the hand-written decoder",
             expected,
+            swapped,
+        )?;
+    }
+    if let Some(builder) = hook("request builder", &settings.request_builder)? {
+        let swapped = rewrite::swap_request_builder(&mut ast, &builder);
+        expect_rewrites(
+            file,
+            "/paths",
+            "requests started by the hand-written builder (one per operation)",
+            operations,
             swapped,
         )?;
     }
@@ -588,5 +617,6 @@ impl Settings {
             .with_replacement("Peer", "::sdk::models::Peer")
             .with_error_body("::sdk::error::ErrorBody")
             .with_response_decoder("::sdk::runtime::response_value")
+            .with_request_builder("::sdk::runtime::request_builder")
     }
 }

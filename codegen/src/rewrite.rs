@@ -15,6 +15,9 @@
 //!   `ResponseValue::from_response`, which copies the headers and reads the body anew.
 //! - **A checked id is allocated once.** A pattern-checked string newtype decodes by checking
 //!   the decoded `String` and keeping it, not by `FromStr`, which copies it.
+//! - **The URL is not parsed from scratch.** Every request is started by a hand-written
+//!   function (`Settings::with_request_builder`) instead of `client.client.get(url)`, so that the
+//!   runtime can build the URL from the base URL it parsed once.
 //! - **Patterns checked by hand.** typify checks a string schema's `pattern` with a `regress`
 //!   regex on every conversion and every decode. A pattern made only of fixed-width runs of
 //!   ASCII character classes (`^[a-f0-9]{24}$`, `^[0-9]{12}$`) is a length check and a byte
@@ -594,6 +597,40 @@ fn impl_of(item: &syn::ItemImpl, trait_name: &str) -> Option<String> {
     }
 }
 
+/// Replaces every `client.client.get(url)` (and `post`, `put`, `patch`, `delete`) with
+/// `builder(client, ::reqwest::Method::GET, url)`; returns how many were replaced.
+pub fn swap_request_builder(file: &mut syn::File, builder: &syn::Path) -> usize {
+    struct Swap<'a>(&'a syn::Path, usize);
+    impl VisitMut for Swap<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::MethodCall(call) = expr
+                && let Some(method) = match call.method.to_string().as_str() {
+                    "get" => Some(quote!(GET)),
+                    "post" => Some(quote!(POST)),
+                    "put" => Some(quote!(PUT)),
+                    "patch" => Some(quote!(PATCH)),
+                    "delete" => Some(quote!(DELETE)),
+                    _ => None,
+                }
+                && call.args.len() == 1
+                && matches!(&call.args[0], syn::Expr::Path(p) if p.path.is_ident("url"))
+                && let syn::Expr::Field(field) = &*call.receiver
+                && matches!(&field.member, syn::Member::Named(m) if m == "client")
+                && matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("client"))
+            {
+                let builder = self.0;
+                *expr = syn::parse_quote!(#builder(client, ::reqwest::Method::#method, url));
+                self.1 += 1;
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    let mut swap = Swap(builder, 0);
+    swap.visit_file_mut(file);
+    swap.1
+}
+
 /// Replaces every `ResponseValue::from_response(response)` call with `decoder(response)`;
 /// returns how many were replaced.
 pub fn swap_response_decoder(file: &mut syn::File, decoder: &syn::Path) -> usize {
@@ -828,6 +865,35 @@ mod tests {
         );
         assert!(!de.contains(".parse()"), "{de}");
         assert!(impl_text("for Unchecked").contains(".parse()"));
+    }
+
+    #[test]
+    fn requests_start_from_the_builder() {
+        let mut file: syn::File = syn::parse_quote! {
+            async fn send() {
+                let a = client.client.get(url).header(ACCEPT, json);
+                let b = client.client.patch(url);
+                let c = client.client.delete(url).build()?;
+                let d = other.client.get(url);
+                let e = client.client.get(other_url);
+                let f = client.get(url);
+            }
+        };
+        let builder: syn::Path = syn::parse_quote!(::sdk::runtime::request_builder);
+        assert_eq!(swap_request_builder(&mut file, &builder), 3);
+        let text: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            text.contains("leta=::sdk::runtime::request_builder(client,::reqwest::Method::GET,url).header(ACCEPT,json)"),
+            "{text}"
+        );
+        assert!(text.contains("::reqwest::Method::PATCH,url)"), "{text}");
+        assert!(
+            text.contains("::reqwest::Method::DELETE,url).build()?"),
+            "{text}"
+        );
+        assert!(text.contains("letd=other.client.get(url)"), "{text}");
+        assert!(text.contains("lete=client.client.get(other_url)"), "{text}");
+        assert!(text.contains("letf=client.get(url)"), "{text}");
     }
 
     #[test]

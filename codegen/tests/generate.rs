@@ -174,3 +174,35 @@ fn a_pattern_the_generator_cannot_compile_is_refused_with_its_place() {
     );
     assert!(err.to_string().contains("^(12|[0-9]{11})$"), "{err}");
 }
+
+#[test]
+fn hooks_replace_progenitor_calls_and_bad_hook_paths_are_refused() {
+    let text = spec();
+    let plain = generate("spec/network-peering.yaml", &text, &Settings::new("crate")).unwrap();
+    assert!(plain.contains("ResponseValue::from_response(response)"));
+    assert!(
+        plain.contains(".get(url)"),
+        "progenitor's own request start"
+    );
+    let hooked = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap();
+    assert!(!hooked.contains("ResponseValue::from_response"));
+    assert_eq!(
+        hooked.matches("::sdk::runtime::request_builder(").count(),
+        13,
+        "one request start per operation"
+    );
+    for (settings, what) in [
+        (
+            Settings::new("crate").with_response_decoder("not a path!"),
+            "the response decoder `not a path!` is not a path",
+        ),
+        (
+            Settings::new("crate").with_request_builder("::a::"),
+            "the request builder `::a::` is not a path",
+        ),
+    ] {
+        let err = generate("spec/network-peering.yaml", &text, &settings).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+}

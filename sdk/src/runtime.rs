@@ -76,6 +76,8 @@ struct State {
     sleep: Arc<dyn Sleep>,
     jitter: Arc<dyn Jitter>,
     exchanges: AtomicU64,
+    /// The client's base URL as given and as parsed, the first time a request is built.
+    base: std::sync::OnceLock<(String, Option<reqwest::Url>)>,
 }
 
 /// Per-client runtime state, held in the generated client's `inner` field. Cheap to clone.
@@ -121,6 +123,7 @@ impl Runtime {
                 sleep,
                 jitter,
                 exchanges: AtomicU64::new(0),
+                base: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -156,6 +159,43 @@ impl Runtime {
             limits,
             config.preemptive_digest,
         )
+    }
+
+    /// `formatted` (the generated code's `{base}{path}`) as a URL, built from the base URL
+    /// parsed once and `path`, without parsing the whole text again; `None` (parse it) unless
+    /// that gives exactly what parsing would: the text starts with the cached base, the base has
+    /// no path of its own or one that ends in a segment, and `path` is plain `/segment`s of
+    /// unreserved characters (nothing to percent-encode) none of which starts with `.` (no dot
+    /// segment).
+    fn request_url(&self, base: &str, formatted: &str) -> Option<reqwest::Url> {
+        let path = formatted.strip_prefix(base)?;
+        // A segment starting with `.` may be a dot segment: left to the parser.
+        let plain = path.starts_with('/')
+            && path.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~' | b'.')
+            })
+            && !path.contains("/.");
+        if !plain {
+            return None;
+        }
+        let (cached, parsed) = self
+            .state
+            .base
+            .get_or_init(|| (base.to_owned(), reqwest::Url::parse(base).ok()));
+        let parsed = parsed.as_ref().filter(|_| cached == base)?;
+        if parsed.cannot_be_a_base() || parsed.query().is_some() || parsed.fragment().is_some() {
+            return None;
+        }
+        let mut url = parsed.clone();
+        let own = parsed.path();
+        if own == "/" && !base.ends_with('/') {
+            url.set_path(path);
+        } else if !own.ends_with('/') && base.ends_with(own) {
+            url.set_path(&[own, path].concat());
+        } else {
+            return None;
+        }
+        Some(url)
     }
 
     /// How many HTTP exchanges this client has made (requests sent, retries and
@@ -523,6 +563,22 @@ async fn buffer_success_body(
     Ok(response)
 }
 
+/// Starts a request (the generated code calls this instead of `client.client.get(url)`): the
+/// URL is built from the base URL parsed once, not parsed whole for every request, whenever
+/// that gives the same URL ([`Runtime::request_url`]); any other URL is handed to reqwest as
+/// text, which parses it (and reports it if it is not one).
+#[doc(hidden)]
+pub fn request_builder(
+    client: &Client,
+    method: reqwest::Method,
+    url: String,
+) -> reqwest::RequestBuilder {
+    match client.inner().request_url(client.baseurl(), &url) {
+        Some(parsed) => client.client().request(method, parsed),
+        None => client.client().request(method, url),
+    }
+}
+
 /// Decodes a JSON response body into a `ResponseValue` (the generated code calls this instead
 /// of progenitor's `ResponseValue::from_response`; see `codegen`'s `with_response_decoder`).
 /// A body the runtime has already read is taken from the response; any other is read here.
@@ -670,5 +726,80 @@ impl Client {
     /// The runtime state: exchange and token counters.
     pub fn runtime(&self) -> &Runtime {
         self.inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BASES: &[&str] = &[
+        "http://127.0.0.1:8080",
+        "https://cloud.mongodb.com",
+        "https://cloud.mongodb.com/",
+        "https://CLOUD.MongoDB.com:443",
+        "http://localhost:1/prefix",
+        "http://localhost:1/prefix/",
+        "http://localhost:1/a/b%41",
+        "http://[::1]:9/x",
+        "http://h/a b",
+        "http://h?q=1",
+        "data:text/plain,x",
+        "not a url",
+    ];
+
+    /// The URL the fast path builds, if it takes it; checked against parsing the whole text.
+    fn built(base: &str, path: &str) -> Option<reqwest::Url> {
+        let formatted = format!("{base}{path}");
+        let url = Runtime::default().request_url(base, &formatted)?;
+        assert_eq!(
+            Some(&url),
+            reqwest::Url::parse(&formatted).ok().as_ref(),
+            "{formatted}"
+        );
+        Some(url)
+    }
+
+    #[test]
+    fn the_usual_request_urls_are_built_from_the_parsed_base() {
+        let path = "/api/atlas/v1.0/groups/65c1d2e3f4a5b6c7d8e9f0a1/peers/65c1d2e3f4a5b6c7d8e9f0a2";
+        for base in [
+            "http://127.0.0.1:8080",
+            "https://cloud.mongodb.com",
+            "http://localhost:1/prefix",
+        ] {
+            let url = built(base, path).unwrap_or_else(|| panic!("{base} took the slow path"));
+            assert!(url.as_str().ends_with(path), "{url}");
+        }
+        // What the fast path cannot vouch for goes to the parser.
+        assert!(built("http://127.0.0.1:8080", "/groups/a%20b").is_none());
+        assert!(built("http://127.0.0.1:8080", "/groups/../peers").is_none());
+        assert!(built("http://127.0.0.1:8080", "/groups/é").is_none());
+        assert!(built("https://cloud.mongodb.com/", "/api").is_none());
+        assert!(built("http://h?q=1", "/api").is_none());
+        assert!(built("not a url", "/api").is_none());
+        // A runtime shared by clients with different base URLs builds only the first one's.
+        let runtime = Runtime::default();
+        assert!(runtime.request_url("http://a", "http://a/x").is_some());
+        assert!(runtime.request_url("http://b", "http://b/x").is_none());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whenever the fast path builds a URL, it is the one parsing `{base}{path}` gives
+        /// (`built` asserts it).
+        #[test]
+        fn the_built_url_is_the_parsed_url(
+            base in proptest::sample::select(BASES),
+            path in prop_oneof![
+                "(/[a-zA-Z0-9._~-]{0,6}){1,5}",
+                "(/[a-zA-Z0-9._~%é /?#-]{0,4}){0,4}",
+                any::<String>(),
+            ],
+        ) {
+            built(base, &path);
+        }
     }
 }

@@ -655,7 +655,9 @@ fn response(output: &ReturnType) -> Option<(&Type, &Type)> {
     Some((ok, err))
 }
 
-/// The HTTP method (`client.client.get(url)`) and path (`let url = format!(...)`) `send` uses.
+/// The HTTP method (`client.client.get(url)`, or with the sdk's request builder
+/// `builder(client, ::reqwest::Method::GET, url)`) and path (`let url = format!(...)`) `send`
+/// uses.
 fn request(send: &ImplItemFn) -> Result<(String, String), String> {
     #[derive(Default)]
     struct Scan {
@@ -674,13 +676,31 @@ fn request(send: &ImplItemFn) -> Result<(String, String), String> {
             }
             visit_mut::visit_expr_method_call_mut(self, call);
         }
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            let method = call.args.iter().find_map(|arg| match arg {
+                Expr::Path(p)
+                    if p.path.segments.len() >= 2
+                        && p.path.segments[p.path.segments.len() - 2].ident == "Method" =>
+                {
+                    p.path.segments.last().map(|s| s.ident.to_string())
+                }
+                _ => None,
+            });
+            if let Some(method) = method
+                && matches!(call.args.first(), Some(Expr::Path(p)) if p.path.is_ident("client"))
+                && self.method.is_none()
+            {
+                self.method = Some(method);
+            }
+            visit_mut::visit_expr_call_mut(self, call);
+        }
     }
     let mut block = send.block.clone();
     let mut scan = Scan::default();
     scan.visit_block_mut(&mut block);
     let method = scan
         .method
-        .ok_or("`send` makes no `client.client.<method>(...)` call")?;
+        .ok_or("`send` makes no `client.client.<method>(...)` or request builder call")?;
 
     let url = send.block.stmts.iter().find_map(|s| match s {
         Stmt::Local(local) => match (&local.pat, &local.init) {
