@@ -381,13 +381,15 @@ impl Config {
         self
     }
 
-    /// Sets the read timeout (default [`DEFAULT_READ_TIMEOUT`]).
+    /// Sets the read timeout (default [`DEFAULT_READ_TIMEOUT`]): the longest an attempt waits
+    /// with nothing arriving, before the response head or between two parts of a body.
     pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
     }
 
-    /// Sets the timeout of one attempt (default [`DEFAULT_TIMEOUT`]).
+    /// Sets the timeout of one attempt (default [`DEFAULT_TIMEOUT`]): from sending the request
+    /// to the last byte of the response.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

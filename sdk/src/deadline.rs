@@ -1,13 +1,14 @@
 //! The time limits of one attempt (`Config::with_timeout`, `Config::with_read_timeout`),
-//! enforced by the runtime with one timer.
+//! enforced by the runtime with one alarm per attempt.
 //!
-//! reqwest can enforce both limits itself, but it arms up to three timers per request (the total
-//! limit, the read limit while waiting for the head, the read limit again per body frame), boxes
-//! two of them, and each first arming of a timer wakes tokio's timer driver. Here an attempt has
-//! one timer, armed at the earlier of the two limits. Progress (a body frame) only records the
-//! time; when the timer fires, the limit that really applies is worked out and the timer is moved
-//! to it if it has not passed yet. A fast exchange therefore costs one timer and a few clock
-//! reads.
+//! reqwest can enforce both limits itself, but it arms up to three tokio timers per request (the
+//! total limit, the read limit while waiting for the head, the read limit again per body frame)
+//! and boxes two of them. Here an attempt sets one alarm, at the earlier of the two limits.
+//! Progress (the head, a body frame) only records the time; when the alarm rings, the limit
+//! that really applies is worked out and the alarm is set again if it has not passed yet. The
+//! alarms are kept by one thread for the whole process ([`Watchdog`]) rather than by tokio's
+//! timer wheel, which the runtime's worker threads share: a fast exchange costs a few clock reads
+//! and two uncontended locks.
 //!
 //! A limit that runs out becomes a `reqwest::Error` (the runtime answers progenitor's `exec`
 //! hook, which must return one) whose `is_timeout()` is true and whose source is an
@@ -17,7 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Poll, ready};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// The two limits of an attempt.
@@ -119,31 +120,201 @@ fn after(at: Instant, d: Duration) -> Instant {
 }
 
 /// Runs `work` within `limits`, counted on `progress` (which `work` marks as data arrives).
-/// `work` is polled first, so an exchange that completes is never cut off by a timer that fired
-/// at the same moment. `work` comes pinned by the caller: taken by value, it would be held
+/// `work` is polled first, so an exchange that completes is never cut off by a limit that ran
+/// out at the same moment. `work` comes pinned by the caller: taken by value, it would be held
 /// twice in this future (as the argument and as the pinned local).
+///
+/// The wake-up at the limit comes from the process's [`Watchdog`]: arming it is a few
+/// uncontended instructions under a lock, where a tokio timer per attempt is measurably more
+/// (its wheel is shared with the runtime's worker threads). The alarm is set once, for the
+/// limit due when the work first waits; when it rings the limit that really applies is worked
+/// out (progress may have moved it) and the alarm is set again for it.
 pub(crate) async fn within<F: Future>(
     limits: Limits,
     progress: &Progress,
     mut work: std::pin::Pin<&mut F>,
 ) -> Result<F::Output, AttemptTimedOut> {
-    let (first, _) = progress.due(limits);
-    let mut timer = pin!(tokio::time::sleep_until(first.into()));
+    let mut alarm: Option<Alarm> = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        loop {
-            ready!(timer.as_mut().poll(cx));
-            let (due, which) = progress.due(limits);
-            if due <= Instant::now() {
-                return Poll::Ready(Err(which));
-            }
-            // Progress since the timer was set moved the limit: wait for the new one.
-            timer.as_mut().reset(due.into());
+        let now = Instant::now();
+        let (due, which) = progress.due(limits);
+        if due <= now {
+            return Poll::Ready(Err(which));
         }
+        match &mut alarm {
+            None => alarm = Some(Watchdog::global().arm(due, cx.waker())),
+            // Rung (or about to): set again for the limit that applies now.
+            Some(armed) if armed.due <= now => armed.set(due, cx.waker()),
+            Some(armed) if !armed.waker.will_wake(cx.waker()) => armed.set(due, cx.waker()),
+            Some(_) => {}
+        }
+        Poll::Pending
     })
     .await
+}
+
+/// One thread for the whole process that wakes attempts whose limit has come. It sleeps until
+/// the earliest limit it holds; an attempt that finishes takes its alarm back. As every attempt
+/// gets the same limits, a new alarm is almost always later than the one the thread waits for,
+/// so setting it wakes nobody: the thread runs about once per read timeout while calls are in
+/// flight, and not at all when none are.
+pub(crate) struct Watchdog {
+    state: std::sync::Mutex<Alarms>,
+    ring: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Alarms {
+    /// Alarm slots; a free one has no waker and is listed in `free`.
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    /// When the thread wakes next on its own (`None`: only when notified).
+    wakes_at: Option<Instant>,
+    /// Whether the thread runs (it is started by the first alarm).
+    running: bool,
+}
+
+struct Slot {
+    due: Instant,
+    waker: Option<std::task::Waker>,
+}
+
+/// An alarm set on the [`Watchdog`]; dropping it takes the alarm back.
+pub(crate) struct Alarm {
+    key: usize,
+    due: Instant,
+    waker: std::task::Waker,
+}
+
+impl Watchdog {
+    /// The process's watchdog.
+    pub(crate) fn global() -> &'static Watchdog {
+        static WATCHDOG: std::sync::OnceLock<Watchdog> = std::sync::OnceLock::new();
+        WATCHDOG.get_or_init(|| Watchdog {
+            state: std::sync::Mutex::new(Alarms::default()),
+            ring: std::sync::Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Alarms> {
+        // No code under this lock can panic; should one ever, the alarms are still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Wakes `waker` at `due` (or soon after), unless the returned alarm is dropped first.
+    fn arm(&'static self, due: Instant, waker: &std::task::Waker) -> Alarm {
+        let mut alarms = self.lock();
+        let slot = Slot {
+            due,
+            waker: Some(waker.clone()),
+        };
+        let key = match alarms.free.pop() {
+            Some(key) => {
+                alarms.slots[key] = slot;
+                key
+            }
+            None => {
+                alarms.slots.push(slot);
+                alarms.slots.len() - 1
+            }
+        };
+        self.wake_by(&mut alarms, due);
+        Alarm {
+            key,
+            due,
+            waker: waker.clone(),
+        }
+    }
+
+    /// Makes sure the thread wakes by `due`: starts it, or rings it when it would wake later.
+    fn wake_by(&'static self, alarms: &mut Alarms, due: Instant) {
+        if !alarms.running {
+            // Without a thread no alarm rings; a limit then ends the attempt the next time it
+            // is polled, as `within` checks the time on every poll. That is the best left.
+            alarms.running = std::thread::Builder::new()
+                .name("sdk-deadlines".into())
+                .spawn(move || self.run())
+                .is_ok();
+        }
+        if alarms.wakes_at.is_none_or(|at| due < at) {
+            alarms.wakes_at = Some(due);
+            self.ring.notify_one();
+        }
+    }
+
+    /// The thread: rings every alarm that is due, then sleeps until the earliest one left.
+    fn run(&self) {
+        let mut alarms = self.lock();
+        loop {
+            let now = Instant::now();
+            let mut ringing = Vec::new();
+            let mut next: Option<Instant> = None;
+            for slot in &mut alarms.slots {
+                if slot.waker.is_some() {
+                    if slot.due <= now {
+                        ringing.extend(slot.waker.take());
+                    } else if next.is_none_or(|at| slot.due < at) {
+                        next = Some(slot.due);
+                    }
+                }
+            }
+            alarms.wakes_at = next;
+            if !ringing.is_empty() {
+                drop(alarms);
+                ringing.into_iter().for_each(std::task::Waker::wake);
+                alarms = self.lock();
+                // Alarms set meanwhile have updated `wakes_at`.
+            }
+            alarms = match alarms.wakes_at {
+                None => self
+                    .ring
+                    .wait(alarms)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(at) => {
+                    let wait = at.saturating_duration_since(Instant::now());
+                    self.ring
+                        .wait_timeout(alarms, wait)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+impl Alarm {
+    /// Sets the alarm again, for `due`, waking `waker`.
+    fn set(&mut self, due: Instant, waker: &std::task::Waker) {
+        let watchdog = Watchdog::global();
+        let mut alarms = watchdog.lock();
+        let replaced = alarms.slots.get_mut(self.key).and_then(|slot| {
+            slot.due = due;
+            slot.waker.replace(waker.clone())
+        });
+        watchdog.wake_by(&mut alarms, due);
+        drop(alarms);
+        // A waker is dropped outside the lock: what its drop runs is not ours to know.
+        drop(replaced);
+        self.due = due;
+        self.waker = waker.clone();
+    }
+}
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        let mut alarms = Watchdog::global().lock();
+        let taken = alarms.slots.get_mut(self.key).map(|slot| slot.waker.take());
+        if taken.is_some() {
+            alarms.free.push(self.key);
+        }
+        drop(alarms);
+        drop(taken);
+    }
 }
 
 /// The `reqwest::Error` for a limit that ran out on a request to `url`: `is_timeout()` is true,
@@ -292,6 +463,68 @@ mod tests {
         };
         let out = within(limits(10_000, 250), &p, pin!(frames)).await;
         assert_eq!(out, Ok("done"));
+    }
+
+    /// A waker that counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+    impl std::task::Wake for Counter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn counter() -> (std::sync::Arc<Counter>, std::task::Waker) {
+        let counter = std::sync::Arc::new(Counter(Default::default()));
+        (counter.clone(), counter.into())
+    }
+
+    #[test]
+    fn an_alarm_rings_once_at_its_time_and_a_taken_back_one_never() {
+        let (rung, waker) = counter();
+        let (kept, kept_waker) = counter();
+        let start = Instant::now();
+        let alarm = Watchdog::global().arm(start + Duration::from_millis(60), &waker);
+        let taken_back = Watchdog::global().arm(start + Duration::from_millis(30), &kept_waker);
+        drop(taken_back);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(rung.0.load(Ordering::SeqCst), 0, "rang early");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(rung.0.load(Ordering::SeqCst), 1);
+        assert_eq!(kept.0.load(Ordering::SeqCst), 0, "a dropped alarm rang");
+        // The thread went back to sleep with nothing to wait for; a new alarm still rings.
+        let (again, again_waker) = counter();
+        let _second =
+            Watchdog::global().arm(Instant::now() + Duration::from_millis(20), &again_waker);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(again.0.load(Ordering::SeqCst), 1);
+        assert_eq!(rung.0.load(Ordering::SeqCst), 1, "an alarm rang twice");
+        drop(alarm);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_attempts_each_end_at_their_own_limit() {
+        let tasks: Vec<_> = (0..20u64)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let limit = Duration::from_millis(50 + 10 * i);
+                    let p = Progress::start();
+                    let limits = Limits {
+                        total: Duration::from_secs(30),
+                        read: limit,
+                    };
+                    let out = within(limits, &p, pin!(std::future::pending::<()>())).await;
+                    (limit, out, p.started.elapsed())
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (limit, out, elapsed) = task.await.unwrap();
+            assert_eq!(out, Err(AttemptTimedOut::Read(limit)));
+            assert!(elapsed >= limit, "{elapsed:?} < {limit:?}");
+            assert!(
+                elapsed < limit + Duration::from_secs(2),
+                "{elapsed:?} for {limit:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -324,80 +324,96 @@ impl Runtime {
         }
     }
 
-    async fn execute_in_span(
-        &self,
-        http: &reqwest::Client,
+    /// The attempt loop. A plain function returning an `async move` block: an `async fn` would
+    /// keep a second copy of the request and the span in its future.
+    #[allow(clippy::manual_async_fn)]
+    fn execute_in_span<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
         request: reqwest::Request,
         span: tracing::Span,
-    ) -> reqwest::Result<reqwest::Response> {
-        let span = &span;
-        let started = Instant::now();
-        let mut attempt: u32 = 1;
-        let mut reauthenticated = false;
-        let mut reauth: Option<Reauth> = None;
-        loop {
-            // Every attempt sends a copy; a request whose body cannot be copied (never the case
-            // for this API's JSON bodies) is sent once, as it is, with no retry.
-            let Some(mut copy) = request.try_clone() else {
-                let mut request = request;
-                self.authorize(http, &mut request).await;
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
+        async move {
+            let started = Instant::now();
+            let mut attempt: u32 = 1;
+            let mut reauthenticated = false;
+            let mut reauth: Option<Reauth> = None;
+            loop {
+                // Every attempt sends a copy; a request whose body cannot be copied (never the
+                // case for this API's JSON bodies) is sent once, as it is, with no retry.
+                let Some(mut copy) = request.try_clone() else {
+                    return Box::pin(self.send_once(http, request, started, &span)).await;
+                };
+                let used = match reauth.take() {
+                    Some(Reauth::Header(value)) => {
+                        copy.headers_mut()
+                            .insert(reqwest::header::AUTHORIZATION, value);
+                        None
+                    }
+                    Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
+                };
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-                let (url, progress) = (request.url().clone(), Progress::start());
-                let result = self.exchange(http.execute(request), &url, &progress).await;
-                return self.finish(result, started, span, &progress).await;
-            };
-            let used = match reauth.take() {
-                Some(Reauth::Header(value)) => {
-                    copy.headers_mut()
-                        .insert(reqwest::header::AUTHORIZATION, value);
-                    None
+                let progress = Progress::start();
+                let result = self
+                    .exchange(http.execute(copy), request.url(), &progress)
+                    .await;
+                if let Ok(response) = &result
+                    && response.status().is_success()
+                {
+                    // Nothing to retry or re-authenticate: the common case stops here.
+                    if !span.is_disabled() {
+                        span.record("attempt", attempt);
+                    }
+                    record_outcome(&result, started, &span);
+                    return result;
                 }
-                Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
-            };
-            self.state.exchanges.fetch_add(1, Ordering::Relaxed);
-            let progress = Progress::start();
-            let result = self
-                .exchange(http.execute(copy), request.url(), &progress)
-                .await;
-            if let Ok(response) = &result
-                && response.status().is_success()
-            {
-                // Nothing to retry or re-authenticate: the common case stops here.
-                if !span.is_disabled() {
-                    span.record("attempt", attempt);
+                span.record("attempt", attempt);
+                if let Err(e) = &result
+                    && crate::error::is_length_limit(e)
+                {
+                    return self.finish(result, started, &span, &progress).await;
                 }
-                return self.finish(result, started, span, &progress).await;
-            }
-            span.record("attempt", attempt);
-            if let Err(e) = &result
-                && crate::error::is_length_limit(e)
-            {
-                return self.finish(result, started, span, &progress).await;
-            }
 
-            if let Ok(response) = &result
-                && response.status() == reqwest::StatusCode::UNAUTHORIZED
-                && !reauthenticated
-                && let Some(next) =
-                    Box::pin(self.on_unauthorized(response, &request, used.as_ref())).await
-            {
-                reauthenticated = true;
-                reauth = Some(next);
-                continue;
-            }
-
-            match self.decide(&request, &result, attempt, started) {
-                Decision::Retry { after } => {
-                    tracing::debug!(attempt, wait_ms = after.as_millis() as u64, "retrying");
-                    drop(result);
-                    self.state.sleep.sleep(after).await;
-                    attempt += 1;
+                if let Ok(response) = &result
+                    && response.status() == reqwest::StatusCode::UNAUTHORIZED
+                    && !reauthenticated
+                    && let Some(next) =
+                        Box::pin(self.on_unauthorized(response, &request, used.as_ref())).await
+                {
+                    reauthenticated = true;
+                    reauth = Some(next);
+                    continue;
                 }
-                Decision::Stop(_) => {
-                    return self.finish(result, started, span, &progress).await;
+
+                match self.decide(&request, &result, attempt, started) {
+                    Decision::Retry { after } => {
+                        tracing::debug!(attempt, wait_ms = after.as_millis() as u64, "retrying");
+                        drop(result);
+                        self.state.sleep.sleep(after).await;
+                        attempt += 1;
+                    }
+                    Decision::Stop(_) => {
+                        return self.finish(result, started, &span, &progress).await;
+                    }
                 }
             }
         }
+    }
+
+    /// A request whose body cannot be copied: signed and sent once, as it is, with no retry
+    /// (boxed by the caller: it never happens with this API's bodies).
+    async fn send_once(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+        started: Instant,
+        span: &tracing::Span,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.authorize(http, &mut request).await;
+        self.state.exchanges.fetch_add(1, Ordering::Relaxed);
+        let (url, progress) = (request.url().clone(), Progress::start());
+        let result = self.exchange(http.execute(request), &url, &progress).await;
+        self.finish(result, started, span, &progress).await
     }
 
     /// One exchange within the attempt's time limits: the request (`sent`, to `url`) and, for
@@ -428,7 +444,8 @@ impl Runtime {
     }
 
     /// Records the outcome on the span, and wraps a final error response's body (read within
-    /// what is left of the last attempt's time limits).
+    /// what is left of the last attempt's time limits; boxed, as the success path never needs
+    /// it).
     async fn finish(
         &self,
         result: reqwest::Result<reqwest::Response>,
@@ -436,26 +453,14 @@ impl Runtime {
         span: &tracing::Span,
         progress: &Progress,
     ) -> reqwest::Result<reqwest::Response> {
-        // Recording on a disabled span (no subscriber) still builds the values: skip it.
-        let recording = !span.is_disabled();
-        if recording {
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-        }
+        record_outcome(&result, started, span);
         match result {
-            Ok(response) => {
-                if recording {
-                    span.record("status", response.status().as_u16());
-                }
-                if response.status().is_client_error() || response.status().is_server_error() {
-                    Ok(Box::pin(envelope_error_body(response, self.state.limits, progress)).await)
-                } else {
-                    Ok(response)
-                }
+            Ok(response)
+                if response.status().is_client_error() || response.status().is_server_error() =>
+            {
+                Ok(Box::pin(envelope_error_body(response, self.state.limits, progress)).await)
             }
-            Err(e) => {
-                tracing::debug!(error = %e, "request failed");
-                Err(e)
-            }
+            other => other,
         }
     }
 
@@ -487,6 +492,25 @@ impl Runtime {
             SystemTime::now(),
             self.state.jitter.next(),
         )
+    }
+}
+
+/// Records a call's outcome on its span (nothing when the span is disabled: recording still
+/// builds the values).
+fn record_outcome(
+    result: &reqwest::Result<reqwest::Response>,
+    started: Instant,
+    span: &tracing::Span,
+) {
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "request failed");
+    }
+    if span.is_disabled() {
+        return;
+    }
+    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+    if let Ok(response) = result {
+        span.record("status", response.status().as_u16());
     }
 }
 
@@ -591,8 +615,9 @@ pub async fn response_value<T: serde::de::DeserializeOwned + 'static, E>(
     let headers = std::mem::take(response.headers_mut());
     let body = match response.extensions_mut().remove::<Buffered>() {
         Some(Buffered(body)) => body,
-        None => response
-            .bytes()
+        // Boxed: only bodies the runtime has not read (error envelopes) come here, and reading
+        // one inline would add its whole state to every call's future.
+        None => Box::pin(response.bytes())
             .await
             .map_err(progenitor_client::Error::ResponseBodyError)?,
     };
@@ -694,9 +719,14 @@ impl ClientHooks<Runtime> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner()
-            .execute(self.client(), request, info.operation_id)
-            .await
+        // Boxed: the runtime's future is over 2 KB, and every `async fn` layer above it (this
+        // hook, the generated `send`, the caller's own future) would otherwise hold it and
+        // move it; measured, the allocation costs less than the copies.
+        Box::pin(
+            self.inner()
+                .execute(self.client(), request, info.operation_id),
+        )
+        .await
     }
 }
 
@@ -710,7 +740,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
-            // The total and read timeouts are the runtime's (`crate::deadline`): one timer
+            // The total and read timeouts are the runtime's (`crate::deadline`): one alarm
             // per attempt instead of reqwest's three.
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
