@@ -720,7 +720,7 @@ impl ClientHooks<Runtime> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        // Boxed: the runtime's future is over 2 KB, and every `async fn` layer above it (this
+        // Boxed: the runtime's future is about 1 KB, and every `async fn` layer above it (this
         // hook, the generated `send`, the caller's own future) would otherwise hold it and
         // move it; measured, the allocation costs less than the copies.
         Box::pin(

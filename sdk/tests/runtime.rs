@@ -471,6 +471,33 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
 }
 
 #[tokio::test]
+async fn an_oversized_token_response_is_an_auth_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/oauth/token");
+            then.status(200).body("x".repeat(200 * 1024));
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client =
+        Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
+    let err: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("is longer than 65536 bytes"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn the_wire_request_is_exact() {
     let server = MockServer::start_async().await;
     let exact = server

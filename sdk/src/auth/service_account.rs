@@ -16,6 +16,8 @@ use crate::deadline::{self, Limits, Progress};
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// Lifetime assumed when the token endpoint gives none.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+/// The longest token response read; a token response is a few hundred bytes.
+pub const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 
 #[derive(Clone)]
 struct Token {
@@ -124,6 +126,12 @@ impl TokenSource {
                 .map_err(|e| format!("token response from {} broke: {e}", self.token_url))?
             {
                 progress.mark();
+                if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+                    return Err(format!(
+                        "token response from {} is longer than {MAX_TOKEN_RESPONSE} bytes",
+                        self.token_url
+                    ));
+                }
                 body.extend_from_slice(&chunk);
             }
             Ok::<_, String>((response.status(), body))
