@@ -157,6 +157,20 @@ fn provider_in(text: &str) -> Result<Option<Tag<'_>>, serde_json::Error> {
     }
 }
 
+/// An entry of an unmodelled provider, kept as a map. The `providerName` scan stopped at the
+/// first tag; a map keeps the last of repeated keys, so a second `providerName` would give an
+/// entry whose own encoding names another provider. Such an entry is refused, as the modelled
+/// variants refuse a repeated field.
+fn unknown_entry(text: &str) -> Result<Map<String, Value>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct OneTag<'a> {
+        #[serde(rename = "providerName", default, borrow)]
+        _provider: Option<Tag<'a>>,
+    }
+    serde_json::from_str::<OneTag<'_>>(text)?;
+    serde_json::from_str(text)
+}
+
 /// Walks an object's keys until `providerName`, and stores its value (`Some(None)`: the
 /// object has no such key).
 struct FindProvider<'a, 's>(&'s mut Option<Option<Tag<'a>>>);
@@ -326,7 +340,7 @@ macro_rules! polymorphic {
                     Some("AWS") => decode_variant::<_, D>("AWS", $kind, text).map(Self::Aws),
                     Some("GCP") => decode_variant::<_, D>("GCP", $kind, text).map(Self::Gcp),
                     Some("AZURE") => decode_variant::<_, D>("AZURE", $kind, text).map(Self::Azure),
-                    _ => serde_json::from_str::<Map<String, Value>>(text)
+                    _ => unknown_entry(text)
                         .map(|raw| Self::Unknown(UnknownProvider { raw }))
                         .map_err(|e| D::Error::custom(without_position(&e))),
                 }
@@ -634,6 +648,8 @@ mod tests {
             ),
             format!(r#"{{"note":{{"providerName":"GCP"}},{aws}}}"#),
             format!(r#"{{"providerName":"AWS",{aws},"providerName":"GCP"}}"#),
+            // Found by the fuzzer: an unmodelled first tag, then a modelled one.
+            format!(r#"{{"providerName":"AW0/21",{aws},"providerName":"AWS"}}"#),
             format!(r#"{{"providerName":"ORACLE",{gcp}}}"#),
             format!(r#"{{"providerName":7,{gcp}}}"#),
             format!(r#"{{"providerName":"GCP",{aws}}}"#),
@@ -664,6 +680,29 @@ mod tests {
         }
         // AWS first, last, absent, null; both GCP; nested tag.
         assert_eq!(fast, 7);
+    }
+
+    #[test]
+    fn a_repeated_provider_name_is_refused_whatever_comes_first() {
+        for doc in [
+            r#"{"id":"65a3f1c27b9e4d0a8c6b2e14","providerName":"AW0/21","regionName":"EU_CENTRAL_1","providerName":"AWS","provisioned":true}"#,
+            r#"{"providerName":"ORACLE","providerName":"ORACLE"}"#,
+            r#"{"providerName":"AWS","providerName":"AWS"}"#,
+            r#"{"providerName":null,"providerName":"GCP"}"#,
+        ] {
+            for err in [
+                serde_json::from_str::<Container>(doc)
+                    .map(|_| ())
+                    .unwrap_err(),
+                serde_json::from_str::<Peer>(doc).map(|_| ()).unwrap_err(),
+            ] {
+                assert!(
+                    err.to_string().contains("duplicate field `providerName`"),
+                    "{doc}: {err}"
+                );
+            }
+            assert!(decode_entry_document::<Container>(doc.as_bytes()).is_none());
+        }
     }
 
     #[test]
