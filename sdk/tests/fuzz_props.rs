@@ -111,8 +111,31 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) 
     true
 }
 
+/// The sdk's own response decoder (`sdk::runtime::response_value`, which decodes a single entry
+/// straight from the body) gives what `serde_json` gives: the same value, or an error.
+fn decoder_agrees<T: DeserializeOwned + PartialEq + Debug + 'static>(data: &[u8]) {
+    use futures_util::FutureExt;
+    let response = reqwest::Response::from(http::Response::new(data.to_vec()));
+    let decoded = sdk::runtime::response_value::<T, ErrorBody>(response)
+        .now_or_never()
+        .expect("a body held in memory is read at once");
+    let direct = serde_json::from_slice::<T>(data);
+    match (decoded, direct) {
+        (Ok(value), Ok(expected)) => assert_eq!(value.into_inner(), expected),
+        (Err(_), Err(_)) => {}
+        (decoded, direct) => panic!(
+            "{}: response_value and serde_json disagree on {:?}: {:?} / {direct:?}",
+            std::any::type_name::<T>(),
+            String::from_utf8_lossy(data),
+            decoded.map(|v| v.into_inner()),
+        ),
+    }
+}
+
 /// Every response decoder on `data`; panics on a broken round trip. Returns how many decoded.
 fn decode_all(data: &[u8]) -> usize {
+    decoder_agrees::<Peer>(data);
+    decoder_agrees::<Container>(data);
     let decoded = [
         round_trip::<ContainerPage>(data),
         round_trip::<PeerPage>(data),
