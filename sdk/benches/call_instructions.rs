@@ -24,7 +24,7 @@
 use std::process::Command;
 
 mod common;
-use common::{GROUP, PEER, one_worker_runtime as runtime};
+use common::one_worker_runtime as runtime;
 
 const VARIANTS: [&str; 3] = ["bare", "by hand, typed", "sdk"];
 const FEW: u64 = 1_000;
@@ -37,11 +37,7 @@ fn child(variant: usize, calls: u64) {
     let server = common::peer_server(&rt);
     let url = server.url(common::peer_path());
     let bare = reqwest::Client::builder().build().unwrap();
-    let as_in_sdk = reqwest::Client::builder()
-        .user_agent(sdk::config::USER_AGENT)
-        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
-        .build()
-        .unwrap();
+    let as_in_sdk = common::reqwest_as_in_sdk();
     let sdk_client = sdk::Client::from_config(
         sdk::Config::new()
             .with_base_url(&server.base_url())
@@ -52,27 +48,15 @@ fn child(variant: usize, calls: u64) {
         for _ in 0..calls {
             match variant {
                 0 => {
-                    let response = bare.get(&url).header("accept", "application/json");
-                    let bytes = response.send().await.unwrap().bytes().await.unwrap();
-                    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let value: serde_json::Value = common::raw_get(&bare, &url).await;
                     std::hint::black_box(value);
                 }
                 1 => {
-                    let response = as_in_sdk.get(&url).header("accept", "application/json");
-                    let bytes = response.send().await.unwrap().bytes().await.unwrap();
-                    let peer: sdk::models::Peer = serde_json::from_slice(&bytes).unwrap();
+                    let peer: sdk::models::Peer = common::raw_get(&as_in_sdk, &url).await;
                     std::hint::black_box(peer);
                 }
                 _ => {
-                    let peer = sdk_client
-                        .get_peer()
-                        .group_id(GROUP)
-                        .peer_id(PEER)
-                        .send()
-                        .await
-                        .unwrap()
-                        .into_inner();
-                    std::hint::black_box(peer);
+                    std::hint::black_box(common::sdk_get_peer(&sdk_client).await);
                 }
             }
         }

@@ -49,38 +49,6 @@ fn reqwest_like_sdk() -> reqwest::Client {
         .unwrap()
 }
 
-async fn raw_get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> T {
-    let response = client
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    let bytes = response.bytes().await.unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-async fn sdk_get(client: &sdk::Client) -> sdk::models::Peer {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-/// reqwest as `sdk::Client::from_config` builds it: the sdk's user agent and connect timeout
-/// (it enforces the read and total timeouts itself, with one timer per attempt).
-fn reqwest_as_in_sdk() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(sdk::config::USER_AGENT)
-        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
-        .build()
-        .unwrap()
-}
-
 /// The sdk's path rebuilt by hand, without its timer, retry loop, span or response plumbing:
 /// both ids checked as `types::ObjectId`, the URL formatted with them (hex: not
 /// percent-encoded), a copy of the request sent (`try_clone`), the body read in chunks, and
@@ -127,19 +95,19 @@ fn breakdown(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     group.bench_function("reqwest default + Value", |b| {
         b.to_async(&rt)
-            .iter(|| async { raw_get::<serde_json::Value>(&raw_default, &url).await })
+            .iter(|| async { common::raw_get::<serde_json::Value>(&raw_default, &url).await })
     });
     group.bench_function("reqwest sdk settings + Value", |b| {
         b.to_async(&rt)
-            .iter(|| async { raw_get::<serde_json::Value>(&raw_like_sdk, &url).await })
+            .iter(|| async { common::raw_get::<serde_json::Value>(&raw_like_sdk, &url).await })
     });
     group.bench_function("reqwest sdk settings + models::Peer", |b| {
         b.to_async(&rt)
-            .iter(|| async { raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await })
+            .iter(|| async { common::raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await })
     });
     group.bench_function("sdk", |b| {
         b.to_async(&rt)
-            .iter(|| async { sdk_get(&sdk_client).await })
+            .iter(|| async { common::sdk_get_peer(&sdk_client).await })
     });
     {
         // Scoped to this thread, which is where `block_on` polls the call (and the span).
@@ -150,7 +118,7 @@ fn breakdown(c: &mut Criterion) {
         let _guard = tracing::subscriber::set_default(subscriber);
         group.bench_function("sdk, tracing INFO subscriber", |b| {
             b.to_async(&rt)
-                .iter(|| async { sdk_get(&sdk_client).await })
+                .iter(|| async { common::sdk_get_peer(&sdk_client).await })
         });
     }
     group.finish();
@@ -174,14 +142,14 @@ fn digest(c: &mut Criterion) {
         let client =
             sdk::Client::from_config(config.clone().with_preemptive_digest(preemptive)).unwrap();
         // The first call takes the challenge; count from the second on.
-        rt.block_on(sdk_get(&client));
+        rt.block_on(common::sdk_get_peer(&client));
         let calls = AtomicU64::new(0);
         let (exchanges, hits_401, hits_200) =
             (client.runtime().exchanges(), challenge.calls(), ok.calls());
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
                 calls.fetch_add(1, Ordering::Relaxed);
-                sdk_get(&client).await
+                common::sdk_get_peer(&client).await
             })
         });
         let calls = calls.load(Ordering::Relaxed) as f64;
@@ -240,7 +208,7 @@ fn interleaved() {
     .unwrap();
     let raw_default = reqwest::Client::builder().build().unwrap();
     let raw_like_sdk = reqwest_like_sdk();
-    let raw_as_in_sdk = reqwest_as_in_sdk();
+    let raw_as_in_sdk = common::reqwest_as_in_sdk();
 
     let names = [
         "reqwest default + Value",
@@ -264,18 +232,20 @@ fn interleaved() {
             for _ in 0..BLOCK {
                 match variant {
                     0 => drop(std::hint::black_box(
-                        raw_get::<serde_json::Value>(&raw_default, &url).await,
+                        common::raw_get::<serde_json::Value>(&raw_default, &url).await,
                     )),
                     1 => drop(std::hint::black_box(
-                        raw_get::<serde_json::Value>(&raw_like_sdk, &url).await,
+                        common::raw_get::<serde_json::Value>(&raw_like_sdk, &url).await,
                     )),
                     2 => drop(std::hint::black_box(
-                        raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await,
+                        common::raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await,
                     )),
                     3 => drop(std::hint::black_box(
                         by_hand_like_sdk(&raw_as_in_sdk, &base_url).await,
                     )),
-                    _ => drop(std::hint::black_box(sdk_get(&sdk_client).await)),
+                    _ => drop(std::hint::black_box(
+                        common::sdk_get_peer(&sdk_client).await,
+                    )),
                 }
             }
         })

@@ -35,6 +35,18 @@ fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
     (config, sleep)
 }
 
+/// `get_peer` on `client`, which the test expects to fail.
+async fn get_peer_error(client: &Client) -> sdk::Error {
+    client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .expect_err("the call fails")
+        .into()
+}
+
 async fn digest_server(server: &MockServer) -> (httpmock::Mock<'_>, httpmock::Mock<'_>) {
     let challenge = server
         .mock_async(|when, then| {
@@ -104,14 +116,7 @@ async fn a_second_401_is_a_typed_error_after_two_exchanges() {
         .await;
     let (config, _) = setup(&server);
     let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(
         err.error_code(),
@@ -170,14 +175,7 @@ async fn get_is_retried_on_503_honouring_retry_after() {
     let client =
         Client::from_config(config.with_retry_policy(RetryPolicy::default().with_max_attempts(3)))
             .unwrap();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     unavailable.assert_calls_async(3).await;
     assert_eq!(
         sleep.slept(),
@@ -391,14 +389,7 @@ async fn a_refused_token_is_refreshed_once() {
     let (config, _) = setup(&server);
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     refused.assert_calls_async(2).await;
     token.assert_calls_async(2).await;
@@ -418,14 +409,7 @@ async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
     let (config, _) = setup(&server);
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
     assert!(err.to_string().contains("invalid_client"), "{err}");
     assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
@@ -450,14 +434,7 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
     assert!(
         err.to_string()
@@ -482,14 +459,7 @@ async fn an_oversized_token_response_is_an_auth_error() {
     let (config, _) = setup(&server);
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
-    let err: sdk::Error = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = get_peer_error(&client).await;
     assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
     assert!(
         err.to_string().contains("is longer than 65536 bytes"),

@@ -425,6 +425,41 @@ pub fn peer_body() -> Value {
         "errorStateName": null})
 }
 
+/// The hand-written call: `GET url` with `Accept: application/json`, the whole body read, then
+/// decoded as `T`.
+pub async fn raw_get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> T {
+    let response = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let bytes = response.bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// reqwest as `sdk::Client::from_config` builds it: the sdk's user agent and connect timeout
+/// (it enforces the read and total timeouts itself).
+pub fn reqwest_as_in_sdk() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(sdk::config::USER_AGENT)
+        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+/// `get_peer` of the bench peer through the sdk, decoded.
+pub async fn sdk_get_peer(client: &sdk::Client) -> sdk::models::Peer {
+    client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// The runtime the per-call benches poll on: the caller on the bench thread (`block_on`), one
 /// worker for the connections and the in-process mock server.
 pub fn one_worker_runtime() -> tokio::runtime::Runtime {
