@@ -743,6 +743,14 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             // The total and read timeouts are the runtime's (`crate::deadline`): one alarm
             // per attempt instead of reqwest's three.
+            //
+            // HTTP/1.1 only, whatever reqwest features the application's other dependencies
+            // turn on: the protocol every test here speaks. reqwest's own retry layer only
+            // replays HTTP/2 and HTTP/3 refusals, so it can never fire here; switched off, it
+            // no longer copies every request's URI and headers in case it would (the sdk's own
+            // retry loop decides retries; decision 0006).
+            .http1_only()
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
         let runtime = Runtime::from_config(&config);

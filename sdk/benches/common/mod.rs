@@ -439,11 +439,14 @@ pub async fn raw_get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, u
 }
 
 /// reqwest as `sdk::Client::from_config` builds it: the sdk's user agent and connect timeout
-/// (it enforces the read and total timeouts itself).
+/// (it enforces the read and total timeouts itself), HTTP/1.1 only, reqwest's own retry layer
+/// off.
 pub fn reqwest_as_in_sdk() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(sdk::config::USER_AGENT)
         .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
+        .http1_only()
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
         .unwrap()
 }
