@@ -146,7 +146,20 @@ fn provider_of<'a, E: serde::de::Error>(
 
 /// The `providerName` of the JSON object `text`, if it has one. The object is read only up
 /// to that field: the variant's own decoding reads (and checks) all of it afterwards.
+///
+/// [`scan_provider`] answers for every well-formed object; what it cannot read is left to
+/// serde_json, whose verdict (and error) then stands.
 fn provider_in(text: &str) -> Result<Option<Tag<'_>>, serde_json::Error> {
+    match scan_provider(text) {
+        Some(found) => Ok(found),
+        None => provider_in_by_serde(text),
+    }
+}
+
+/// [`provider_in`] through serde_json: the keys read with `IsProviderKey`, the values skipped
+/// as `IgnoredAny`. About five times the cost of [`scan_provider`] (most of it per key), and
+/// stopping inside the object makes serde_json build an error to report what follows.
+fn provider_in_by_serde(text: &str) -> Result<Option<Tag<'_>>, serde_json::Error> {
     let mut found = None;
     let mut de = serde_json::Deserializer::from_str(text);
     let scanned = Deserializer::deserialize_map(&mut de, FindProvider(&mut found));
@@ -154,6 +167,122 @@ fn provider_in(text: &str) -> Result<Option<Tag<'_>>, serde_json::Error> {
         // Stopping inside the object makes serde_json report what follows; that is expected.
         Some(tag) => Ok(tag),
         None => scanned.map(|()| None),
+    }
+}
+
+/// The `providerName` of the JSON object `text` (`Some(None)`: it has none), read without a
+/// parser: keys are compared where they lie, values are stepped over by their brackets and
+/// quotes (a key with an escape is unescaped to compare). `None` when the text is not an
+/// object or is cut short, or the tag is not a plain string or `null`: the caller then asks
+/// serde_json. The first `providerName` decides, as in the serde_json path; on
+/// well-formed JSON both read the same tag. Malformed JSON may still get a tag here: the
+/// variant's decoding, which reads the whole text, refuses it then.
+fn scan_provider(text: &str) -> Option<Option<Tag<'_>>> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return Some(None);
+    }
+    loop {
+        let key_start = at;
+        let (key_end, key_escaped) = string_end(bytes, at)?;
+        let is_provider = if key_escaped {
+            // `provider\u004eame` is `providerName` too: such a key is unescaped to compare.
+            serde_json::from_str::<Cow<'_, str>>(&text[key_start..key_end]).ok()? == "providerName"
+        } else {
+            &bytes[key_start..key_end] == b"\"providerName\""
+        };
+        at = skip_space(bytes, key_end);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let value_end = value_end(bytes, at)?;
+        if is_provider {
+            return match bytes[at] {
+                b'"' => {
+                    let (end, escaped) = string_end(bytes, at)?;
+                    (!escaped).then(|| Some(Tag::Str(Cow::Borrowed(&text[at + 1..end - 1]))))
+                }
+                b'n' if &text[at..value_end] == "null" => Some(Some(Tag::Null)),
+                _ => None,
+            };
+        }
+        at = skip_space(bytes, value_end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => return Some(None),
+            _ => return None,
+        }
+    }
+}
+
+/// The first byte at or after `at` that is not JSON whitespace.
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The end (one past the closing quote) of the string starting at `at`, and whether it holds
+/// an escape; `None` when `at` is not a quote or the string is not closed.
+fn string_end(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut escaped = false;
+    let mut i = at + 1;
+    loop {
+        match bytes.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The end of the JSON value starting at `at`: a string, an object or array (brackets counted,
+/// strings stepped over), or a literal or number (up to the next delimiter).
+fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => string_end(bytes, at).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => {
+                        i = string_end(bytes, i)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        b',' | b'}' | b']' | b':' => None,
+        _ => {
+            let len = bytes[at..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(bytes.len() - at);
+            Some(at + len)
+        }
     }
 }
 
@@ -731,6 +860,144 @@ mod tests {
         assert!(matches!(tag, Some(Tag::Null)));
         assert!(provider_in(r#"["providerName"]"#).is_err());
         assert!(provider_in(r#"{"id":"#).is_err());
+    }
+
+    /// A tag as something to compare: the provider's string, `null`, or another value.
+    fn seen(found: &Option<Tag<'_>>) -> Option<Result<String, bool>> {
+        found.as_ref().map(|tag| match tag {
+            Tag::Str(name) => Ok(name.to_string()),
+            Tag::Null => Err(true),
+            Tag::Other => Err(false),
+        })
+    }
+
+    /// When the parser-free scan answers, serde_json gives the same answer.
+    fn scan_agrees(text: &str) -> bool {
+        let Some(scanned) = scan_provider(text) else {
+            return false;
+        };
+        let by_serde = provider_in_by_serde(text)
+            .unwrap_or_else(|e| panic!("the scan read {text:?}, serde_json refused it: {e}"));
+        assert_eq!(seen(&scanned), seen(&by_serde), "{text}");
+        true
+    }
+
+    #[test]
+    fn the_provider_scan_reads_what_serde_json_reads() {
+        for doc in documents() {
+            // A tag that is a number needs serde_json (below); every other document is read.
+            let plain = !doc.contains(r#""providerName":7"#);
+            if let Ok(Value::Object(_)) = serde_json::from_str::<Value>(&doc) {
+                assert_eq!(scan_agrees(&doc), plain, "{doc}");
+            }
+        }
+        // Brackets, quotes and escapes inside strings; every kind of value before the tag.
+        for doc in [
+            r#"{"a":"}{\"providerName\":\"GCP\"","providerName":"AZURE"}"#,
+            r#"{"a":["]",{"b":"[{"}],"n":-1.5e3,"t":true,"f":false,"z":null,"providerName":"GCP"}"#,
+            r#"{"a\u0062":1, "x" : { } , "y":[ ],"providerName" :
+                "AWS"}"#,
+            r#"{"a":"\\","providerName":"GCP"}"#,
+            r#"{"a":"é ünïcode","providerName":"AWS"}"#,
+            r#"{}"#,
+            r#" { } "#,
+            r#"{"a":1}"#,
+        ] {
+            assert!(scan_agrees(doc), "the scan declined {doc}");
+        }
+        assert!(matches!(
+            scan_provider(r#"{"provider\u004eame":"GCP"}"#),
+            Some(Some(Tag::Str(ref s))) if s == "GCP"
+        ));
+        // What needs a parser is left to serde_json, which then decides.
+        for doc in [
+            r#"{"providerName":"GC\u0050"}"#,
+            r#"{"providerName":7}"#,
+            r#"{"providerName":{"name":"GCP"}}"#,
+            r#"{"providerName":nul}"#,
+            r#"["providerName"]"#,
+            r#"{"id":"#,
+            r#"{"id" 1}"#,
+            r#"{"id":1 "providerName":"GCP"}"#,
+            r#"{"id":"abc"#,
+            "",
+        ] {
+            assert!(scan_provider(doc).is_none(), "the scan read {doc}");
+        }
+        assert!(matches!(
+            provider_in(r#"{"provider\u004eame":"GCP"}"#).unwrap(),
+            Some(Tag::Str(ref s)) if s == "GCP"
+        ));
+        assert!(matches!(
+            provider_in(r#"{"providerName":"GC\u0050"}"#).unwrap(),
+            Some(Tag::Str(ref s)) if s == "GCP"
+        ));
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[\\PC\"\\\\{}\\[\\],:]{0,8}".prop_map(Value::String),
+            prop_oneof![Just("providerName"), Just("AWS"), Just("GCP")]
+                .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-zA-Z\"\\\\]{0,6}|providerName", inner), 0..4)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// On any JSON object, compact or pretty, the scan answers (unless the tag is not a
+        /// plain string or `null`) and agrees with serde_json.
+        #[test]
+        fn the_provider_scan_agrees_with_serde_json_on_any_object(
+            fields in proptest::collection::vec(("[a-zA-Z\"\\\\\n]{1,6}|providerName", json_value()), 0..6),
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let mut text = String::from("{");
+            for (i, (key, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&serde_json::to_string(key).unwrap());
+                text.push(':');
+                if pretty {
+                    text.push_str(" \n ");
+                    text.push_str(&serde_json::to_string_pretty(value).unwrap());
+                } else {
+                    text.push_str(&serde_json::to_string(value).unwrap());
+                }
+            }
+            text.push('}');
+            let answered = scan_agrees(&text);
+            let first_tag = fields.iter().find(|(key, _)| key == "providerName").map(|(_, v)| v);
+            let plain = match first_tag {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => !s.contains(['"', '\\']) && !s.chars().any(|c| c < ' '),
+                Some(_) => false,
+            };
+            proptest::prop_assert_eq!(answered, plain, "{}", text);
+        }
+
+        /// On any text at all, a scan that answers never contradicts serde_json.
+        #[test]
+        fn the_provider_scan_never_contradicts_serde_json(text in "[{}\\[\\]\",: a-zA-Z0-9\\\\]{0,40}|\\PC{0,40}") {
+            if let (Some(scanned), Ok(by_serde)) = (scan_provider(&text), provider_in_by_serde(&text)) {
+                proptest::prop_assert_eq!(seen(&scanned), seen(&by_serde), "{}", text);
+            }
+        }
     }
 
     fn container(value: Value) -> Container {
