@@ -286,6 +286,38 @@ fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// The provider an entry most likely names, found without reading its structure: the one
+/// `"providerName"` in `text`, when it is followed by `:` and a plain string (`AWS` when it is
+/// `null`, or when the text has no `"providerName"` at all). `None` when it is there twice or
+/// more, or followed by anything else. Only a guess: the occurrence may sit in a nested object
+/// or inside a string. The caller keeps it only if that variant then decodes, which proves it
+/// (see `decode_likely`).
+fn likely_provider(text: &str) -> Option<&str> {
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"providerName\""));
+    let bytes = text.as_bytes();
+    let Some(found) = KEY.find(bytes) else {
+        return Some("AWS");
+    };
+    let after = found + KEY.needle().len();
+    if KEY.find(&bytes[after..]).is_some() {
+        return None;
+    }
+    let mut at = skip_space(bytes, after);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    match bytes.get(at)? {
+        b'"' => {
+            let (end, escaped) = string_end(bytes, at)?;
+            (!escaped).then(|| &text[at + 1..end - 1])
+        }
+        b'n' if bytes[at..].starts_with(b"null") => Some("AWS"),
+        _ => None,
+    }
+}
+
 /// An entry of an unmodelled provider, kept as a map. The `providerName` scan stopped at the
 /// first tag; a map keeps the last of repeated keys, so a second `providerName` would give an
 /// entry whose own encoding names another provider. Such an entry is refused, as the modelled
@@ -421,13 +453,30 @@ macro_rules! polymorphic {
             /// the modelled providers, decoded straight from it.
             fn from_document(body: &[u8]) -> Option<Self> {
                 let text = std::str::from_utf8(body).ok()?;
+                if let Some(entry) = Self::decode_likely(text) {
+                    return Some(entry);
+                }
                 let provider = provider_in(text).ok()?;
-                match variant_name(&provider)? {
+                Self::decode_modelled(variant_name(&provider)?, text)
+            }
+
+            /// `text` decoded as the modelled variant `provider` names; `None` for another
+            /// provider, or when that variant does not decode.
+            fn decode_modelled(provider: &str, text: &str) -> Option<Self> {
+                match provider {
                     "AWS" => serde_json::from_str(text).ok().map(Self::Aws),
                     "GCP" => serde_json::from_str(text).ok().map(Self::Gcp),
                     "AZURE" => serde_json::from_str(text).ok().map(Self::Azure),
                     _ => None,
                 }
+            }
+
+            /// `text` decoded as the variant [`likely_provider`] guesses, if that succeeds.
+            /// A success is the answer the `providerName` scan would give: each variant's own
+            /// decoding accepts only its own top-level `providerName` (absent or `null` too, for
+            /// AWS) and refuses it repeated, so the scan would pick that variant.
+            fn decode_likely(text: &str) -> Option<Self> {
+                Self::decode_modelled(likely_provider(text)?, text)
             }
 
             /// The provider, typed; an unmodelled provider is
@@ -464,6 +513,9 @@ macro_rules! polymorphic {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
                 let text = raw.get();
+                if let Some(entry) = Self::decode_likely(text) {
+                    return Ok(entry);
+                }
                 let provider = provider_of::<D::Error>(&raw)?;
                 match variant_name(&provider) {
                     Some("AWS") => decode_variant::<_, D>("AWS", $kind, text).map(Self::Aws),
@@ -747,6 +799,7 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
     use serde_json::json;
 
     const ID: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
@@ -934,6 +987,99 @@ mod tests {
         ));
     }
 
+    /// What the scan-first path decodes `text` to: the tag read by serde_json, then the
+    /// variant it names (the oracle for `decode_likely`).
+    fn by_scan<T, F: Fn(&str, &str) -> Option<T>>(text: &str, decode: F) -> Option<T> {
+        let provider = provider_in_by_serde(text).ok()?;
+        decode(variant_name(&provider)?, text)
+    }
+
+    /// Whenever the guessed variant decodes, it is what the scan would have decoded.
+    fn likely_agrees(text: &str) -> bool {
+        let peer = Peer::decode_likely(text);
+        if peer.is_some() {
+            assert_eq!(peer, by_scan(text, Peer::decode_modelled), "{text}");
+        }
+        let container = Container::decode_likely(text);
+        if container.is_some() {
+            assert_eq!(
+                container,
+                by_scan(text, Container::decode_modelled),
+                "{text}"
+            );
+        }
+        peer.is_some() || container.is_some()
+    }
+
+    #[test]
+    fn a_guessed_variant_is_kept_only_when_the_scan_agrees() {
+        let mut guessed = 0;
+        for doc in documents() {
+            guessed += usize::from(likely_agrees(&doc));
+        }
+        // AWS first, last, absent, null; both GCP (the nested tag and the repeats are not
+        // guessed: two occurrences).
+        assert_eq!(guessed, 6);
+        let aws = format!(
+            r#""id":"{ID}","containerId":"{CONTAINER}","accepterRegionName":"eu-west-1","awsAccountId":"418273645091","routeTableCidrBlock":"10.8.0.0/21","vpcId":"vpc-0a1b2c3d4e5f60718""#
+        );
+        for doc in [
+            // The only occurrence is nested, or inside a string: the guess fails to decode.
+            format!(r#"{{"note":{{"providerName":"GCP"}},{aws}}}"#),
+            format!(r#"{{"note":"\"providerName\":\"GCP\"",{aws}}}"#),
+            format!(r#"{{"note":"x\"providerName","providerName":"GCP",{aws}}}"#),
+            // Escaped key: the text search does not see it, the variant's decoding does.
+            format!(r#"{{"provider\u004eame":"GCP",{aws}}}"#),
+            format!(r#"{{"provider\u004eame":"AWS",{aws}}}"#),
+        ] {
+            likely_agrees(&doc);
+        }
+    }
+
+    /// Every field the peer and container variants of all three providers require, each
+    /// with a value its variant accepts.
+    fn entry_fields() -> Vec<(String, Value)> {
+        [
+            ("id", ID),
+            ("containerId", CONTAINER),
+            ("accepterRegionName", "eu-west-1"),
+            ("awsAccountId", "418273645091"),
+            ("routeTableCidrBlock", "10.8.0.0/21"),
+            ("vpcId", "vpc-0a1b2c3d4e5f60718"),
+            ("networkName", "core-vpc"),
+            ("gcpProjectId", "harbor-analytics-77213"),
+            ("azureDirectoryId", "5b2c9e71-0f4d-4a83-b6e2-91c7d3a5f048"),
+            (
+                "azureSubscriptionId",
+                "0d7e5c3a-9f21-4b8e-a6c4-2f1e3d5b7a90",
+            ),
+            ("resourceGroupName", "rg-core"),
+            ("vnetName", "vnet-core"),
+            ("atlasCidrBlock", "10.12.8.0/21"),
+            ("regionName", "EU_WEST_1"),
+            ("region", "SWEDEN_CENTRAL"),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), Value::from(value)))
+        .collect()
+    }
+
+    #[test]
+    fn every_variant_decodes_from_the_shared_entry_fields() {
+        let body = |tag: &str| {
+            let mut fields = entry_fields();
+            fields.push(("providerName".to_owned(), Value::from(tag)));
+            Value::Object(fields.into_iter().collect()).to_string()
+        };
+        for tag in ["AWS", "GCP", "AZURE"] {
+            let text = body(tag);
+            let peer = Peer::decode_modelled(tag, &text).expect("the peer decodes");
+            let container = Container::decode_modelled(tag, &text).expect("the container decodes");
+            assert_eq!(peer.provider_name(), Some(tag), "{text}");
+            assert_eq!(container.provider_name(), Some(tag), "{text}");
+        }
+    }
+
     fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
@@ -989,6 +1135,43 @@ mod tests {
                 Some(_) => false,
             };
             proptest::prop_assert_eq!(answered, plain, "{}", text);
+        }
+
+        /// Entries carrying every field any variant needs, in any order, with `providerName`
+        /// absent, `null`, any provider or not a string, once or twice, and other fields
+        /// holding a nested `providerName` or one inside a string: a guessed variant that
+        /// decodes is always the one the scan picks.
+        #[test]
+        fn a_guessed_variant_agrees_with_the_scan_on_any_entry(
+            fields in proptest::strategy::Just(entry_fields()).prop_shuffle(),
+            tags in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(Value::from("AWS")),
+                        proptest::strategy::Just(Value::from("GCP")),
+                        proptest::strategy::Just(Value::from("AZURE")),
+                        proptest::strategy::Just(Value::from("ORACLE")),
+                        proptest::strategy::Just(Value::Null),
+                        proptest::strategy::Just(Value::from(3)),
+                    ],
+                    0..16usize,
+                ),
+                0..3,
+            ),
+            notes in proptest::collection::vec((json_value(), 0..16usize), 0..3),
+        ) {
+            let mut entry: Vec<(String, Value)> = fields;
+            for (tag, at) in tags {
+                entry.insert(at.min(entry.len()), ("providerName".to_owned(), tag));
+            }
+            for (note, at) in notes {
+                entry.insert(at.min(entry.len()), ("note".to_owned(), note));
+            }
+            let body: Vec<String> = entry
+                .iter()
+                .map(|(key, value)| format!("{}:{value}", Value::from(key.as_str())))
+                .collect();
+            likely_agrees(&format!("{{{}}}", body.join(",")));
         }
 
         /// On any text at all, a scan that answers never contradicts serde_json.
