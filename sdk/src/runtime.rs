@@ -77,7 +77,29 @@ struct State {
     jitter: Arc<dyn Jitter>,
     exchanges: AtomicU64,
     /// The client's base URL as given and as parsed, the first time a request is built.
-    base: std::sync::OnceLock<(String, Option<reqwest::Url>)>,
+    base: std::sync::OnceLock<(String, Option<BaseUrl>)>,
+}
+
+/// A client's base URL, parsed once for [`Runtime::request_url`].
+#[derive(Debug)]
+struct BaseUrl {
+    parsed: reqwest::Url,
+    /// The same URL with a long placeholder path. `set_path` replaces the whole path, so a
+    /// copy of this gives exactly what a copy of `parsed` gives, but its text already has room
+    /// for a request's path: a copy of `parsed` has none, and grew three times per request.
+    roomy: reqwest::Url,
+}
+
+impl BaseUrl {
+    /// Room for request paths of up to this many bytes (this API's are under 100).
+    const PATH_ROOM: usize = 192;
+
+    fn parse(base: &str) -> Option<Self> {
+        let parsed = reqwest::Url::parse(base).ok()?;
+        let mut roomy = parsed.clone();
+        roomy.set_path(&format!("/{}", "x".repeat(Self::PATH_ROOM - 1)));
+        Some(Self { parsed, roomy })
+    }
 }
 
 /// Per-client runtime state, held in the generated client's `inner` field. Cheap to clone.
@@ -181,12 +203,12 @@ impl Runtime {
         let (cached, parsed) = self
             .state
             .base
-            .get_or_init(|| (base.to_owned(), reqwest::Url::parse(base).ok()));
-        let parsed = parsed.as_ref().filter(|_| cached == base)?;
+            .get_or_init(|| (base.to_owned(), BaseUrl::parse(base)));
+        let BaseUrl { parsed, roomy } = parsed.as_ref().filter(|_| cached == base)?;
         if parsed.cannot_be_a_base() || parsed.query().is_some() || parsed.fragment().is_some() {
             return None;
         }
-        let mut url = parsed.clone();
+        let mut url = roomy.clone();
         let own = parsed.path();
         if own == "/" && !base.ends_with('/') {
             url.set_path(path);
@@ -341,7 +363,7 @@ impl Runtime {
             loop {
                 // Every attempt sends a copy; a request whose body cannot be copied (never the
                 // case for this API's JSON bodies) is sent once, as it is, with no retry.
-                let Some(mut copy) = request.try_clone() else {
+                let Some(mut copy) = copy_request(&request) else {
                     return Box::pin(self.send_once(http, request, started, &span)).await;
                 };
                 let used = match reauth.take() {
@@ -494,6 +516,37 @@ impl Runtime {
             self.state.jitter.next(),
         )
     }
+}
+
+/// A copy of `request` to send, or `None` when its body cannot be copied (a stream).
+///
+/// `Request::try_clone` would do, but it costs more on every attempt: it sets the copy's
+/// per-request timeout even when there is none (an extension map and two allocations), and
+/// its headers are copied without room, so the ones added on the way out (credentials, the
+/// user agent, `Host`) make the map grow. A request the generated code builds carries nothing
+/// else: its method, URL, headers, HTTP version, and a body of bytes or none (the timeout is
+/// copied when set).
+fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
+    /// Headers added after the copy: `Authorization`, `User-Agent`, `Host`, and one spare.
+    const ADDED_LATER: usize = 4;
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
+            body.as_bytes()?,
+        ))),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    let headers = copy.headers_mut();
+    headers.reserve(request.headers().len() + ADDED_LATER);
+    for (name, value) in request.headers() {
+        headers.append(name.clone(), value.clone());
+    }
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.body_mut() = body;
+    Some(copy)
 }
 
 /// Records a call's outcome on its span (nothing when the span is disabled: recording still
@@ -822,6 +875,43 @@ mod tests {
         let runtime = Runtime::default();
         assert!(runtime.request_url("http://a", "http://a/x").is_some());
         assert!(runtime.request_url("http://b", "http://b/x").is_none());
+    }
+
+    #[test]
+    fn a_copied_request_is_the_request() {
+        let url =
+            reqwest::Url::parse("https://cloud.mongodb.com/api/atlas/v1.0/groups/g/peers").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        let headers = request.headers_mut();
+        headers.insert(reqwest::header::ACCEPT, "application/json".parse().unwrap());
+        headers.append("x-repeated", "one".parse().unwrap());
+        headers.append("x-repeated", "two".parse().unwrap());
+        *request.version_mut() = reqwest::Version::HTTP_11;
+        *request.body_mut() = Some(reqwest::Body::from(r#"{"vpcId":"vpc-1"}"#));
+
+        let copy = copy_request(&request).expect("a body of bytes is copied");
+        assert_eq!(copy.method(), reqwest::Method::POST);
+        assert_eq!(copy.url(), &url);
+        assert_eq!(copy.headers(), request.headers());
+        assert_eq!(copy.version(), reqwest::Version::HTTP_11);
+        assert_eq!(copy.timeout(), None);
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            Some(&br#"{"vpcId":"vpc-1"}"#[..])
+        );
+        // Room for the headers added on the way out.
+        assert!(copy.headers().capacity() >= request.headers().len() + 4);
+
+        *request.timeout_mut() = Some(std::time::Duration::from_secs(3));
+        *request.body_mut() = None;
+        let copy = copy_request(&request).unwrap();
+        assert_eq!(copy.timeout(), Some(&std::time::Duration::from_secs(3)));
+        assert!(copy.body().is_none());
+
+        // A streamed body cannot be sent twice: no copy.
+        let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
+        *request.body_mut() = Some(reqwest::Body::wrap_stream(stream));
+        assert!(copy_request(&request).is_none());
     }
 
     proptest! {
