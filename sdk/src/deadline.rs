@@ -148,7 +148,7 @@ pub(crate) async fn within<F: Future>(
             None => alarm = Some(Watchdog::global().arm(due, cx.waker())),
             // Rung (or about to): set again for the limit that applies now.
             Some(armed) if armed.due <= now => armed.set(due, cx.waker()),
-            Some(armed) if !armed.waker.will_wake(cx.waker()) => armed.set(due, cx.waker()),
+            Some(armed) if !armed.wakes(cx.waker()) => armed.set(due, cx.waker()),
             Some(_) => {}
         }
         Poll::Pending
@@ -186,7 +186,18 @@ struct Slot {
 pub(crate) struct Alarm {
     key: usize,
     due: Instant,
-    waker: std::task::Waker,
+    /// Which waker the alarm's slot holds, to tell whether a poll brought another one (what
+    /// `Waker::will_wake` compares). Only compared: the slot's own clone keeps that waker
+    /// alive, so the address cannot be another waker's meanwhile. A second clone here would
+    /// cost two more atomic operations per attempt on a counter the waking thread also
+    /// writes.
+    waker: (usize, usize),
+}
+
+/// What identifies a waker for `Waker::will_wake`: the addresses of its data and its vtable,
+/// kept as numbers (they are only compared, never followed).
+fn identity(waker: &std::task::Waker) -> (usize, usize) {
+    (waker.data() as usize, waker.vtable() as *const _ as usize)
 }
 
 impl Watchdog {
@@ -227,7 +238,7 @@ impl Watchdog {
         Alarm {
             key,
             due,
-            waker: waker.clone(),
+            waker: identity(waker),
         }
     }
 
@@ -301,7 +312,12 @@ impl Alarm {
         // A waker is dropped outside the lock: what its drop runs is not ours to know.
         drop(replaced);
         self.due = due;
-        self.waker = waker.clone();
+        self.waker = identity(waker);
+    }
+
+    /// Whether the alarm wakes `waker`'s task.
+    fn wakes(&self, waker: &std::task::Waker) -> bool {
+        self.waker == identity(waker)
     }
 }
 
@@ -498,6 +514,31 @@ mod tests {
         assert_eq!(again.0.load(Ordering::SeqCst), 1);
         assert_eq!(rung.0.load(Ordering::SeqCst), 1, "an alarm rang twice");
         drop(alarm);
+    }
+
+    #[test]
+    fn an_attempt_polled_with_another_waker_wakes_that_one() {
+        let (first, first_waker) = counter();
+        let (second, second_waker) = counter();
+        let p = Progress::start();
+        let work = pin!(std::future::pending::<()>());
+        let mut attempt = pin!(within(limits(10_000, 80), &p, work));
+        let mut cx = std::task::Context::from_waker(&first_waker);
+        assert!(attempt.as_mut().poll(&mut cx).is_pending());
+        // Moved to another task before the limit: the alarm must follow.
+        let mut cx = std::task::Context::from_waker(&second_waker);
+        assert!(attempt.as_mut().poll(&mut cx).is_pending());
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            second.0.load(Ordering::SeqCst),
+            1,
+            "the new waker was not woken"
+        );
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "the old waker was woken");
+        assert_eq!(
+            attempt.as_mut().poll(&mut cx),
+            Poll::Ready(Err(AttemptTimedOut::Read(Duration::from_millis(80))))
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
