@@ -661,20 +661,41 @@ pub fn request_builder(
 /// of progenitor's `ResponseValue::from_response`; see `codegen`'s `with_response_decoder`).
 /// A body the runtime has already read is taken from the response; any other is read here.
 /// The headers are moved into the value, not copied.
+///
+/// A plain function, not an `async fn`: the usual case (a body the runtime read) has nothing to
+/// wait for, and its future holds only the status, headers and body until it is polled, where
+/// an `async fn` would hold the response twice over. The rare case is boxed.
 #[doc(hidden)]
-pub async fn response_value<T: serde::de::DeserializeOwned + 'static, E>(
+// The error type is progenitor's, which the generated code returns as it is.
+#[allow(clippy::result_large_err)]
+pub fn response_value<T: serde::de::DeserializeOwned + 'static, E>(
     mut response: reqwest::Response,
-) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+) -> impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>
+{
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
-    let body = match response.extensions_mut().remove::<Buffered>() {
-        Some(Buffered(body)) => body,
-        // Boxed: only bodies the runtime has not read (error envelopes) come here, and reading
-        // one inline would add its whole state to every call's future.
-        None => Box::pin(response.bytes())
-            .await
-            .map_err(progenitor_client::Error::ResponseBodyError)?,
-    };
+    match response.extensions_mut().remove::<Buffered>() {
+        Some(Buffered(body)) => Either::Left(futures_util::future::lazy(move |_| {
+            decode_value(status, headers, body)
+        })),
+        // Only bodies the runtime has not read (error envelopes) come here.
+        None => Either::Right(Box::pin(async move {
+            let body = response
+                .bytes()
+                .await
+                .map_err(progenitor_client::Error::ResponseBodyError)?;
+            decode_value(status, headers, body)
+        })),
+    }
+}
+
+/// `body` decoded as `T`, with the response's status and headers.
+#[allow(clippy::result_large_err)]
+fn decode_value<T: serde::de::DeserializeOwned + 'static, E>(
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: bytes::Bytes,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
     if let Some(inner) = crate::models::decode_entry_document(&body) {
         return Ok(progenitor_client::ResponseValue::new(
             inner, status, headers,
@@ -768,19 +789,20 @@ impl ClientHooks<Runtime> for Client {
         Ok(())
     }
 
-    async fn exec(
+    /// A plain function (the trait's `async fn` allows it): the generated `send` then holds
+    /// only the box, where an `async fn` here would hold the request as well.
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        // Boxed: the runtime's future is about 1 KB, and every `async fn` layer above it (this
-        // hook, the generated `send`, the caller's own future) would otherwise hold it and
-        // move it; measured, the allocation costs less than the copies.
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        // Boxed: the runtime's future is about 1 KB, and every `async fn` layer above it (the
+        // generated `send`, the caller's own future) would otherwise hold it and move it;
+        // measured, the allocation costs less than the copies.
         Box::pin(
             self.inner()
                 .execute(self.client(), request, info.operation_id),
         )
-        .await
     }
 }
 
