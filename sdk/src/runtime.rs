@@ -240,6 +240,20 @@ impl Runtime {
         http: &reqwest::Client,
         request: &mut reqwest::Request,
     ) -> Option<Secret> {
+        let (value, used) = self.credentials(http, request).await?;
+        request
+            .headers_mut()
+            .insert(reqwest::header::AUTHORIZATION, value);
+        used
+    }
+
+    /// The `Authorization` value for `request` (which it only reads), and the bearer token in
+    /// it, if any; `None` to send the request without one.
+    async fn credentials(
+        &self,
+        http: &reqwest::Client,
+        request: &reqwest::Request,
+    ) -> Option<(reqwest::header::HeaderValue, Option<Secret>)> {
         match &self.state.auth {
             Auth::None => None,
             Auth::Digest(_) if !self.state.preemptive_digest => None,
@@ -249,13 +263,9 @@ impl Runtime {
                 let value = session
                     .authorization(request.method().as_str(), &uri)
                     .ok()?;
-                let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
-                let mut value = value;
+                let mut value = reqwest::header::HeaderValue::from_str(&value).ok()?;
                 value.set_sensitive(true);
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, value);
-                None
+                Some((value, None))
             }
             Auth::ServiceAccount(source) => {
                 // Boxed: the token fetch is a large future, awaited rarely.
@@ -270,10 +280,7 @@ impl Runtime {
                     reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                         .ok()?;
                 value.set_sensitive(true);
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, value);
-                Some(token)
+                Some((value, Some(token)))
             }
         }
     }
@@ -360,26 +367,38 @@ impl Runtime {
             let mut attempt: u32 = 1;
             let mut reauthenticated = false;
             let mut reauth: Option<Reauth> = None;
-            loop {
-                // Every attempt sends a copy; a request whose body cannot be copied (never the
-                // case for this API's JSON bodies) is sent once, as it is, with no retry.
-                let Some(mut copy) = copy_request(&request) else {
+            // Every attempt sends a copy; a request whose body cannot be copied (never the case
+            // for this API's JSON bodies) is sent once, as it is, with no retry.
+            let body = match request.body().map(reqwest::Body::as_bytes) {
+                None => None,
+                Some(Some(bytes)) => Some(bytes::Bytes::copy_from_slice(bytes)),
+                Some(None) => {
                     return Box::pin(self.send_once(http, request, started, &span)).await;
-                };
-                let used = match reauth.take() {
-                    Some(Reauth::Header(value)) => {
-                        copy.headers_mut()
-                            .insert(reqwest::header::AUTHORIZATION, value);
-                        None
-                    }
-                    Some(Reauth::Fresh) | None => self.authorize(http, &mut copy).await,
+                }
+            };
+            loop {
+                let (credentials, used) = match reauth.take() {
+                    Some(Reauth::Header(value)) => (Some(value), None),
+                    Some(Reauth::Fresh) | None => match self.credentials(http, &request).await {
+                        Some((value, used)) => (Some(value), used),
+                        None => (None, None),
+                    },
                 };
                 self.state.exchanges.fetch_add(1, Ordering::Relaxed);
                 let progress = Progress::start();
+                // The copy is made and handed to reqwest inside a block, after every wait for
+                // credentials: this future then keeps no slot for it.
+                let sent = {
+                    let mut copy = copy_request(&request, body.clone());
+                    if let Some(value) = credentials {
+                        copy.headers_mut()
+                            .insert(reqwest::header::AUTHORIZATION, value);
+                    }
+                    http.execute(copy)
+                };
                 // Boxed: with it inline this loop's future passes 1 KB, past the allocator's
                 // per-thread cache, and so does the box around it in `exec`.
-                let result =
-                    Box::pin(self.exchange(http.execute(copy), request.url(), &progress)).await;
+                let result = Box::pin(self.exchange(sent, request.url(), &progress)).await;
                 if let Ok(response) = &result
                     && response.status().is_success()
                 {
@@ -452,13 +471,17 @@ impl Runtime {
     ) -> reqwest::Result<reqwest::Response> {
         let max_body = self.state.max_response_body;
         let attempt = pin!(async {
-            let response = sent.await?;
-            progress.mark();
-            if response.status().is_success() {
-                buffer_success_body(response, max_body, progress).await
-            } else {
-                Ok(response)
-            }
+            // The response is handed on inside a block, so that this future does not keep a
+            // slot for it beside the body read's own.
+            let read = {
+                let response = sent.await?;
+                progress.mark();
+                if !response.status().is_success() {
+                    return Ok(response);
+                }
+                buffer_success_body(response, max_body, progress)
+            };
+            read.await
         });
         match deadline::within(self.state.limits, progress, attempt).await {
             Ok(result) => result,
@@ -518,7 +541,7 @@ impl Runtime {
     }
 }
 
-/// A copy of `request` to send, or `None` when its body cannot be copied (a stream).
+/// A copy of `request` to send, with `body` (the request's body, copied once per call).
 ///
 /// `Request::try_clone` would do, but it costs more on every attempt: it sets the copy's
 /// per-request timeout even when there is none (an extension map and two allocations), and
@@ -526,15 +549,9 @@ impl Runtime {
 /// user agent, `Host`) make the map grow. A request the generated code builds carries nothing
 /// else: its method, URL, headers, HTTP version, and a body of bytes or none (the timeout is
 /// copied when set).
-fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
+fn copy_request(request: &reqwest::Request, body: Option<bytes::Bytes>) -> reqwest::Request {
     /// Headers added after the copy: `Authorization`, `User-Agent`, `Host`, and one spare.
     const ADDED_LATER: usize = 4;
-    let body = match request.body() {
-        None => None,
-        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
-            body.as_bytes()?,
-        ))),
-    };
     let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
     let headers = copy.headers_mut();
     headers.reserve(request.headers().len() + ADDED_LATER);
@@ -545,8 +562,8 @@ fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
     if let Some(timeout) = request.timeout() {
         *copy.timeout_mut() = Some(*timeout);
     }
-    *copy.body_mut() = body;
-    Some(copy)
+    *copy.body_mut() = body.map(reqwest::Body::from);
+    copy
 }
 
 /// Records a call's outcome on its span (nothing when the span is disabled: recording still
@@ -592,53 +609,59 @@ impl std::error::Error for BodyOverLimit {}
 /// it in the response for [`response_value`]. A body announced or found longer than `max_body`
 /// stops the read with an error whose source is [`BodyOverLimit`]; a body that breaks off is
 /// an error naming the request.
-async fn buffer_success_body(
+///
+/// A plain function returning an `async move` block: as an `async fn` its future would hold
+/// the response twice (the argument and the local it is moved to).
+#[allow(clippy::manual_async_fn)]
+fn buffer_success_body(
     mut response: reqwest::Response,
     max_body: usize,
     progress: &Progress,
-) -> reqwest::Result<reqwest::Response> {
-    let over_limit = || Box::new(BodyOverLimit { limit: max_body });
-    let announced = response.content_length();
-    if announced.is_some_and(|length| length > max_body as u64) {
-        return Err(deadline::body_error(response.url(), over_limit()));
-    }
-    // One frame (the usual case for a page) is kept as it is; more are joined.
-    let mut first: Option<bytes::Bytes> = None;
-    let mut joined: Option<bytes::BytesMut> = None;
-    let mut length = 0usize;
-    loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            // Like every transport error, this one names the request.
-            Err(e) if e.url().is_none() => return Err(e.with_url(response.url().clone())),
-            Err(e) => return Err(e),
-        };
-        progress.mark();
-        length += chunk.len();
-        if length > max_body {
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + '_ {
+    async move {
+        let over_limit = || Box::new(BodyOverLimit { limit: max_body });
+        let announced = response.content_length();
+        if announced.is_some_and(|length| length > max_body as u64) {
             return Err(deadline::body_error(response.url(), over_limit()));
         }
-        match (&mut first, &mut joined) {
-            (None, None) => first = Some(chunk),
-            (Some(head), None) => {
-                let expected = announced.map_or(0, |n| n as usize).max(length);
-                let mut buffer = bytes::BytesMut::with_capacity(expected);
-                buffer.extend_from_slice(head);
-                buffer.extend_from_slice(&chunk);
-                first = None;
-                joined = Some(buffer);
+        // One frame (the usual case for a page) is kept as it is; more are joined.
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined: Option<bytes::BytesMut> = None;
+        let mut length = 0usize;
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // Like every transport error, this one names the request.
+                Err(e) if e.url().is_none() => return Err(e.with_url(response.url().clone())),
+                Err(e) => return Err(e),
+            };
+            progress.mark();
+            length += chunk.len();
+            if length > max_body {
+                return Err(deadline::body_error(response.url(), over_limit()));
             }
-            (_, Some(buffer)) => buffer.extend_from_slice(&chunk),
+            match (&mut first, &mut joined) {
+                (None, None) => first = Some(chunk),
+                (Some(head), None) => {
+                    let expected = announced.map_or(0, |n| n as usize).max(length);
+                    let mut buffer = bytes::BytesMut::with_capacity(expected);
+                    buffer.extend_from_slice(head);
+                    buffer.extend_from_slice(&chunk);
+                    first = None;
+                    joined = Some(buffer);
+                }
+                (_, Some(buffer)) => buffer.extend_from_slice(&chunk),
+            }
         }
+        let body = match (first, joined) {
+            (_, Some(buffer)) => buffer.freeze(),
+            (Some(chunk), None) => chunk,
+            (None, None) => bytes::Bytes::new(),
+        };
+        response.extensions_mut().insert(Buffered(body));
+        Ok(response)
     }
-    let body = match (first, joined) {
-        (_, Some(buffer)) => buffer.freeze(),
-        (Some(chunk), None) => chunk,
-        (None, None) => bytes::Bytes::new(),
-    };
-    response.extensions_mut().insert(Buffered(body));
-    Ok(response)
 }
 
 /// Starts a request (the generated code calls this instead of `client.client.get(url)`): the
@@ -911,7 +934,8 @@ mod tests {
         *request.version_mut() = reqwest::Version::HTTP_11;
         *request.body_mut() = Some(reqwest::Body::from(r#"{"vpcId":"vpc-1"}"#));
 
-        let copy = copy_request(&request).expect("a body of bytes is copied");
+        let body = bytes::Bytes::from_static(br#"{"vpcId":"vpc-1"}"#);
+        let copy = copy_request(&request, Some(body.clone()));
         assert_eq!(copy.method(), reqwest::Method::POST);
         assert_eq!(copy.url(), &url);
         assert_eq!(copy.headers(), request.headers());
@@ -919,21 +943,39 @@ mod tests {
         assert_eq!(copy.timeout(), None);
         assert_eq!(
             copy.body().and_then(reqwest::Body::as_bytes),
-            Some(&br#"{"vpcId":"vpc-1"}"#[..])
+            Some(&body[..])
         );
         // Room for the headers added on the way out.
         assert!(copy.headers().capacity() >= request.headers().len() + 4);
 
         *request.timeout_mut() = Some(std::time::Duration::from_secs(3));
-        *request.body_mut() = None;
-        let copy = copy_request(&request).unwrap();
+        let copy = copy_request(&request, None);
         assert_eq!(copy.timeout(), Some(&std::time::Duration::from_secs(3)));
         assert!(copy.body().is_none());
+    }
 
-        // A streamed body cannot be sent twice: no copy.
+    /// A body that cannot be copied (a stream) cannot be sent twice: one exchange, even for a
+    /// 503 that would otherwise be retried.
+    #[tokio::test]
+    async fn a_streamed_body_is_sent_once() {
+        let server = httpmock::MockServer::start_async().await;
+        let unavailable = server
+            .mock_async(|when, then| {
+                when.method(httpmock::Method::GET).path("/stream");
+                then.status(503).body("busy");
+            })
+            .await;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = Runtime::default();
+        let http = reqwest::Client::new();
+        let mut request =
+            reqwest::Request::new(reqwest::Method::GET, server.url("/stream").parse().unwrap());
         let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
         *request.body_mut() = Some(reqwest::Body::wrap_stream(stream));
-        assert!(copy_request(&request).is_none());
+        let response = runtime.execute(&http, request, "stream").await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(unavailable.calls_async().await, 1);
+        assert_eq!(runtime.exchanges(), 1);
     }
 
     proptest! {
