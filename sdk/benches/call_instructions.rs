@@ -18,7 +18,7 @@
 //! instructions from run to run: how often a future is polled before its data is there depends
 //! on timing.
 //!
-//! Run: `cargo bench -p sdk --bench call_instructions` (needs `valgrind`; about four minutes).
+//! Run: `cargo bench -p sdk --bench call_instructions` (needs `valgrind`; about a minute).
 //! Results: docs/PERFORMANCE.md.
 
 use std::process::Command;
@@ -109,7 +109,7 @@ fn main() {
     );
     for (name, n) in VARIANTS.iter().zip(&per_call) {
         println!(
-            "  {name:16} {n:9.0}   +{:6.0} over bare   x{:.3}",
+            "  {name:16} {n:9.0}   {:+7.0} over bare   x{:.3}",
             n - per_call[0],
             n / per_call[0]
         );

@@ -51,8 +51,8 @@ fn reqwest_like_sdk() -> reqwest::Client {
 
 /// The sdk's path rebuilt by hand, without its timer, retry loop, span or response plumbing:
 /// both ids checked as `types::ObjectId`, the URL formatted with them (hex: not
-/// percent-encoded), a copy of the request sent (`try_clone`), the body read in chunks, and
-/// decoded into `models::Peer`.
+/// percent-encoded), a copy of the request sent (made as the sdk makes it), the body read in
+/// chunks, and decoded into `models::Peer`.
 async fn by_hand_like_sdk(client: &reqwest::Client, base: &str) -> sdk::models::Peer {
     let group_id: sdk::types::ObjectId = GROUP.parse().unwrap();
     let peer_id: sdk::types::ObjectId = PEER.parse().unwrap();
@@ -69,7 +69,12 @@ async fn by_hand_like_sdk(client: &reqwest::Client, base: &str) -> sdk::models::
         )
         .build()
         .unwrap();
-    let copy = request.try_clone().unwrap();
+    // The copy as the sdk makes it: no per-request timeout, room for the headers added later.
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    copy.headers_mut().reserve(request.headers().len() + 4);
+    for (name, value) in request.headers() {
+        copy.headers_mut().append(name.clone(), value.clone());
+    }
     let mut response = client.execute(copy).await.unwrap();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.unwrap() {
