@@ -14,7 +14,9 @@
 //!   header, no `.query(..)` call for an absent optional parameter, no percent-encoding of ids
 //!   that cannot need it, and `pattern`s checked by
 //!   compiled byte checks instead of a regex engine (a pattern it cannot compile is an error at
-//!   its JSON pointer).
+//!   its JSON pointer);
+//! - progenitor's usage snippets in each operation's docs are shown as text, not listed by
+//!   rustdoc as ignored tests.
 //!
 //! Errors name the spec file and the place in it: malformed YAML by line and column, a `$ref`
 //! that resolves to nothing by JSON pointer, a construct the generator cannot take.
@@ -168,6 +170,14 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
     )?;
 
     let operations = count_operations(&openapi);
+    let snippets = rewrite::snippets_as_text(&mut ast);
+    expect_rewrites(
+        file,
+        "/paths",
+        "usage snippets shown as text, not ignored tests (one per operation)",
+        operations,
+        snippets,
+    )?;
     let dropped = rewrite::drop_api_version_header(&mut ast);
     expect_rewrites(
         file,

@@ -631,6 +631,32 @@ pub fn swap_request_builder(file: &mut syn::File, builder: &syn::Path) -> usize 
     swap.1
 }
 
+/// Turns the usage snippets progenitor writes into each operation's docs (```` ```ignore ````
+/// blocks, which rustdoc lists as ignored tests: they name variables nothing defines) into
+/// ```` ```text ```` blocks, which are shown the same and are not tests; returns how many.
+pub fn snippets_as_text(file: &mut syn::File) -> usize {
+    struct Snippets(usize);
+    impl VisitMut for Snippets {
+        fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+            if let syn::Meta::NameValue(doc) = &mut attr.meta
+                && doc.path.is_ident("doc")
+                && let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) = &mut doc.value
+                && text.value().contains("```ignore")
+            {
+                let value = text.value();
+                self.0 += value.matches("```ignore").count();
+                *text = syn::LitStr::new(&value.replace("```ignore", "```text"), text.span());
+            }
+        }
+    }
+    let mut snippets = Snippets(0);
+    snippets.visit_file_mut(file);
+    snippets.0
+}
+
 /// Replaces every `ResponseValue::from_response(response)` call with `decoder(response)`;
 /// returns how many were replaced.
 pub fn swap_response_decoder(file: &mut syn::File, decoder: &syn::Path) -> usize {
@@ -765,6 +791,26 @@ mod tests {
                 .iter()
                 .all(|b| run.bytes.iter().any(|&(lo, hi)| (lo..=hi).contains(b)))
         })
+    }
+
+    #[test]
+    fn usage_snippets_become_text_blocks() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl Client {
+                #[doc = "Gets a peer\n\n```ignore\nlet response = client.get_peer()\n    .send()\n    .await;\n```"]
+                pub fn get_peer(&self) {}
+                /// Not a snippet: `ignore` alone stays.
+                pub fn other(&self) {}
+            }
+        };
+        assert_eq!(snippets_as_text(&mut file), 1);
+        let text = prettyplease::unparse(&file);
+        assert!(!text.contains("```ignore"), "{text}");
+        assert!(
+            text.contains("```text\nlet response = client.get_peer()"),
+            "{text}"
+        );
+        assert!(text.contains("`ignore` alone stays"), "{text}");
     }
 
     #[test]
