@@ -35,16 +35,21 @@ fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
     (config, sleep)
 }
 
-/// `get_peer` on `client`, which the test expects to fail.
-async fn get_peer_error(client: &Client) -> sdk::Error {
+/// `get_peer` of the test peer on `client`.
+async fn get_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
     client
         .get_peer()
         .group_id(GROUP)
         .peer_id(PEER)
         .send()
         .await
-        .expect_err("the call fails")
-        .into()
+        .map(|r| r.into_inner())
+        .map_err(sdk::Error::from)
+}
+
+/// `get_peer` on `client`, which the test expects to fail.
+async fn get_peer_error(client: &Client) -> sdk::Error {
+    get_peer(client).await.expect_err("the call fails")
 }
 
 async fn digest_server(server: &MockServer) -> (httpmock::Mock<'_>, httpmock::Mock<'_>) {
@@ -73,27 +78,15 @@ async fn digest_challenges_once_then_signs_pre_emptively() {
     let (config, _) = setup(&server);
     let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
 
-    let first = client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap();
-    assert!(matches!(first.into_inner(), sdk::models::Peer::Gcp(_)));
+    let first = get_peer(&client).await.unwrap();
+    assert!(matches!(first, sdk::models::Peer::Gcp(_)));
     assert_eq!(
         client.runtime().exchanges(),
         2,
         "first call: challenge + signed request"
     );
     for _ in 0..5 {
-        client
-            .get_peer()
-            .group_id(GROUP)
-            .peer_id(PEER)
-            .send()
-            .await
-            .unwrap();
+        get_peer(&client).await.unwrap();
     }
     assert_eq!(
         client.runtime().exchanges(),
@@ -133,25 +126,11 @@ async fn concurrent_calls_each_take_one_exchange_once_challenged() {
     let _mocks = digest_server(&server).await;
     let (config, _) = setup(&server);
     let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap();
+    get_peer(&client).await.unwrap();
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .get_peer()
-                    .group_id(GROUP)
-                    .peer_id(PEER)
-                    .send()
-                    .await
-                    .map(|_| ())
-            })
+            tokio::spawn(async move { get_peer(&client).await.map(|_| ()) })
         })
         .collect();
     for call in calls {
@@ -348,15 +327,7 @@ async fn service_account_token_is_fetched_once_for_concurrent_calls() {
     let calls: Vec<_> = (0..10)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .get_peer()
-                    .group_id(GROUP)
-                    .peer_id(PEER)
-                    .send()
-                    .await
-                    .map(|_| ())
-            })
+            tokio::spawn(async move { get_peer(&client).await.map(|_| ()) })
         })
         .collect();
     for call in calls {
@@ -533,13 +504,7 @@ async fn without_preemptive_digest_every_call_answers_its_own_challenge() {
     )
     .unwrap();
     for _ in 0..3 {
-        client
-            .get_peer()
-            .group_id(GROUP)
-            .peer_id(PEER)
-            .send()
-            .await
-            .unwrap();
+        get_peer(&client).await.unwrap();
     }
     assert_eq!(client.runtime().exchanges(), 6);
     challenge.assert_calls_async(3).await;
