@@ -24,13 +24,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sdk::{Client, Config};
 use serde_json::Value;
 
+mod common;
+use common::{GROUP, get_peer, peer_path};
+
 const APACHE: &str = "/usr/sbin/apache2";
 const MODULES_DIR: &str = "/usr/lib/apache2/modules";
 const INSTALL_HINT: &str =
     "apache2 with mod_auth_digest is required: run `scripts/install-test-deps.sh` (as root)";
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
 const REALM: &str = "MMS Public API";
 const PUBLIC_KEY: &str = "apache-pub-key";
 const PRIVATE_KEY: &str = "priv-3c9a7e51-apache-digest-secret";
@@ -66,10 +67,6 @@ fn fixture_body(name: &str) -> Value {
     let fixture: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()));
     fixture["response"]["body"].clone()
-}
-
-fn peer_path() -> String {
-    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
 }
 
 /// The Atlas paths the server answers, and the fixture whose body it serves for each.
@@ -486,17 +483,6 @@ impl Drop for Apache {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-async fn get_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .map(|r| r.into_inner())
-        .map_err(sdk::Error::from)
 }
 
 /// The call decoded into the GCP peer of the fixture.

@@ -22,8 +22,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+mod common;
+use common::{GROUP, PEER, get_peer};
+
 const MS: fn(u64) -> Duration = Duration::from_millis;
 /// No call in this file may take longer than this; a call that does has hung.
 const HANG: Duration = Duration::from_secs(10);
@@ -342,17 +343,6 @@ async fn timed<T>(call: impl Future<Output = T>) -> (T, Duration) {
         .await
         .expect("the call hung past every configured deadline");
     (outcome, started.elapsed())
-}
-
-async fn get_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .map(|r| r.into_inner())
-        .map_err(sdk::Error::from)
 }
 
 async fn create_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {

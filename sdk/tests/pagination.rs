@@ -11,8 +11,8 @@ use sdk::types::CloudProvider;
 use sdk::{Client, Config};
 use serde_json::{Value, json};
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const CONTAINER: &str = "64b0c1d2e3f4a5b6c7d8e9f1";
+mod common;
+use common::{CONTAINER, GROUP};
 
 fn peers_path() -> String {
     format!("/api/atlas/v1.0/groups/{GROUP}/peers")

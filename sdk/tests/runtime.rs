@@ -9,16 +9,13 @@ use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
 use sdk::{Client, Config};
 use serde_json::json;
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
+mod common;
+use common::{GROUP, PEER, get_peer, peer_path};
+
 const PRIVATE_KEY: &str = "priv-7d1e0b2c-secret-key";
 const CLIENT_SECRET: &str = "mdb_sa_sk_9f8e7d6c5b4a";
 const TOKEN: &str = "eyJ0b2tlbi1mb3ItdGVzdHMifQ.sig";
 const CHALLENGE: &str = r#"Digest realm="MMS Public API", domain="", nonce="n0nce-one", algorithm=MD5, qop="auth", stale=false"#;
-
-fn peer_path() -> String {
-    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
-}
 
 fn gcp_peer() -> serde_json::Value {
     json!({"id": PEER, "providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
@@ -33,18 +30,6 @@ fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
         .with_sleep(sleep.clone())
         .with_jitter(Arc::new(FixedJitter(0.5)));
     (config, sleep)
-}
-
-/// `get_peer` of the test peer on `client`.
-async fn get_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .map(|r| r.into_inner())
-        .map_err(sdk::Error::from)
 }
 
 /// `get_peer` on `client`, which the test expects to fail.

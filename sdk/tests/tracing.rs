@@ -8,7 +8,9 @@ use httpmock::prelude::*;
 use sdk::{Client, Config};
 use serde_json::json;
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
+mod common;
+use common::GROUP;
+
 const PRIVATE_KEY: &str = "priv-3c9d1e7a-trace-secret";
 const CLIENT_SECRET: &str = "mdb_sa_sk_trace_0a1b2c3d";
 const TOKEN: &str = "tok-trace-5e6f7a8b9c";

@@ -11,15 +11,10 @@ use sdk::waiter::{Observed, SimulatedTime, WaitError, WaitOptions, WaiterExt};
 use sdk::{Client, Config};
 use serde_json::{Value, json};
 
-const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
-const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
-const CONTAINER: &str = "64b0c1d2e3f4a5b6c7d8e9f1";
+mod common;
+use common::{CONTAINER, GROUP, PEER, peer_path};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
-
-fn peer_path() -> String {
-    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
-}
 
 fn container_path() -> String {
     format!("/api/atlas/v1.0/groups/{GROUP}/containers/{CONTAINER}")

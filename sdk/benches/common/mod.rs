@@ -8,8 +8,15 @@
 
 use serde_json::{Value, json};
 
-/// The project every bench lists.
-pub const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
+// The ids, the peer's path and the sdk's `get_peer` call, as the tests have them.
+#[path = "../../tests/common/mod.rs"]
+mod shared;
+pub use shared::{GROUP, PEER, peer_path};
+
+/// `get_peer` of [`PEER`] through the sdk, decoded.
+pub async fn sdk_get_peer(client: &sdk::Client) -> sdk::models::Peer {
+    shared::get_peer(client).await.unwrap()
+}
 
 /// Atlas's largest page.
 pub const PAGE_SIZE: usize = 500;
@@ -409,14 +416,6 @@ fn serve(stream: TcpStream, content: &Content, requests: &AtomicU64, past_end: &
     }
 }
 
-/// The peering connection the per-call benches (`overhead`, `overhead_breakdown`) fetch.
-pub const PEER: &str = "65c1d2e3f4a5b6c7d8e9f0a1";
-
-/// The path of `GET` one peering connection, for [`PEER`].
-pub fn peer_path() -> String {
-    format!("/api/atlas/v1.0/groups/{GROUP}/peers/{PEER}")
-}
-
 /// The body of [`PEER`]: one AWS peering connection, as Atlas sends it (~300 bytes).
 pub fn peer_body() -> Value {
     json!({"id": PEER, "providerName": "AWS", "containerId": "64b0c1d2e3f4a5b6c7d8e9f0",
@@ -449,18 +448,6 @@ pub fn reqwest_as_in_sdk() -> reqwest::Client {
         .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
         .unwrap()
-}
-
-/// `get_peer` of the bench peer through the sdk, decoded.
-pub async fn sdk_get_peer(client: &sdk::Client) -> sdk::models::Peer {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 /// The runtime the per-call benches poll on: the caller on the bench thread (`block_on`), one
