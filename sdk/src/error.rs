@@ -100,7 +100,7 @@ pub enum Error {
     #[error("{}", api_message(.0))]
     Api(Box<ApiFailure>),
     /// An argument was refused before anything was sent (an id that is not 24 hex characters,
-    /// a missing required parameter, ...).
+    /// a missing required parameter, `envelope(true)`, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// A success response whose body did not decode. `path` is the JSON path that failed.

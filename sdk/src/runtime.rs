@@ -798,12 +798,32 @@ async fn envelope_error_body(
     reqwest::Response::from(rebuilt)
 }
 
+/// Why a request with `envelope=true` is refused before it is sent.
+const ENVELOPE_REFUSED: &str = "envelope=true is refused: Atlas would wrap the answer, with \
+     its status, in a body the sdk's types do not decode, so even a request that worked (a \
+     peering created, say) would end in an error; the sdk reads the HTTP status itself, so \
+     leave `envelope` unset";
+
+/// Whether a request's query asks Atlas to wrap its answer (`envelope` with any value but
+/// `false`, the default), read as Atlas reads it: percent-decoded.
+fn asks_for_envelope(url: &reqwest::Url) -> bool {
+    url.query().is_some()
+        && url
+            .query_pairs()
+            .any(|(name, value)| name == "envelope" && value != "false")
+}
+
 impl ClientHooks<Runtime> for Client {
     async fn pre<E>(
         &self,
-        _request: &mut reqwest::Request,
+        request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if asks_for_envelope(request.url()) {
+            return Err(progenitor_client::Error::InvalidRequest(
+                ENVELOPE_REFUSED.to_owned(),
+            ));
+        }
         if let Auth::ServiceAccount(source) = &self.inner().state.auth {
             Box::pin(source.token(self.client()))
                 .await
@@ -885,6 +905,30 @@ mod tests {
         "data:text/plain,x",
         "not a url",
     ];
+
+    #[test]
+    fn only_an_envelope_other_than_false_is_asked_for() {
+        let asks = |url: &str| asks_for_envelope(&reqwest::Url::parse(url).unwrap());
+        for url in [
+            "https://h/p?envelope=true",
+            "https://h/p?pageNum=2&envelope=true&pretty=false",
+            "https://h/p?envelope=1",
+            "https://h/p?envelope",
+            "https://h/p?%65nvelope=true",
+            "https://h/p?envelope=false&envelope=true",
+        ] {
+            assert!(asks(url), "{url}");
+        }
+        for url in [
+            "https://h/p",
+            "https://h/p?envelope=false",
+            "https://h/p?pretty=true&includeCount=false",
+            "https://h/envelope?pretty=true",
+            "https://h/p?envelopes=true",
+        ] {
+            assert!(!asks(url), "{url}");
+        }
+    }
 
     /// The URL the fast path builds, if it takes it; checked against parsing the whole text.
     fn built(base: &str, path: &str) -> Option<reqwest::Url> {

@@ -231,6 +231,66 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test]
+async fn envelope_true_is_refused_before_anything_is_sent() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(gcp_peer());
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let read: sdk::Error = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .envelope(true)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    // A POST too: had it been sent, the peering would exist and the call would still fail.
+    let create: sdk::Error = client
+        .create_peer()
+        .group_id(GROUP)
+        .envelope(true)
+        .body(serde_json::from_value::<sdk::models::Peer>(gcp_peer()).unwrap())
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    let list: sdk::Error = client
+        .list_peers()
+        .group_id(GROUP)
+        .page_num(std::num::NonZeroU32::new(2).unwrap())
+        .envelope(true)
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    for err in [read, create, list] {
+        assert!(matches!(err, sdk::Error::InvalidArgument(_)), "{err:?}");
+        assert!(err.to_string().contains("envelope=true"), "{err}");
+    }
+    any.assert_calls_async(0).await;
+    assert_eq!(client.runtime().exchanges(), 0);
+
+    // `envelope=false` is Atlas's default, asks for nothing, and goes through.
+    let peer = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id(PEER)
+        .envelope(false)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(peer.id(), Some(PEER));
+    any.assert_calls_async(1).await;
+}
+
+#[tokio::test]
 async fn broken_success_bodies_are_typed_errors_with_a_path() {
     let server = MockServer::start_async().await;
     server
