@@ -9,7 +9,6 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::{GROUP, PEER};
 
 fn overhead(c: &mut Criterion) {
     let rt = common::one_worker_runtime();
@@ -27,29 +26,12 @@ fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_peer");
     group.measurement_time(Duration::from_secs(8));
     group.bench_function("reqwest+serde_json", |b| {
-        b.to_async(&rt).iter(|| async {
-            let response = raw_client
-                .get(&url)
-                .header("accept", "application/json")
-                .send()
-                .await
-                .unwrap();
-            let bytes = response.bytes().await.unwrap();
-            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            std::hint::black_box(value);
-        })
+        b.to_async(&rt)
+            .iter(|| async { common::raw_get::<serde_json::Value>(&raw_client, &url).await })
     });
     group.bench_function("sdk", |b| {
-        b.to_async(&rt).iter(|| async {
-            let peer = sdk_client
-                .get_peer()
-                .group_id(GROUP)
-                .peer_id(PEER)
-                .send()
-                .await
-                .unwrap();
-            std::hint::black_box(peer.into_inner());
-        })
+        b.to_async(&rt)
+            .iter(|| async { common::sdk_get_peer(&sdk_client).await })
     });
     group.finish();
 }
@@ -67,29 +49,17 @@ fn digest(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     let cached = sdk::Client::from_config(config.clone()).unwrap();
     group.bench_function("cached_challenge", |b| {
-        b.to_async(&rt).iter(|| async {
-            cached
-                .get_peer()
-                .group_id(GROUP)
-                .peer_id(PEER)
-                .send()
-                .await
-                .unwrap();
-        })
+        b.to_async(&rt)
+            .iter(|| async { common::sdk_get_peer(&cached).await })
     });
     // A fresh client per call has no cached challenge: every call pays the 401 round trip, as
     // clients that do not reuse nonces do.
     group.bench_function("challenge_every_call", |b| {
         b.to_async(&rt).iter(|| async {
             let fresh = sdk::Client::from_config(config.clone()).unwrap();
-            fresh
-                .get_peer()
-                .group_id(GROUP)
-                .peer_id(PEER)
-                .send()
-                .await
-                .unwrap();
+            let peer = common::sdk_get_peer(&fresh).await;
             assert_eq!(fresh.runtime().exchanges(), 2);
+            peer
         })
     });
     group.finish();
