@@ -444,49 +444,36 @@ impl Lister for AllContainers {
     }
 }
 
-impl Lister for Containers {
-    type Page = ContainerPage;
-    const TAKES_PROVIDER: bool = true;
-    async fn fetch(
-        client: &Client,
-        group_id: &str,
-        provider: Option<&CloudProvider>,
-        query: Query,
-    ) -> Result<ContainerPage, Error> {
-        let mut request = client
-            .list_containers()
-            .group_id(group_id)
-            .page_num(query.page_num)
-            .items_per_page(query.items_per_page)
-            .include_count(query.include_count);
-        if let Some(provider) = provider {
-            request = request.provider_name(provider.clone());
+/// A list operation that takes `providerName` (its generated builder has the same setters as
+/// the others, plus that one).
+macro_rules! provider_lister {
+    ($lister:ty, $page:ty, $operation:ident) => {
+        impl Lister for $lister {
+            type Page = $page;
+            const TAKES_PROVIDER: bool = true;
+            async fn fetch(
+                client: &Client,
+                group_id: &str,
+                provider: Option<&CloudProvider>,
+                query: Query,
+            ) -> Result<$page, Error> {
+                let mut request = client
+                    .$operation()
+                    .group_id(group_id)
+                    .page_num(query.page_num)
+                    .items_per_page(query.items_per_page)
+                    .include_count(query.include_count);
+                if let Some(provider) = provider {
+                    request = request.provider_name(provider.clone());
+                }
+                Ok(request.send().await?.into_inner())
+            }
         }
-        Ok(request.send().await?.into_inner())
-    }
+    };
 }
 
-impl Lister for Peers {
-    type Page = PeerPage;
-    const TAKES_PROVIDER: bool = true;
-    async fn fetch(
-        client: &Client,
-        group_id: &str,
-        provider: Option<&CloudProvider>,
-        query: Query,
-    ) -> Result<PeerPage, Error> {
-        let mut request = client
-            .list_peers()
-            .group_id(group_id)
-            .page_num(query.page_num)
-            .items_per_page(query.items_per_page)
-            .include_count(query.include_count);
-        if let Some(provider) = provider {
-            request = request.provider_name(provider.clone());
-        }
-        Ok(request.send().await?.into_inner())
-    }
-}
+provider_lister!(Containers, ContainerPage, list_containers);
+provider_lister!(Peers, PeerPage, list_peers);
 
 /// The state of one listing between pages.
 struct Walk<L: Lister> {
