@@ -185,17 +185,23 @@ async fn a_post_is_never_sent_twice_after_a_response() {
     assert!(err.to_string().contains("empty body"), "{err}");
 }
 
-#[tokio::test]
-async fn bad_ids_are_refused_before_anything_is_sent() {
-    let server = MockServer::start_async().await;
+/// A client for `server`, which answers any request with the GCP peer: for the tests of what
+/// is refused before sending, where the mock's calls show whether anything was sent.
+async fn answer_anything(server: &MockServer) -> (Client, httpmock::Mock<'_>) {
     let any = server
         .mock_async(|when, then| {
             when.any_request();
             then.status(200).json_body(gcp_peer());
         })
         .await;
-    let (config, _) = setup(&server);
-    let client = Client::from_config(config).unwrap();
+    let (config, _) = setup(server);
+    (Client::from_config(config).unwrap(), any)
+}
+
+#[tokio::test]
+async fn bad_ids_are_refused_before_anything_is_sent() {
+    let server = MockServer::start_async().await;
+    let (client, any) = answer_anything(&server).await;
     for bad in [
         "../../groups",
         "65c1d2e3f4a5b6c7d8e9f0a1/..",
@@ -233,14 +239,7 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn envelope_true_is_refused_before_anything_is_sent() {
     let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(gcp_peer());
-        })
-        .await;
-    let (config, _) = setup(&server);
-    let client = Client::from_config(config).unwrap();
+    let (client, any) = answer_anything(&server).await;
     let read: sdk::Error = client
         .get_peer()
         .group_id(GROUP)
