@@ -48,7 +48,7 @@ pub struct Settings {
 
 impl Settings {
     /// Settings for code that will be reachable as `crate_path::types::...` (for the `sdk`
-    /// crate: `::sdk`, with `extern crate self as sdk;` in its root so the path works inside it).
+    /// crate: `::sdk`, with `extern crate self as atlas_network_peering;` in its root so the path works inside it).
     pub fn new(crate_path: impl Into<String>) -> Self {
         Self {
             crate_path: crate_path.into(),
@@ -621,12 +621,12 @@ impl Settings {
     /// hand-written provider-polymorphic types that progenitor cannot express (a container or
     /// peer of a provider the spec does not model must decode into an `Unknown` variant).
     pub fn for_sdk() -> Self {
-        Settings::new("::sdk")
-            .with_inner_type("::sdk::runtime::Runtime")
-            .with_replacement("Container", "::sdk::models::Container")
-            .with_replacement("Peer", "::sdk::models::Peer")
-            .with_error_body("::sdk::error::ErrorBody")
-            .with_response_decoder("::sdk::runtime::response_value")
-            .with_request_builder("::sdk::runtime::request_builder")
+        Settings::new("::atlas_network_peering")
+            .with_inner_type("::atlas_network_peering::runtime::Runtime")
+            .with_replacement("Container", "::atlas_network_peering::models::Container")
+            .with_replacement("Peer", "::atlas_network_peering::models::Peer")
+            .with_error_body("::atlas_network_peering::error::ErrorBody")
+            .with_response_decoder("::atlas_network_peering::runtime::response_value")
+            .with_request_builder("::atlas_network_peering::runtime::request_builder")
     }
 }

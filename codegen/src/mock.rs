@@ -12,7 +12,7 @@
 //! One setting is deliberately ignored: [`Settings::with_error_body`]. The client routes every
 //! error response to a private envelope; the mock follows the spec as written, so each declared
 //! error status gets a method that serves an Atlas error object
-//! (`then.not_found(&sdk::types::ApiError { .. })`).
+//! (`then.not_found(&atlas_network_peering::types::ApiError { .. })`).
 
 use proc_macro2::TokenStream;
 
@@ -82,9 +82,9 @@ mod tests {
         assert!(first.contains("pub trait MockServerExt"));
         assert!(first.contains("fn list_peers<F>(&self, config_fn: F)"));
         // The replacements and the open enums of the client, not types of the mock's own.
-        assert!(first.contains("::sdk::models::Container"));
-        assert!(first.contains("::sdk::models::Peer"));
-        assert!(first.contains("::sdk::types::CloudProvider"));
+        assert!(first.contains("::atlas_network_peering::models::Container"));
+        assert!(first.contains("::atlas_network_peering::models::Peer"));
+        assert!(first.contains("::atlas_network_peering::types::CloudProvider"));
         // Error statuses serve the spec's ApiError, not the client's private envelope.
         assert!(first.contains("pub fn not_found(self, value: &types::ApiError)"));
         assert!(!first.contains("ErrorBody"));
@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn a_replacement_of_a_missing_schema_is_refused() {
-        let settings = Settings::for_sdk().with_replacement("Nowhere", "::sdk::Nowhere");
+        let settings =
+            Settings::for_sdk().with_replacement("Nowhere", "::atlas_network_peering::Nowhere");
         let e = generate_httpmock(crate::SPEC_PATH, &spec_text(), &settings).unwrap_err();
         assert!(e.to_string().contains("`Nowhere`"), "{e}");
     }

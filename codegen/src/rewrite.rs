@@ -925,11 +925,12 @@ mod tests {
                 let f = client.get(url);
             }
         };
-        let builder: syn::Path = syn::parse_quote!(::sdk::runtime::request_builder);
+        let builder: syn::Path =
+            syn::parse_quote!(::atlas_network_peering::runtime::request_builder);
         assert_eq!(swap_request_builder(&mut file, &builder), 3);
         let text: String = prettyplease::unparse(&file).split_whitespace().collect();
         assert!(
-            text.contains("leta=::sdk::runtime::request_builder(client,::reqwest::Method::GET,url).header(ACCEPT,json)"),
+            text.contains("leta=::atlas_network_peering::runtime::request_builder(client,::reqwest::Method::GET,url).header(ACCEPT,json)"),
             "{text}"
         );
         assert!(text.contains("::reqwest::Method::PATCH,url)"), "{text}");
@@ -954,11 +955,12 @@ mod tests {
                 }
             }
         };
-        let decoder: syn::Path = syn::parse_quote!(::sdk::runtime::response_value);
+        let decoder: syn::Path =
+            syn::parse_quote!(::atlas_network_peering::runtime::response_value);
         assert_eq!(swap_response_decoder(&mut file, &decoder), 2);
         let text = prettyplease::unparse(&file);
         assert_eq!(
-            text.matches("::sdk::runtime::response_value(response)")
+            text.matches("::atlas_network_peering::runtime::response_value(response)")
                 .count(),
             2
         );

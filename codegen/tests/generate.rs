@@ -41,7 +41,7 @@ fn the_spec_generates_deterministically() {
         );
     }
     // The hand-written replacements are referred to, not generated.
-    assert!(first.contains("::sdk::models::Container"));
+    assert!(first.contains("::atlas_network_peering::models::Container"));
     assert!(!first.contains("pub enum Container "));
 }
 
@@ -138,7 +138,7 @@ fn an_enum_value_without_a_rust_name_is_refused() {
 
 #[test]
 fn a_replacement_for_a_missing_schema_is_refused() {
-    let settings = Settings::for_sdk().with_replacement("Nope", "::sdk::Nope");
+    let settings = Settings::for_sdk().with_replacement("Nope", "::atlas_network_peering::Nope");
     let err = generate("spec/network-peering.yaml", &spec(), &settings).unwrap_err();
     assert!(err.to_string().contains("`Nope`"), "{err}");
 }
@@ -187,7 +187,9 @@ fn hooks_replace_progenitor_calls_and_bad_hook_paths_are_refused() {
     let hooked = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap();
     assert!(!hooked.contains("ResponseValue::from_response"));
     assert_eq!(
-        hooked.matches("::sdk::runtime::request_builder(").count(),
+        hooked
+            .matches("::atlas_network_peering::runtime::request_builder(")
+            .count(),
         13,
         "one request start per operation"
     );

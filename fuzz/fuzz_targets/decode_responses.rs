@@ -5,9 +5,9 @@
 use std::fmt::Debug;
 
 use libfuzzer_sys::fuzz_target;
-use sdk::error::{ApiFailure, ErrorBody};
-use sdk::models::{Container, Peer};
-use sdk::types::{ApiError, ContainerPage, PeerPage, PrivateIpMode};
+use atlas_network_peering::error::{ApiFailure, ErrorBody};
+use atlas_network_peering::models::{Container, Peer};
+use atlas_network_peering::types::{ApiError, ContainerPage, PeerPage, PrivateIpMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
         raw,
         data.first().is_some_and(|b| b & 1 == 1),
     );
-    let error = sdk::Error::Api(Box::new(failure));
+    let error = atlas_network_peering::Error::Api(Box::new(failure));
     let message = error.to_string();
     if error.api_failure().is_some_and(|f| f.api_error().is_none()) {
         // A body that is not an Atlas error is quoted, shortened to 200 characters.

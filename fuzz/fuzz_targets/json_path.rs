@@ -1,10 +1,10 @@
-//! `sdk::error::json_path_at` on any bytes and any position, including the positions serde_json
+//! `atlas_network_peering::error::json_path_at` on any bytes and any position, including the positions serde_json
 //! reports for the bytes (the way the sdk calls it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sdk::error::json_path_at;
-use sdk::types::{ApiError, ContainerPage, PeerPage};
+use atlas_network_peering::error::json_path_at;
+use atlas_network_peering::types::{ApiError, ContainerPage, PeerPage};
 
 fn check(raw: &[u8], line: usize, column: usize) -> String {
     let path = json_path_at(raw, line, column);

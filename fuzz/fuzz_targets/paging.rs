@@ -1,4 +1,4 @@
-//! The listing streams (`sdk::pagination`) against a local server whose pages the fuzzer
+//! The listing streams (`atlas_network_peering::pagination`) against a local server whose pages the fuzzer
 //! chooses, compared with the documented paging rules. See `fuzz/harness/paging.rs`.
 #![no_main]
 
@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use sdk::types::CloudProvider;
+use atlas_network_peering::types::CloudProvider;
 
 #[path = "../harness/paging.rs"]
 mod paging;

@@ -1,9 +1,9 @@
-//! `sdk::auth::digest::Challenge::parse` on any text; what it accepts must sign, and the
+//! `atlas_network_peering::auth::digest::Challenge::parse` on any text; what it accepts must sign, and the
 //! signed header must read back with the challenge's own parameters.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sdk::auth::digest::{Challenge, Credentials, DigestSession, MAX_HEADER_LEN};
+use atlas_network_peering::auth::digest::{Challenge, Credentials, DigestSession, MAX_HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let value = String::from_utf8_lossy(data);

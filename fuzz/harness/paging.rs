@@ -1,5 +1,5 @@
 //! Paging scenarios: the sdk's public listing streams against a tiny local HTTP server, checked
-//! against a model written from the rules in `sdk::pagination`'s documentation.
+//! against a model written from the rules in `atlas_network_peering::pagination`'s documentation.
 //!
 //! The page-walking logic (`Walk::is_last`, `Walk::repeated`) is private to the sdk, so it is
 //! exercised the only way an outside crate can: through `ClientPaginationExt`, with a server
@@ -16,9 +16,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use atlas_network_peering::pagination::{ClientPaginationExt, Paging, is_repeated_page};
+use atlas_network_peering::types::{CloudProvider, ContainerPage, PeerPage};
 use futures_util::{Stream, StreamExt};
-use sdk::pagination::{ClientPaginationExt, Paging, is_repeated_page};
-use sdk::types::{CloudProvider, ContainerPage, PeerPage};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -125,7 +125,7 @@ pub enum IdSpec {
 
 /// Which page's `totalCount` ends a listing.
 ///
-/// The documentation of `sdk::pagination` says "the `totalCount` of the first page" (and that
+/// The documentation of `atlas_network_peering::pagination` says "the `totalCount` of the first page" (and that
 /// without `includeCount` "the listing ends on the other signals only"); the code takes the
 /// latest non-negative `totalCount` that any page carries, asked for or not (the rule before the
 /// fix). [`run`] checks the code's rule; [`run_with`] can check either.
@@ -171,7 +171,7 @@ struct ServerState {
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
-    client: sdk::Client,
+    client: atlas_network_peering::Client,
     state: Arc<Mutex<ServerState>>,
     /// Fixture entries: containers, then peering connections.
     templates: Vec<Value>,
@@ -192,10 +192,10 @@ fn harness() -> &'static Harness {
                 std::thread::spawn(move || serve(stream, &shared));
             }
         });
-        let config = sdk::Config::new()
+        let config = atlas_network_peering::Config::new()
             .with_base_url(&base_url)
             .expect("local base URL")
-            .with_retry_policy(sdk::retry::RetryPolicy::none())
+            .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none())
             .with_timeout(std::time::Duration::from_secs(20));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -204,7 +204,7 @@ fn harness() -> &'static Harness {
         // reqwest wants a runtime around when the client is built.
         let client = {
             let _guard = runtime.enter();
-            sdk::Client::from_config(config).expect("client")
+            atlas_network_peering::Client::from_config(config).expect("client")
         };
         Harness {
             runtime,
@@ -376,7 +376,7 @@ struct Seen {
 fn seen<P: Serialize>(
     page: &P,
     results: Vec<(Option<String>, Value)>,
-    links: &[sdk::types::Link],
+    links: &[atlas_network_peering::types::Link],
     total_count: Option<i32>,
 ) -> Seen {
     Seen {
@@ -426,17 +426,17 @@ mod erased {
         fn id(&self) -> Option<String>;
         fn json(&self) -> serde_json::Value;
     }
-    impl Entry for sdk::models::Container {
+    impl Entry for atlas_network_peering::models::Container {
         fn id(&self) -> Option<String> {
-            sdk::models::Container::id(self).map(str::to_owned)
+            atlas_network_peering::models::Container::id(self).map(str::to_owned)
         }
         fn json(&self) -> serde_json::Value {
             serde_json::to_value(self).expect("an entry encodes")
         }
     }
-    impl Entry for sdk::models::Peer {
+    impl Entry for atlas_network_peering::models::Peer {
         fn id(&self) -> Option<String> {
-            sdk::models::Peer::id(self).map(str::to_owned)
+            atlas_network_peering::models::Peer::id(self).map(str::to_owned)
         }
         fn json(&self) -> serde_json::Value {
             serde_json::to_value(self).expect("an entry encodes")
@@ -464,7 +464,7 @@ fn model(
     count: CountRule,
 ) -> (Vec<Outcome>, Vec<Request>) {
     let refused = s.bad_group_id
-        || !(1..=sdk::pagination::MAX_ITEMS_PER_PAGE).contains(&s.items_per_page)
+        || !(1..=atlas_network_peering::pagination::MAX_ITEMS_PER_PAGE).contains(&s.items_per_page)
         || (s.listing == Listing::AllContainers && s.provider.is_some());
     if refused {
         return (vec![Outcome::Refused], Vec::new());
@@ -551,14 +551,15 @@ fn model(
     (outcomes, requests)
 }
 
-fn classify(error: &sdk::Error) -> Outcome {
+fn classify(error: &atlas_network_peering::Error) -> Outcome {
     if is_repeated_page(error) {
         return Outcome::Repeated;
     }
     match error {
-        sdk::Error::InvalidArgument(_) => Outcome::Refused,
-        sdk::Error::Decode { .. } => Outcome::Failed(None),
-        sdk::Error::Api(_) | sdk::Error::UnexpectedStatus { .. } => {
+        atlas_network_peering::Error::InvalidArgument(_) => Outcome::Refused,
+        atlas_network_peering::Error::Decode { .. } => Outcome::Failed(None),
+        atlas_network_peering::Error::Api(_)
+        | atlas_network_peering::Error::UnexpectedStatus { .. } => {
             Outcome::Failed(error.status().map(|s| s.as_u16()))
         }
         other => Outcome::Other(other.to_string()),
@@ -567,7 +568,7 @@ fn classify(error: &sdk::Error) -> Outcome {
 
 async fn collect<S, T>(mut stream: S, limit: usize) -> Vec<Outcome>
 where
-    S: Stream<Item = Result<T, sdk::Error>> + Unpin,
+    S: Stream<Item = Result<T, atlas_network_peering::Error>> + Unpin,
     T: Serialize,
 {
     let mut out = Vec::new();
@@ -588,7 +589,7 @@ where
     out
 }
 
-async fn walk(client: &sdk::Client, s: &Scenario, limit: usize) -> Vec<Outcome> {
+async fn walk(client: &atlas_network_peering::Client, s: &Scenario, limit: usize) -> Vec<Outcome> {
     let group_id = if s.bad_group_id { "6F1C2A9E" } else { GROUP_ID };
     let mut paging = Paging::new()
         .items_per_page(s.items_per_page)

@@ -17,31 +17,31 @@
 //! one of the sdk's own types, so a mock cannot drift from what the client sends and decodes:
 //!
 //! ```no_run
-//! use sdk_httpmock::MockServerExt;
+//! use atlas_network_peering_httpmock::MockServerExt;
 //!
-//! # async fn example() -> Result<(), sdk::Error> {
+//! # async fn example() -> Result<(), atlas_network_peering::Error> {
 //! let server = httpmock::MockServer::start_async().await;
-//! let group: sdk::types::ObjectId = "6f1c2a9e4b7d3e0a1c5f8b21".parse().unwrap();
-//! let page = sdk::types::PeerPage {
+//! let group: atlas_network_peering::types::ObjectId = "6f1c2a9e4b7d3e0a1c5f8b21".parse().unwrap();
+//! let page = atlas_network_peering::types::PeerPage {
 //!     links: None,
 //!     results: vec![],
 //!     total_count: Some(0),
 //! };
 //! let mock = server.list_peers(|when, then| {
 //!     when.group_id(&group)
-//!         .provider_name(&sdk::types::CloudProvider::Gcp);
+//!         .provider_name(&atlas_network_peering::types::CloudProvider::Gcp);
 //!     then.ok(&page);
 //! });
 //!
-//! let client = sdk::Client::from_config(
-//!     sdk::Config::new()
+//! let client = atlas_network_peering::Client::from_config(
+//!     atlas_network_peering::Config::new()
 //!         .with_base_url(&server.base_url())?
-//!         .with_retry_policy(sdk::retry::RetryPolicy::none()),
+//!         .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none()),
 //! )?;
 //! let answer = client
 //!     .list_peers()
 //!     .group_id(group.clone())
-//!     .provider_name(sdk::types::CloudProvider::Gcp)
+//!     .provider_name(atlas_network_peering::types::CloudProvider::Gcp)
 //!     .send()
 //!     .await?;
 //! assert!(answer.results.is_empty());
@@ -50,7 +50,7 @@
 //! # }
 //! ```
 //!
-//! Error statuses take the spec's error object, [`sdk::types::ApiError`], as Atlas sends it:
+//! Error statuses take the spec's error object, [`atlas_network_peering::types::ApiError`], as Atlas sends it:
 //! `then.not_found(&api_error)`. To go beyond what the spec allows (an undeclared status, an HTML
 //! body, a `Retry-After` header), call `into_inner()` on the `When` or `Then` and use httpmock's
 //! own methods.

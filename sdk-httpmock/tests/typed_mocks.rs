@@ -1,19 +1,19 @@
 //! The typed mocks against the real client: what a mock is told to match is what the sdk
 //! sends, and what it is told to answer is what the sdk decodes.
 
-use sdk::types::{ApiError, ApiErrorCode, CloudProvider, ObjectId};
-use sdk_httpmock::MockServerExt;
+use atlas_network_peering::types::{ApiError, ApiErrorCode, CloudProvider, ObjectId};
+use atlas_network_peering_httpmock::MockServerExt;
 use serde_json::json;
 
 const GROUP: &str = "6f1c2a9e4b7d3e0a1c5f8b21";
 const CONTAINER: &str = "65a3f1c27b9e4d0a8c6b2e14";
 
-fn client(server: &httpmock::MockServer) -> sdk::Client {
-    let config = sdk::Config::new()
+fn client(server: &httpmock::MockServer) -> atlas_network_peering::Client {
+    let config = atlas_network_peering::Config::new()
         .with_base_url(&server.base_url())
         .expect("the mock server's URL is a base URL")
-        .with_retry_policy(sdk::retry::RetryPolicy::none());
-    sdk::Client::from_config(config).expect("a client for the mock server")
+        .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none());
+    atlas_network_peering::Client::from_config(config).expect("a client for the mock server")
 }
 
 fn id(s: &str) -> ObjectId {
@@ -23,7 +23,7 @@ fn id(s: &str) -> ObjectId {
 #[tokio::test]
 async fn a_list_mock_matches_the_query_and_serves_a_typed_page() {
     let server = httpmock::MockServer::start_async().await;
-    let page: sdk::types::ContainerPage = serde_json::from_value(json!({
+    let page: atlas_network_peering::types::ContainerPage = serde_json::from_value(json!({
         "results": [{
             "id": CONTAINER, "providerName": "AWS", "provisioned": true,
             "atlasCidrBlock": "10.12.0.0/21", "regionName": "EU_CENTRAL_1",
@@ -54,11 +54,11 @@ async fn a_list_mock_matches_the_query_and_serves_a_typed_page() {
 #[tokio::test]
 async fn a_body_mock_matches_the_json_the_sdk_sends() {
     let server = httpmock::MockServer::start_async().await;
-    let request: sdk::models::Container = serde_json::from_value(json!({
+    let request: atlas_network_peering::models::Container = serde_json::from_value(json!({
         "providerName": "GCP", "atlasCidrBlock": "10.24.0.0/18"
     }))
     .unwrap();
-    let created: sdk::models::Container = serde_json::from_value(json!({
+    let created: atlas_network_peering::models::Container = serde_json::from_value(json!({
         "id": "65b2c9e03f7a1d4b6e8c0f52", "providerName": "GCP", "provisioned": false,
         "atlasCidrBlock": "10.24.0.0/18", "gcpProjectId": null, "networkName": null
     }))
@@ -96,7 +96,7 @@ async fn an_error_mock_serves_an_atlas_error_the_sdk_reads() {
         then.not_found(&not_found);
     });
 
-    let e: sdk::Error = client(&server)
+    let e: atlas_network_peering::Error = client(&server)
         .get_container()
         .group_id(GROUP)
         .container_id(CONTAINER)
@@ -126,7 +126,7 @@ async fn a_mock_for_another_id_is_not_hit() {
         then.accepted();
     });
 
-    let e: sdk::Error = client(&server)
+    let e: atlas_network_peering::Error = client(&server)
         .delete_peer()
         .group_id(GROUP)
         .peer_id("66023b5d9f4c8e3a6b0d1f72")

@@ -8,7 +8,7 @@
 //!
 //! - `bare`: reqwest with its defaults, `send`, `bytes`, `serde_json::from_slice::<Value>`;
 //! - `by hand, typed`: reqwest with the sdk's own settings (user agent, connect timeout),
-//!   decoding into `sdk::models::Peer`;
+//!   decoding into `atlas_network_peering::models::Peer`;
 //! - `sdk`: `client.get_peer().group_id(..).peer_id(..).send()`.
 //!
 //! Each variant runs in its own process under `valgrind --tool=callgrind`, once with 1,000 and
@@ -18,7 +18,7 @@
 //! instructions from run to run: how often a future is polled before its data is there depends
 //! on timing.
 //!
-//! Run: `cargo bench -p sdk --bench call_instructions` (needs `valgrind`; about a minute).
+//! Run: `cargo bench -p atlas-network-peering --bench call_instructions` (needs `valgrind`; about a minute).
 //! Results: docs/PERFORMANCE.md.
 
 use std::process::Command;
@@ -38,8 +38,8 @@ fn child(variant: usize, calls: u64) {
     let url = server.url(common::peer_path());
     let bare = reqwest::Client::builder().build().unwrap();
     let as_in_sdk = common::reqwest_as_in_sdk();
-    let sdk_client = sdk::Client::from_config(
-        sdk::Config::new()
+    let sdk_client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url())
             .unwrap(),
     )
@@ -52,7 +52,8 @@ fn child(variant: usize, calls: u64) {
                     std::hint::black_box(value);
                 }
                 1 => {
-                    let peer: sdk::models::Peer = common::raw_get(&as_in_sdk, &url).await;
+                    let peer: atlas_network_peering::models::Peer =
+                        common::raw_get(&as_in_sdk, &url).await;
                     std::hint::black_box(peer);
                 }
                 _ => {

@@ -1,10 +1,10 @@
 //! Decoding one full page (500 entries, mixed AWS / GCP / Azure, nulls included) into the
 //! sdk's types against decoding the same bytes into `serde_json::Value`.
 //!
-//! Run: `cargo bench -p sdk --bench decode`. Results and how to read them: docs/PERFORMANCE.md.
+//! Run: `cargo bench -p atlas-network-peering --bench decode`. Results and how to read them: docs/PERFORMANCE.md.
 //!
 //! The JSON is built once, outside the timed loop; each iteration decodes the same bytes. A
-//! third group isolates what the provider dispatch of `sdk::models` costs: `Peer` first
+//! third group isolates what the provider dispatch of `atlas_network_peering::models` costs: `Peer` first
 //! buffers each entry as a `serde_json::Map` to read `providerName`, then decodes that map
 //! into the provider's struct; the reference decodes the same (all-AWS) page straight into
 //! `Vec<types::AwsPeer>`.
@@ -20,9 +20,9 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
+use atlas_network_peering::models::{Container, Peer};
+use atlas_network_peering::types::{AwsPeer, ContainerPage, PeerPage};
 use criterion::{Criterion, Throughput, criterion_group};
-use sdk::models::{Container, Peer};
-use sdk::types::{AwsPeer, ContainerPage, PeerPage};
 
 /// Decodes `bytes` as `T` and checks that encoding gives back the same JSON (so the data
 /// really is what the sdk's types model: nothing dropped, every null kept).
@@ -51,7 +51,7 @@ fn peers(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_peer_page_500");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.measurement_time(Duration::from_secs(6));
-    group.bench_function("sdk::types::PeerPage", |b| {
+    group.bench_function("atlas_network_peering::types::PeerPage", |b| {
         b.iter(|| serde_json::from_slice::<PeerPage>(black_box(&bytes)).unwrap())
     });
     group.bench_function("serde_json::Value", |b| {
@@ -73,7 +73,7 @@ fn containers(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_container_page_500");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.measurement_time(Duration::from_secs(6));
-    group.bench_function("sdk::types::ContainerPage", |b| {
+    group.bench_function("atlas_network_peering::types::ContainerPage", |b| {
         b.iter(|| serde_json::from_slice::<ContainerPage>(black_box(&bytes)).unwrap())
     });
     group.bench_function("serde_json::Value", |b| {
@@ -91,7 +91,7 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_aws_peer_page_500");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.measurement_time(Duration::from_secs(6));
-    group.bench_function("sdk::types::PeerPage", |b| {
+    group.bench_function("atlas_network_peering::types::PeerPage", |b| {
         b.iter(|| serde_json::from_slice::<PeerPage>(black_box(&bytes)).unwrap())
     });
     group.bench_function("Vec<types::AwsPeer> (no dispatch)", |b| {
@@ -199,7 +199,7 @@ fn interleaved() {
         "peer page (500, mixed)",
         &peers,
         &[
-            ("sdk::types::PeerPage", peer_page),
+            ("atlas_network_peering::types::PeerPage", peer_page),
             ("serde_json::Value", value),
         ],
     );
@@ -207,7 +207,10 @@ fn interleaved() {
         "container page (500, mixed)",
         &containers,
         &[
-            ("sdk::types::ContainerPage", container_page),
+            (
+                "atlas_network_peering::types::ContainerPage",
+                container_page,
+            ),
             ("serde_json::Value", value),
         ],
     );
@@ -215,7 +218,7 @@ fn interleaved() {
         "AWS peer page (500)",
         &aws,
         &[
-            ("sdk::types::PeerPage", peer_page),
+            ("atlas_network_peering::types::PeerPage", peer_page),
             ("Vec<types::AwsPeer> (no dispatch)", aws_direct),
             ("serde_json::Value", value),
         ],

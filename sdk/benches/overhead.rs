@@ -2,7 +2,7 @@
 //! endpoint on the same local server, and the cost of Digest with a cached challenge against a
 //! challenge on every call.
 //!
-//! Run: `cargo bench -p sdk --bench overhead`. Results and how to read them: docs/PERFORMANCE.md.
+//! Run: `cargo bench -p atlas-network-peering --bench overhead`. Results and how to read them: docs/PERFORMANCE.md.
 
 use std::time::Duration;
 
@@ -15,8 +15,8 @@ fn overhead(c: &mut Criterion) {
     let server = common::peer_server(&rt);
     let url = server.url(common::peer_path());
 
-    let sdk_client = sdk::Client::from_config(
-        sdk::Config::new()
+    let sdk_client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url())
             .unwrap(),
     )
@@ -40,14 +40,14 @@ fn digest(c: &mut Criterion) {
     let rt = common::one_worker_runtime();
     let server = rt.block_on(httpmock::MockServer::start_async());
     let _mocks = common::digest_mocks(&rt, &server);
-    let config = sdk::Config::new()
+    let config = atlas_network_peering::Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
         .with_api_key("bench-public", "bench-private");
 
     let mut group = c.benchmark_group("digest_get_peer");
     group.measurement_time(Duration::from_secs(8));
-    let cached = sdk::Client::from_config(config.clone()).unwrap();
+    let cached = atlas_network_peering::Client::from_config(config.clone()).unwrap();
     group.bench_function("cached_challenge", |b| {
         b.to_async(&rt)
             .iter(|| async { common::sdk_get_peer(&cached).await })
@@ -56,7 +56,7 @@ fn digest(c: &mut Criterion) {
     // clients that do not reuse nonces do.
     group.bench_function("challenge_every_call", |b| {
         b.to_async(&rt).iter(|| async {
-            let fresh = sdk::Client::from_config(config.clone()).unwrap();
+            let fresh = atlas_network_peering::Client::from_config(config.clone()).unwrap();
             let peer = common::sdk_get_peer(&fresh).await;
             assert_eq!(fresh.runtime().exchanges(), 2);
             peer

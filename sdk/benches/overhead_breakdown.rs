@@ -3,7 +3,7 @@
 //!
 //! - `get_peer_breakdown`: the hand-written call with reqwest's defaults; the same with the
 //!   sdk's limits as reqwest enforces them (user agent, connect / read / total timeouts: what a
-//!   careful hand-written client sets); that again decoding into `sdk::models::Peer` instead of
+//!   careful hand-written client sets); that again decoding into `atlas_network_peering::models::Peer` instead of
 //!   `serde_json::Value`; the sdk; and the sdk with a `tracing` subscriber enabled at INFO (the
 //!   span `atlas_request` then records its fields).
 //! - `digest_exchanges`: on one reused client, Digest with the cached challenge (one exchange
@@ -28,7 +28,7 @@
 //! Exchanges per call are counted both by the sdk (`runtime().exchanges()`) and by the server
 //! (hits on the 401 and 200 mocks) and printed after each function.
 //!
-//! Run: `cargo bench -p sdk --bench overhead_breakdown`. Results: docs/PERFORMANCE.md.
+//! Run: `cargo bench -p atlas-network-peering --bench overhead_breakdown`. Results: docs/PERFORMANCE.md.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,10 +41,10 @@ use common::{GROUP, PEER, one_worker_runtime as runtime};
 /// reqwest enforcing the sdk's default limits itself, as a careful hand-written client would.
 fn reqwest_like_sdk() -> reqwest::Client {
     reqwest::Client::builder()
-        .user_agent(sdk::config::USER_AGENT)
-        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
-        .read_timeout(sdk::config::DEFAULT_READ_TIMEOUT)
-        .timeout(sdk::config::DEFAULT_TIMEOUT)
+        .user_agent(atlas_network_peering::config::USER_AGENT)
+        .connect_timeout(atlas_network_peering::config::DEFAULT_CONNECT_TIMEOUT)
+        .read_timeout(atlas_network_peering::config::DEFAULT_READ_TIMEOUT)
+        .timeout(atlas_network_peering::config::DEFAULT_TIMEOUT)
         .build()
         .unwrap()
 }
@@ -53,9 +53,12 @@ fn reqwest_like_sdk() -> reqwest::Client {
 /// both ids checked as `types::ObjectId`, the URL formatted with them (hex: not
 /// percent-encoded), a copy of the request sent (made as the sdk makes it), the body read in
 /// chunks, and decoded into `models::Peer`.
-async fn by_hand_like_sdk(client: &reqwest::Client, base: &str) -> sdk::models::Peer {
-    let group_id: sdk::types::ObjectId = GROUP.parse().unwrap();
-    let peer_id: sdk::types::ObjectId = PEER.parse().unwrap();
+async fn by_hand_like_sdk(
+    client: &reqwest::Client,
+    base: &str,
+) -> atlas_network_peering::models::Peer {
+    let group_id: atlas_network_peering::types::ObjectId = GROUP.parse().unwrap();
+    let peer_id: atlas_network_peering::types::ObjectId = PEER.parse().unwrap();
     let url = format!(
         "{base}/api/atlas/v1.0/groups/{}/peers/{}",
         group_id.as_str(),
@@ -87,8 +90,8 @@ fn breakdown(c: &mut Criterion) {
     let rt = runtime();
     let server = common::peer_server(&rt);
     let url = server.url(common::peer_path());
-    let sdk_client = sdk::Client::from_config(
-        sdk::Config::new()
+    let sdk_client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url())
             .unwrap(),
     )
@@ -107,8 +110,9 @@ fn breakdown(c: &mut Criterion) {
             .iter(|| async { common::raw_get::<serde_json::Value>(&raw_like_sdk, &url).await })
     });
     group.bench_function("reqwest sdk settings + models::Peer", |b| {
-        b.to_async(&rt)
-            .iter(|| async { common::raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await })
+        b.to_async(&rt).iter(|| async {
+            common::raw_get::<atlas_network_peering::models::Peer>(&raw_like_sdk, &url).await
+        })
     });
     group.bench_function("sdk", |b| {
         b.to_async(&rt)
@@ -133,7 +137,7 @@ fn digest(c: &mut Criterion) {
     let rt = runtime();
     let server = rt.block_on(httpmock::MockServer::start_async());
     let (challenge, ok) = common::digest_mocks(&rt, &server);
-    let config = sdk::Config::new()
+    let config = atlas_network_peering::Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
         .with_api_key("bench-public", "bench-private");
@@ -144,8 +148,10 @@ fn digest(c: &mut Criterion) {
         ("reused client, cached challenge", true),
         ("reused client, challenged every call", false),
     ] {
-        let client =
-            sdk::Client::from_config(config.clone().with_preemptive_digest(preemptive)).unwrap();
+        let client = atlas_network_peering::Client::from_config(
+            config.clone().with_preemptive_digest(preemptive),
+        )
+        .unwrap();
         // The first call takes the challenge; count from the second on.
         rt.block_on(common::sdk_get_peer(&client));
         let calls = AtomicU64::new(0);
@@ -169,7 +175,7 @@ fn digest(c: &mut Criterion) {
         );
     }
     group.bench_function("Client::from_config alone", |b| {
-        b.iter(|| sdk::Client::from_config(config.clone()).unwrap())
+        b.iter(|| atlas_network_peering::Client::from_config(config.clone()).unwrap())
     });
     group.finish();
 }
@@ -205,8 +211,8 @@ fn interleaved() {
     let server = common::peer_server(&rt);
     let url = server.url(common::peer_path());
     let base_url = server.base_url();
-    let sdk_client = sdk::Client::from_config(
-        sdk::Config::new()
+    let sdk_client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url())
             .unwrap(),
     )
@@ -243,7 +249,8 @@ fn interleaved() {
                         common::raw_get::<serde_json::Value>(&raw_like_sdk, &url).await,
                     )),
                     2 => drop(std::hint::black_box(
-                        common::raw_get::<sdk::models::Peer>(&raw_like_sdk, &url).await,
+                        common::raw_get::<atlas_network_peering::models::Peer>(&raw_like_sdk, &url)
+                            .await,
                     )),
                     3 => drop(std::hint::black_box(
                         by_hand_like_sdk(&raw_as_in_sdk, &base_url).await,

@@ -2,16 +2,16 @@
 //! local server on 127.0.0.1: 10, 20 and 40 pages (5,000 to 20,000 items), and the same 40
 //! pages fetched and decoded into `serde_json::Value` by a hand-written reqwest loop.
 //!
-//! Run: `cargo bench -p sdk --bench stream`. Peak memory of the same listings is measured by
-//! `cargo bench -p sdk --bench stream_memory`. Results: docs/PERFORMANCE.md.
+//! Run: `cargo bench -p atlas-network-peering --bench stream`. Peak memory of the same listings is measured by
+//! `cargo bench -p atlas-network-peering --bench stream_memory`. Results: docs/PERFORMANCE.md.
 
 mod common;
 
 use std::time::Duration;
 
+use atlas_network_peering::pagination::{ClientPaginationExt, Paging};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
-use sdk::pagination::{ClientPaginationExt, Paging};
 
 use common::{PAGE_SIZE, PageServer};
 
@@ -24,11 +24,11 @@ fn stream(c: &mut Criterion) {
         .build()
         .unwrap();
     let server = PageServer::start(&LENGTHS);
-    let client = sdk::Client::from_config(
-        sdk::Config::new()
+    let client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url)
             .unwrap()
-            .with_retry_policy(sdk::retry::RetryPolicy::none()),
+            .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none()),
     )
     .unwrap();
     let raw = reqwest::Client::builder().build().unwrap();
@@ -75,7 +75,7 @@ fn stream(c: &mut Criterion) {
 }
 
 /// Reads the whole listing one item at a time, keeping nothing.
-async fn count_items(client: &sdk::Client, pages: usize) -> usize {
+async fn count_items(client: &atlas_network_peering::Client, pages: usize) -> usize {
     let mut items = client.peers(
         &PageServer::group(pages),
         Paging::new().items_per_page(PAGE_SIZE as u32),

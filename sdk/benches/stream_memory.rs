@@ -2,7 +2,7 @@
 //! entries from a local server, read one item at a time. The peak must not grow with the
 //! number of pages (the stream holds one page at a time).
 //!
-//! Run: `cargo bench -p sdk --bench stream_memory` (a plain binary, not criterion: it prints a
+//! Run: `cargo bench -p atlas-network-peering --bench stream_memory` (a plain binary, not criterion: it prints a
 //! table). Results and how to read them: docs/PERFORMANCE.md.
 //!
 //! Two measures, each reset before every listing:
@@ -22,8 +22,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
+use atlas_network_peering::pagination::{ClientPaginationExt, Paging};
 use futures_util::StreamExt;
-use sdk::pagination::{ClientPaginationExt, Paging};
 
 use common::{PAGE_SIZE, PageServer};
 
@@ -145,7 +145,7 @@ fn paging() -> Paging {
 }
 
 /// Reads the listing one item at a time and keeps nothing (what a consumer should do).
-async fn stream_items(client: sdk::Client, pages: usize) -> usize {
+async fn stream_items(client: atlas_network_peering::Client, pages: usize) -> usize {
     let mut items = client.peers(&PageServer::group(pages), paging());
     let mut n = 0;
     while let Some(peer) = items.next().await {
@@ -156,7 +156,7 @@ async fn stream_items(client: sdk::Client, pages: usize) -> usize {
 }
 
 /// The control: the same listing collected into one `Vec`.
-async fn collect_items(client: sdk::Client, pages: usize) -> usize {
+async fn collect_items(client: atlas_network_peering::Client, pages: usize) -> usize {
     let all: Vec<_> = client
         .peers(&PageServer::group(pages), paging())
         .collect()
@@ -182,11 +182,11 @@ fn main() {
         .unwrap();
     // 2 pages for the warm-up, then the measured lengths.
     let server = PageServer::start(&[2, LENGTHS[0], LENGTHS[1], LENGTHS[2]]);
-    let client = sdk::Client::from_config(
-        sdk::Config::new()
+    let client = atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url)
             .unwrap()
-            .with_retry_policy(sdk::retry::RetryPolicy::none()),
+            .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none()),
     )
     .unwrap();
 
@@ -240,7 +240,7 @@ fn main() {
     println!(
         "page body: {} bytes (page 2 of a listing); size_of::<Peer>() = {} bytes; process VmRSS now {} KiB",
         common::peer_page(2, PAGE_SIZE, true, None).len(),
-        std::mem::size_of::<sdk::models::Peer>(),
+        std::mem::size_of::<atlas_network_peering::models::Peer>(),
         status_kib("VmRSS").unwrap_or(0)
     );
     let range_in = |v: &[(usize, usize)], n: usize| {

@@ -3,10 +3,10 @@
 //!
 //! ```sh
 //! # Against the local mock (no credentials in the environment):
-//! cargo run -p sdk --example create_aws_peering
+//! cargo run -p atlas-network-peering --example create_aws_peering
 //!
 //! # Against Atlas: prints the plan and changes nothing ...
-//! cargo run -p sdk --example create_aws_peering -- \
+//! cargo run -p atlas-network-peering --example create_aws_peering -- \
 //!     --atlas-region EU_CENTRAL_1 --atlas-cidr 10.12.0.0/21 \
 //!     --aws-account-id 730418265093 --vpc-id vpc-0b7d19e4c2a86f351 \
 //!     --vpc-region eu-west-1 --route-table-cidr 172.20.0.0/16
@@ -27,14 +27,14 @@ mod support;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use sdk::models::{Container, Peer, PeerStatus};
-use sdk::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
-use sdk::types::{
+use atlas_network_peering::models::{Container, Peer, PeerStatus};
+use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
+use atlas_network_peering::types::{
     ApiErrorCode, AwsContainer, AwsContainerProviderName, AwsPeer, AwsPeerProviderName, AwsRegion,
     CloudProvider,
 };
-use sdk::waiter::{WaitError, WaitOptions, WaiterExt};
+use atlas_network_peering::waiter::{WaitError, WaitOptions, WaiterExt};
+use futures_util::StreamExt;
 use serde_json::Value;
 use support::{BoxError, Fixture, LocalMock, Session};
 
@@ -152,7 +152,7 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: cargo run -p sdk --example create_aws_peering -- [--yes] \
+const USAGE: &str = "usage: cargo run -p atlas-network-peering --example create_aws_peering -- [--yes] \
 --atlas-region EU_CENTRAL_1 --atlas-cidr 10.12.0.0/21 --aws-account-id 123456789012 \
 --vpc-id vpc-... [--vpc-region eu-west-1] --route-table-cidr 172.20.0.0/16";
 
@@ -312,7 +312,7 @@ async fn create_aws_peering(
         .body(request)
         .send()
         .await
-        .map_err(sdk::Error::from);
+        .map_err(atlas_network_peering::Error::from);
     let peer = match sent {
         Ok(response) => {
             let peer = response.into_inner();
@@ -421,7 +421,7 @@ mod tests {
         let session = super::local_mock("test")
             .await
             .expect("the local mock starts");
-        let wait = sdk::waiter::WaitOptions::new()
+        let wait = atlas_network_peering::waiter::WaitOptions::new()
             .with_initial_delay(std::time::Duration::from_millis(10))
             .with_timeout(std::time::Duration::from_secs(10));
         super::create_aws_peering(&session, &super::Plan::recorded(), wait)

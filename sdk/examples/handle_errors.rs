@@ -1,8 +1,8 @@
 //! Handling failures: a 404, a 409, a rate limit (429), an HTML page from a proxy (503) and an
-//! id refused before sending, each matched on `sdk::Error` and its helpers.
+//! id refused before sending, each matched on `atlas_network_peering::Error` and its helpers.
 //!
 //! ```sh
-//! cargo run -p sdk --example handle_errors
+//! cargo run -p atlas-network-peering --example handle_errors
 //! ```
 //!
 //! With `MONGODB_ATLAS_*` credentials and `MONGODB_ATLAS_GROUP_ID` in the environment, the 404
@@ -15,11 +15,11 @@ mod support;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use atlas_network_peering::models::Peer;
+use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
+use atlas_network_peering::retry::RetryPolicy;
+use atlas_network_peering::types::{ApiErrorCode, CloudProvider};
 use futures_util::StreamExt;
-use sdk::models::Peer;
-use sdk::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
-use sdk::retry::RetryPolicy;
-use sdk::types::{ApiErrorCode, CloudProvider};
 use support::{BoxError, Fixture, Session};
 
 /// What the local mock answers with.
@@ -76,17 +76,17 @@ async fn run() -> Result<(), BoxError> {
 /// A read that may find nothing: `Ok(None)` for a 404 about the connection itself. A 404 about
 /// the project (`GROUP_NOT_FOUND`) is a mistake of the caller and stays an error.
 async fn find_peer(
-    client: &sdk::Client,
+    client: &atlas_network_peering::Client,
     project: &str,
     peer_id: &str,
-) -> Result<Option<Peer>, sdk::Error> {
+) -> Result<Option<Peer>, atlas_network_peering::Error> {
     let sent = client
         .get_peer()
         .group_id(project)
         .peer_id(peer_id)
         .send()
         .await
-        .map_err(sdk::Error::from);
+        .map_err(atlas_network_peering::Error::from);
     match sent {
         Ok(response) => Ok(Some(response.into_inner())),
         Err(e) if e.is_not_found() && e.error_code() == Some(&ApiErrorCode::PeerNotFound) => {
@@ -111,7 +111,7 @@ async fn not_found(session: &Session) -> Result<(), BoxError> {
         .send()
         .await;
     if let Err(e) = sent {
-        describe(&sdk::Error::from(e));
+        describe(&atlas_network_peering::Error::from(e));
     }
     Ok(())
 }
@@ -152,7 +152,7 @@ async fn conflict(session: &Session) -> Result<(), BoxError> {
         .body(request)
         .send()
         .await
-        .map_err(sdk::Error::from);
+        .map_err(atlas_network_peering::Error::from);
     match sent {
         Ok(created) => println!("   created {:?}", created.id()),
         Err(e) if e.is_conflict() => {
@@ -186,12 +186,12 @@ async fn conflict(session: &Session) -> Result<(), BoxError> {
 
 /// A client whose retries do not wait long, so that this example does not sit through the
 /// 37 s the recorded 429 asks for. `Retry-After` is honoured up to `max_delay`.
-fn impatient_client(session: &Session) -> Result<sdk::Client, BoxError> {
+fn impatient_client(session: &Session) -> Result<atlas_network_peering::Client, BoxError> {
     let policy = RetryPolicy::default().with_max_delay(Duration::from_millis(200));
-    let config = sdk::Config::new()
+    let config = atlas_network_peering::Config::new()
         .with_base_url(&session.base_url)?
         .with_retry_policy(policy);
-    Ok(sdk::Client::from_config(config)?)
+    Ok(atlas_network_peering::Client::from_config(config)?)
 }
 
 /// A rate limit reaches the caller only after the client's own retries; then it is the
@@ -205,7 +205,7 @@ async fn rate_limited(session: &Session) -> Result<(), BoxError> {
         .provider_name(CloudProvider::Azure)
         .send()
         .await
-        .map_err(sdk::Error::from);
+        .map_err(atlas_network_peering::Error::from);
     match sent {
         Ok(page) => println!("   {} connections", page.results.len()),
         Err(e) if e.is_rate_limited() => {
@@ -238,11 +238,11 @@ async fn proxy_error_page(session: &Session) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// What a caller can learn from any `sdk::Error`.
-fn describe(e: &sdk::Error) {
+/// What a caller can learn from any `atlas_network_peering::Error`.
+fn describe(e: &atlas_network_peering::Error) {
     println!("   error: {e}");
     match e {
-        sdk::Error::Api(failure) => {
+        atlas_network_peering::Error::Api(failure) => {
             println!(
                 "   Api: status {}, errorCode {}, retryable: {}",
                 failure.status().as_u16(),
@@ -261,12 +261,14 @@ fn describe(e: &sdk::Error) {
                 );
             }
         }
-        sdk::Error::InvalidArgument(why) => println!("   InvalidArgument: {why}"),
-        sdk::Error::Transport(_) => println!("   Transport: retryable: {}", e.is_retryable()),
-        sdk::Error::Decode { path, .. } => {
+        atlas_network_peering::Error::InvalidArgument(why) => println!("   InvalidArgument: {why}"),
+        atlas_network_peering::Error::Transport(_) => {
+            println!("   Transport: retryable: {}", e.is_retryable())
+        }
+        atlas_network_peering::Error::Decode { path, .. } => {
             println!("   Decode: the body breaks the spec at {path}")
         }
-        // `sdk::Error` is non-exhaustive; Auth, Config, BodyTooLarge, UnexpectedStatus, ...
+        // `atlas_network_peering::Error` is non-exhaustive; Auth, Config, BodyTooLarge, UnexpectedStatus, ...
         other => println!("   other: {other:?}"),
     }
 }

@@ -3,24 +3,24 @@
 //! Connect-via-Peering-Only mode. Read-only.
 //!
 //! ```sh
-//! cargo run -p sdk --example list_everything
+//! cargo run -p atlas-network-peering --example list_everything
 //! ```
 //!
 //! With `MONGODB_ATLAS_*` credentials and `MONGODB_ATLAS_GROUP_ID` in the environment it reads
 //! that project on Atlas. Otherwise it starts a local mock that answers with the recorded
 //! exchanges of `fixtures/`, where the containers come in three pages of two.
 //!
-//! The listing goes through the pagination streams of `sdk::pagination`: each yields one
+//! The listing goes through the pagination streams of `atlas_network_peering::pagination`: each yields one
 //! entry at a time and asks for the next page only when the current one is used up.
 
 mod support;
 
 use std::process::ExitCode;
 
+use atlas_network_peering::models::{Container, Peer, PeerStatus};
+use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
+use atlas_network_peering::types::CloudProvider;
 use futures_util::StreamExt;
-use sdk::models::{Container, Peer, PeerStatus};
-use sdk::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
-use sdk::types::CloudProvider;
 use support::{BoxError, Session};
 
 /// What the local mock answers with.

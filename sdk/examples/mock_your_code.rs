@@ -1,8 +1,8 @@
-//! Testing your own code that takes an `&sdk::Client`, with the typed mocks of `sdk-httpmock`:
+//! Testing your own code that takes an `&atlas_network_peering::Client`, with the typed mocks of `sdk-httpmock`:
 //! no network, no Atlas account.
 //!
 //! ```sh
-//! cargo run -p sdk --example mock_your_code
+//! cargo run -p atlas-network-peering --example mock_your_code
 //! ```
 //!
 //! In your project these checks would be `#[tokio::test]` functions, with these
@@ -24,15 +24,15 @@
 
 use std::process::ExitCode;
 
-use futures_util::StreamExt;
-use sdk::models::{Peer, PeerStatus};
-use sdk::pagination::{ClientPaginationExt, Paging};
-use sdk::retry::RetryPolicy;
-use sdk::types::{
+use atlas_network_peering::models::{Peer, PeerStatus};
+use atlas_network_peering::pagination::{ClientPaginationExt, Paging};
+use atlas_network_peering::retry::RetryPolicy;
+use atlas_network_peering::types::{
     ApiError, ApiErrorCode, AwsPeer, AwsPeerErrorState, AwsPeerProviderName, AwsPeerStatus,
     CloudProvider, GcpPeer, GcpPeerProviderName, GcpPeerStatus, ObjectId, PeerPage,
 };
-use sdk_httpmock::MockServerExt;
+use atlas_network_peering_httpmock::MockServerExt;
+use futures_util::StreamExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -48,9 +48,9 @@ struct NeedsAttention {
 /// The project's peering connections, of every provider, that failed or wait for the
 /// customer to act.
 async fn needs_attention(
-    client: &sdk::Client,
+    client: &atlas_network_peering::Client,
     project: &str,
-) -> Result<Vec<NeedsAttention>, sdk::Error> {
+) -> Result<Vec<NeedsAttention>, atlas_network_peering::Error> {
     let mut found = Vec::new();
     for provider in [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure] {
         let mut peers = client.peers(project, Paging::new().provider(provider));
@@ -87,11 +87,11 @@ fn id(value: &str) -> ObjectId {
 
 /// A client for the mock. `RetryPolicy::none()`: a mocked 429 or 503 is answered once, not
 /// retried with waits.
-fn client_for(server: &httpmock::MockServer) -> Result<sdk::Client, BoxError> {
-    let config = sdk::Config::new()
+fn client_for(server: &httpmock::MockServer) -> Result<atlas_network_peering::Client, BoxError> {
+    let config = atlas_network_peering::Config::new()
         .with_base_url(&server.base_url())?
         .with_retry_policy(RetryPolicy::none());
-    Ok(sdk::Client::from_config(config)?)
+    Ok(atlas_network_peering::Client::from_config(config)?)
 }
 
 fn aws_peer(peer_id: &str, status: AwsPeerStatus, error: Option<AwsPeerErrorState>) -> Peer {
@@ -191,7 +191,7 @@ async fn reports_failed_and_waiting_connections() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A rate limit is not swallowed: it reaches the caller as an `sdk::Error` it can recognise,
+/// A rate limit is not swallowed: it reaches the caller as an `atlas_network_peering::Error` it can recognise,
 /// and nothing is asked after it.
 async fn passes_a_rate_limit_on() -> Result<(), BoxError> {
     let server = httpmock::MockServer::start_async().await;

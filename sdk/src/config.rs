@@ -23,7 +23,7 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_NAME"),
     "/",
     env!("CARGO_PKG_VERSION"),
-    " (atlas-network-peering; rust)"
+    " (rust)"
 );
 
 /// A secret string (private key, client secret, token). `Debug` and `Display` never show it.

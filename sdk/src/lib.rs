@@ -8,9 +8,9 @@
 // itself, so moving it keeps the rule.
 #![deny(missing_docs)]
 
-// Lets the generated code name this crate's items by one path, `::sdk::...`, from inside the
+// Lets the generated code name this crate's items by one path, `::atlas_network_peering::...`, from inside the
 // crate and from the mock crate alike.
-extern crate self as sdk;
+extern crate self as atlas_network_peering;
 
 #[allow(
     clippy::all,

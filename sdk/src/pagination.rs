@@ -12,10 +12,10 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use sdk::pagination::{ClientPaginationExt, Paging};
-//! use sdk::types::CloudProvider;
+//! use atlas_network_peering::pagination::{ClientPaginationExt, Paging};
+//! use atlas_network_peering::types::CloudProvider;
 //!
-//! # async fn run(client: sdk::Client) -> Result<(), sdk::Error> {
+//! # async fn run(client: atlas_network_peering::Client) -> Result<(), atlas_network_peering::Error> {
 //! let mut peers = client.peers(
 //!     "6f1c2a9e4b7d3e0a1c5f8b21",
 //!     Paging::new().items_per_page(100).provider(CloudProvider::Gcp),
@@ -111,8 +111,8 @@ pub fn is_repeated_page(error: &Error) -> bool {
 /// What to list and how: page size, provider, and whether to ask for the count.
 ///
 /// ```
-/// use sdk::pagination::Paging;
-/// use sdk::types::CloudProvider;
+/// use atlas_network_peering::pagination::Paging;
+/// use atlas_network_peering::types::CloudProvider;
 ///
 /// let paging = Paging::new().items_per_page(500).provider(CloudProvider::Azure);
 /// assert_eq!(paging.get_items_per_page(), 500);
@@ -663,7 +663,7 @@ fn fingerprint(feed: impl FnOnce(&mut DefaultHasher)) -> u64 {
 }
 
 fn repeated_page_error(page: &impl Serialize, path: &str, what: String) -> Error {
-    tracing::warn!(target: "sdk::pagination", "{what}; the listing stops");
+    tracing::warn!(target: "atlas_network_peering::pagination", "{what}; the listing stops");
     Error::Decode {
         path: path.to_owned(),
         message: format!(

@@ -41,7 +41,7 @@
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use reqwest::{Method, header::HeaderMap};
-//! use sdk::retry::{decide, Attempt, Decision, RetryPolicy, StopReason};
+//! use atlas_network_peering::retry::{decide, Attempt, Decision, RetryPolicy, StopReason};
 //!
 //! let policy = RetryPolicy::default();
 //! let headers = HeaderMap::new();

@@ -28,7 +28,7 @@
 //!
 //! Waiters return [`WaitError`]: a typed [`Failed`](WaitError::Failed) with the provider's
 //! error detail, a [`TimedOut`](WaitError::TimedOut) with the last state seen, or
-//! [`Request`](WaitError::Request) wrapping the [`sdk::Error`] of a poll that failed.
+//! [`Request`](WaitError::Request) wrapping the [`atlas_network_peering::Error`] of a poll that failed.
 //! A poll failing with a retryable error ([`Error::is_retryable`]: 429, 502, 503, 504,
 //! transport), after the client's own retries, does not end the wait: the waiter keeps
 //! polling, and a timeout reports that error as `last_error`. The client's retries happen
@@ -36,9 +36,9 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sdk::waiter::{WaitError, WaitOptions, WaiterExt};
+//! use atlas_network_peering::waiter::{WaitError, WaitOptions, WaiterExt};
 //!
-//! # async fn run(client: sdk::Client) -> Result<(), WaitError> {
+//! # async fn run(client: atlas_network_peering::Client) -> Result<(), WaitError> {
 //! let peer = client
 //!     .wait_peer_available(
 //!         "6f1c2a9e4b7d3e0a1c5f8b21",
@@ -86,8 +86,8 @@ impl Clock for SystemClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use sdk::retry::Sleep;
-/// use sdk::waiter::{Clock, SimulatedTime};
+/// use atlas_network_peering::retry::Sleep;
+/// use atlas_network_peering::waiter::{Clock, SimulatedTime};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let time = Arc::new(SimulatedTime::new());
@@ -576,12 +576,12 @@ where
             Ok(Verdict::Done(value)) => return Ok(value),
             Ok(Verdict::Fail(error)) => return Err(error),
             Ok(Verdict::NotYet(seen)) => {
-                tracing::debug!(target: "sdk::waiter", polls, %seen, "not yet");
+                tracing::debug!(target: "atlas_network_peering::waiter", polls, %seen, "not yet");
                 last = Some(seen);
                 None
             }
             Err(error) if error.is_retryable() => {
-                tracing::debug!(target: "sdk::waiter", polls, %error, "poll failed; polling on");
+                tracing::debug!(target: "atlas_network_peering::waiter", polls, %error, "poll failed; polling on");
                 Some(Box::new(error))
             }
             Err(error) => return Err(WaitError::Request(error)),

@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sdk::{Client, Config};
+use atlas_network_peering::{Client, Config};
 use serde_json::Value;
 
 mod common;
@@ -486,10 +486,10 @@ impl Drop for Apache {
 }
 
 /// The call decoded into the GCP peer of the fixture.
-fn assert_fixture_peer(peer: &sdk::models::Peer) {
+fn assert_fixture_peer(peer: &atlas_network_peering::models::Peer) {
     let expected = fixture_body("get_peer/gcp_200.json");
     match peer {
-        sdk::models::Peer::Gcp(gcp) => {
+        atlas_network_peering::models::Peer::Gcp(gcp) => {
             assert_eq!(gcp.network_name, expected["networkName"].as_str().unwrap());
             assert_eq!(
                 gcp.gcp_project_id,
@@ -592,7 +592,7 @@ struct Concurrent {
     /// The access log lines of the 100 calls.
     log: Vec<LogLine>,
     successes: usize,
-    failures: Vec<sdk::Error>,
+    failures: Vec<atlas_network_peering::Error>,
 }
 
 async fn hundred_concurrent_calls(apache: &Apache) -> Concurrent {
@@ -754,7 +754,7 @@ async fn other_operations_and_query_strings_are_signed_correctly() {
         .group_id(GROUP)
         .send()
         .await
-        .map_err(sdk::Error::from)
+        .map_err(atlas_network_peering::Error::from)
         .expect("get_private_ip_mode")
         .into_inner();
     assert!(mode.enabled);
@@ -767,7 +767,7 @@ async fn other_operations_and_query_strings_are_signed_correctly() {
         .page_num(1)
         .send()
         .await
-        .map_err(sdk::Error::from)
+        .map_err(atlas_network_peering::Error::from)
         .expect("list_all_containers with a query string")
         .into_inner();
     assert_eq!(page.results.len(), 5);

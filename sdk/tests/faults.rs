@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
-use sdk::{Client, Config};
+use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::{Client, Config};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -316,7 +316,7 @@ fn gcp_peer() -> serde_json::Value {
            "status": "AVAILABLE", "errorMessage": null})
 }
 
-fn new_peer() -> sdk::models::Peer {
+fn new_peer() -> atlas_network_peering::models::Peer {
     serde_json::from_value(
         json!({"providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
         "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services"}),
@@ -345,7 +345,9 @@ async fn timed<T>(call: impl Future<Output = T>) -> (T, Duration) {
     (outcome, started.elapsed())
 }
 
-async fn create_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
+async fn create_peer(
+    client: &Client,
+) -> Result<atlas_network_peering::models::Peer, atlas_network_peering::Error> {
     client
         .create_peer()
         .group_id(GROUP)
@@ -353,10 +355,10 @@ async fn create_peer(client: &Client) -> Result<sdk::models::Peer, sdk::Error> {
         .send()
         .await
         .map(|r| r.into_inner())
-        .map_err(sdk::Error::from)
+        .map_err(atlas_network_peering::Error::from)
 }
 
-async fn delete_peer(client: &Client) -> Result<(), sdk::Error> {
+async fn delete_peer(client: &Client) -> Result<(), atlas_network_peering::Error> {
     client
         .delete_peer()
         .group_id(GROUP)
@@ -364,7 +366,7 @@ async fn delete_peer(client: &Client) -> Result<(), sdk::Error> {
         .send()
         .await
         .map(|_| ())
-        .map_err(sdk::Error::from)
+        .map_err(atlas_network_peering::Error::from)
 }
 
 /// The default policy's waits with jitter 0.5 after attempts 1, 2, 3: half of 200, 400, 800 ms.
@@ -373,9 +375,9 @@ fn default_backoff() -> Vec<Duration> {
 }
 
 /// The `reqwest::Error` inside a `Transport` error; fails the test on any other variant.
-fn transport(err: &sdk::Error) -> &reqwest::Error {
+fn transport(err: &atlas_network_peering::Error) -> &reqwest::Error {
     match err {
-        sdk::Error::Transport(e) => e,
+        atlas_network_peering::Error::Transport(e) => e,
         other => panic!("expected Error::Transport, got {other:?}"),
     }
 }
@@ -391,7 +393,10 @@ async fn c01_503_storm_exhausts_the_attempts_with_backoff() {
     let (client, sleep) = client(&server.url, |c| c);
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
-    assert!(matches!(err, sdk::Error::Api(_)), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::Api(_)),
+        "{err:?}"
+    );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(
         server.requests("GET"),
@@ -427,7 +432,10 @@ async fn c03_429_then_200_succeeds() {
     let (client, sleep) = client(&server.url, |c| c);
     let (result, _) = timed(get_peer(&client)).await;
     let peer = result.unwrap();
-    assert!(matches!(peer, sdk::models::Peer::Gcp(_)), "{peer:?}");
+    assert!(
+        matches!(peer, atlas_network_peering::models::Peer::Gcp(_)),
+        "{peer:?}"
+    );
     assert_eq!(server.requests("GET"), 2);
     assert_eq!(sleep.slept(), [MS(100)]);
 }
@@ -472,7 +480,7 @@ async fn c05b_reset_before_the_head_then_recovery_succeeds() {
     let (client, sleep) = client(&server.url, |c| c);
     let (result, _) = timed(get_peer(&client)).await;
     assert!(
-        matches!(result, Ok(sdk::models::Peer::Gcp(_))),
+        matches!(result, Ok(atlas_network_peering::models::Peer::Gcp(_))),
         "{result:?}"
     );
     assert_eq!(server.requests("GET"), 3);
@@ -564,7 +572,7 @@ async fn c07_truncated_json_is_a_decode_error_with_a_path() {
     let (client, _) = client(&server.url, |c| c);
     let (result, _) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
-    let sdk::Error::Decode { path, raw, message } = &err else {
+    let atlas_network_peering::Error::Decode { path, raw, message } = &err else {
         panic!("expected Error::Decode, got {err:?}")
     };
     assert_eq!(path, "/networkName", "{message}");
@@ -581,7 +589,10 @@ async fn c08a_html_502_is_an_api_error_with_the_raw_page() {
     let (client, sleep) = client(&server.url, |c| c);
     let (result, _) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
-    assert!(matches!(err, sdk::Error::Api(_)), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::Api(_)),
+        "{err:?}"
+    );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert_eq!(err.raw_body(), Some(page));
     assert!(err.error_code().is_none());
@@ -597,7 +608,7 @@ async fn c08b_html_200_is_a_decode_error() {
     let (client, sleep) = client(&server.url, |c| c);
     let (result, _) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
-    let sdk::Error::Decode { path, raw, .. } = &err else {
+    let atlas_network_peering::Error::Decode { path, raw, .. } = &err else {
         panic!("expected Error::Decode, got {err:?}")
     };
     assert_eq!(path, "/");
@@ -619,7 +630,10 @@ async fn c09_huge_body_is_body_too_large_and_reading_stops() {
     let (client, sleep) = client(&server.url, |c| c.with_max_response_body(1024 * 1024));
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
-    assert!(matches!(err, sdk::Error::BodyTooLarge), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::BodyTooLarge),
+        "{err:?}"
+    );
     assert_eq!(server.requests("GET"), 1);
     assert!(sleep.slept().is_empty());
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
@@ -646,7 +660,10 @@ async fn c09b_huge_error_page_is_truncated_and_reading_stops() {
     let failure = err.api_failure().unwrap_or_else(|| panic!("{err:?}"));
     assert_eq!(failure.status().as_u16(), 502);
     assert!(failure.is_truncated());
-    assert_eq!(failure.raw_body().len(), sdk::runtime::MAX_ERROR_BODY);
+    assert_eq!(
+        failure.raw_body().len(),
+        atlas_network_peering::runtime::MAX_ERROR_BODY
+    );
     assert_eq!(server.requests("GET"), 2);
     assert_eq!(sleep.slept(), [MS(100)]);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
@@ -670,9 +687,12 @@ async fn c10a_slow_answer_times_out_per_attempt() {
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
     assert!(transport(&err).is_timeout(), "{err:?}");
-    let limit = sdk::error::AttemptTimedOut::find_in(&err)
+    let limit = atlas_network_peering::error::AttemptTimedOut::find_in(&err)
         .unwrap_or_else(|| panic!("no AttemptTimedOut among the sources of {err:?}"));
-    assert_eq!(*limit, sdk::error::AttemptTimedOut::Total(MS(300)));
+    assert_eq!(
+        *limit,
+        atlas_network_peering::error::AttemptTimedOut::Total(MS(300))
+    );
     assert!(
         err.to_string()
             .contains("took longer than its timeout of 300ms"),

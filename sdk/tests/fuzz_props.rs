@@ -27,13 +27,17 @@ use std::fmt::Debug;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use atlas_network_peering::auth::digest::{
+    Algorithm, Challenge, Credentials, DigestError, MAX_HEADER_LEN, Qop,
+};
+use atlas_network_peering::error::{ErrorBody, json_path_at};
+use atlas_network_peering::models::{Container, Peer};
+use atlas_network_peering::retry::parse_retry_after;
+use atlas_network_peering::types::{
+    ApiError, CloudProvider, ContainerPage, PeerPage, PrivateIpMode,
+};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
-use sdk::auth::digest::{Algorithm, Challenge, Credentials, DigestError, MAX_HEADER_LEN, Qop};
-use sdk::error::{ErrorBody, json_path_at};
-use sdk::models::{Container, Peer};
-use sdk::retry::parse_retry_after;
-use sdk::types::{ApiError, CloudProvider, ContainerPage, PeerPage, PrivateIpMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -111,12 +115,12 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) 
     true
 }
 
-/// The sdk's own response decoder (`sdk::runtime::response_value`, which decodes a single entry
+/// The sdk's own response decoder (`atlas_network_peering::runtime::response_value`, which decodes a single entry
 /// straight from the body) gives what `serde_json` gives: the same value, or an error.
 fn decoder_agrees<T: DeserializeOwned + PartialEq + Debug + 'static>(data: &[u8]) {
     use futures_util::FutureExt;
     let response = reqwest::Response::from(http::Response::new(data.to_vec()));
-    let decoded = sdk::runtime::response_value::<T, ErrorBody>(response)
+    let decoded = atlas_network_peering::runtime::response_value::<T, ErrorBody>(response)
         .now_or_never()
         .expect("a body held in memory is read at once");
     let direct = serde_json::from_slice::<T>(data);
@@ -894,9 +898,9 @@ proptest! {
         let account = regress::Regex::new("^[0-9]{12}$").unwrap();
         let json = serde_json::Value::String(value.clone());
         let expected = object_id.find(&value).is_some();
-        let parsed = value.parse::<sdk::types::ObjectId>();
-        let owned = sdk::types::ObjectId::try_from(value.clone());
-        let decoded = serde_json::from_value::<sdk::types::ObjectId>(json.clone());
+        let parsed = value.parse::<atlas_network_peering::types::ObjectId>();
+        let owned = atlas_network_peering::types::ObjectId::try_from(value.clone());
+        let decoded = serde_json::from_value::<atlas_network_peering::types::ObjectId>(json.clone());
         prop_assert_eq!(parsed.is_ok(), expected, "ObjectId::from_str on {:?}", value);
         prop_assert_eq!(owned.is_ok(), expected, "ObjectId::try_from(String) on {:?}", value);
         prop_assert_eq!(decoded.is_ok(), expected, "ObjectId decoded from {:?}", value);
@@ -907,17 +911,17 @@ proptest! {
         }
         let expected = account.find(&value).is_some();
         prop_assert_eq!(
-            value.parse::<sdk::types::AwsPeerAwsAccountId>().is_ok(),
+            value.parse::<atlas_network_peering::types::AwsPeerAwsAccountId>().is_ok(),
             expected,
             "AwsPeerAwsAccountId on {:?}", value
         );
         prop_assert_eq!(
-            sdk::types::AwsPeerAwsAccountId::try_from(value.clone()).is_ok(),
+            atlas_network_peering::types::AwsPeerAwsAccountId::try_from(value.clone()).is_ok(),
             expected,
             "AwsPeerAwsAccountId::try_from(String) on {:?}", value
         );
         prop_assert_eq!(
-            serde_json::from_value::<sdk::types::AwsPeerAwsAccountId>(json).is_ok(),
+            serde_json::from_value::<atlas_network_peering::types::AwsPeerAwsAccountId>(json).is_ok(),
             expected,
             "AwsPeerAwsAccountId decoded from {:?}", value
         );

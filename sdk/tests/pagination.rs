@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use atlas_network_peering::pagination::{ClientPaginationExt, Paging, is_repeated_page};
+use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::types::CloudProvider;
+use atlas_network_peering::{Client, Config};
 use futures_util::StreamExt;
 use httpmock::prelude::*;
-use sdk::pagination::{ClientPaginationExt, Paging, is_repeated_page};
-use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
-use sdk::types::CloudProvider;
-use sdk::{Client, Config};
 use serde_json::{Value, json};
 
 mod common;
@@ -52,7 +52,7 @@ fn page(page_num: u32, ids: std::ops::Range<u32>, next: bool) -> Value {
     json!({"links": links, "results": ids.map(gcp_peer).collect::<Vec<_>>()})
 }
 
-fn ids(peers: &[sdk::models::Peer]) -> Vec<String> {
+fn ids(peers: &[atlas_network_peering::models::Peer]) -> Vec<String> {
     peers
         .iter()
         .map(|p| p.id().unwrap_or("?").to_owned())
@@ -304,7 +304,7 @@ async fn repeated_content_is_caught_without_self_links_and_across_a_cycle() {
     };
     assert!(is_repeated_page(error));
     match error {
-        sdk::Error::Decode { path, message, raw } => {
+        atlas_network_peering::Error::Decode { path, message, raw } => {
             assert_eq!(path, "/results");
             assert!(
                 message.contains("page 3 holds the same 2 entries as page 1"),
@@ -330,10 +330,10 @@ async fn bad_arguments_are_one_invalid_argument_and_no_request() {
         let paging = Paging::new().items_per_page(n);
         let pages: Vec<_> = client.peers_pages(GROUP, paging.clone()).collect().await;
         let items: Vec<_> = client.containers(GROUP, paging).collect().await;
-        fn only_error<T>(v: &[Result<T, sdk::Error>]) -> String {
+        fn only_error<T>(v: &[Result<T, atlas_network_peering::Error>]) -> String {
             assert_eq!(v.len(), 1, "one item, then the end");
             match &v[0] {
-                Err(e @ sdk::Error::InvalidArgument(_)) => e.to_string(),
+                Err(e @ atlas_network_peering::Error::InvalidArgument(_)) => e.to_string(),
                 Err(other) => panic!("{other:?}"),
                 Ok(_) => panic!("an item"),
             }
@@ -348,12 +348,14 @@ async fn bad_arguments_are_one_invalid_argument_and_no_request() {
         .all_containers(GROUP, Paging::new().provider(CloudProvider::Gcp))
         .collect()
         .await;
-    assert!(matches!(&all[..], [Err(sdk::Error::InvalidArgument(m))] if m.starts_with("provider")));
+    assert!(
+        matches!(&all[..], [Err(atlas_network_peering::Error::InvalidArgument(m))] if m.starts_with("provider"))
+    );
     // A group id that is not 24 hex characters is refused before sending.
     let bad_group: Vec<_> = client.peers("not-a-group", Paging::new()).collect().await;
     assert!(matches!(
         &bad_group[..],
-        [Err(sdk::Error::InvalidArgument(_))]
+        [Err(atlas_network_peering::Error::InvalidArgument(_))]
     ));
     other.assert_calls_async(0).await;
 }

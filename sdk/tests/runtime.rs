@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
-use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
-use sdk::{Client, Config};
 use serde_json::json;
 
 mod common;
@@ -33,7 +33,7 @@ fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
 }
 
 /// `get_peer` on `client`, which the test expects to fail.
-async fn get_peer_error(client: &Client) -> sdk::Error {
+async fn get_peer_error(client: &Client) -> atlas_network_peering::Error {
     get_peer(client).await.expect_err("the call fails")
 }
 
@@ -64,7 +64,7 @@ async fn digest_challenges_once_then_signs_pre_emptively() {
     let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
 
     let first = get_peer(&client).await.unwrap();
-    assert!(matches!(first, sdk::models::Peer::Gcp(_)));
+    assert!(matches!(first, atlas_network_peering::models::Peer::Gcp(_)));
     assert_eq!(
         client.runtime().exchanges(),
         2,
@@ -98,7 +98,7 @@ async fn a_second_401_is_a_typed_error_after_two_exchanges() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(
         err.error_code(),
-        Some(&sdk::types::ApiErrorCode::UserUnauthorized)
+        Some(&atlas_network_peering::types::ApiErrorCode::UserUnauthorized)
     );
     assert_eq!(err.detail(), Some("Wrong key."));
     refused.assert_calls_async(2).await;
@@ -165,12 +165,12 @@ async fn a_post_is_never_sent_twice_after_a_response() {
         .await;
     let (config, sleep) = setup(&server);
     let client = Client::from_config(config).unwrap();
-    let body: sdk::models::Peer = serde_json::from_value(
+    let body: atlas_network_peering::models::Peer = serde_json::from_value(
         json!({"providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
         "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services"}),
     )
     .unwrap();
-    let err: sdk::Error = client
+    let err: atlas_network_peering::Error = client
         .create_peer()
         .group_id(GROUP)
         .body(body)
@@ -210,7 +210,7 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
         "65C1D2E3F4A5B6C7D8E9F0A1",
         "",
     ] {
-        let err: sdk::Error = client
+        let err: atlas_network_peering::Error = client
             .get_peer()
             .group_id(GROUP)
             .peer_id(bad)
@@ -219,12 +219,12 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
             .unwrap_err()
             .into();
         assert!(
-            matches!(err, sdk::Error::InvalidArgument(_)),
+            matches!(err, atlas_network_peering::Error::InvalidArgument(_)),
             "{bad}: {err:?}"
         );
         assert!(err.to_string().contains("peer_id"), "{err}");
     }
-    let err: sdk::Error = client
+    let err: atlas_network_peering::Error = client
         .get_peer()
         .peer_id(PEER)
         .send()
@@ -240,7 +240,7 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
 async fn envelope_true_is_refused_before_anything_is_sent() {
     let server = MockServer::start_async().await;
     let (client, any) = answer_anything(&server).await;
-    let read: sdk::Error = client
+    let read: atlas_network_peering::Error = client
         .get_peer()
         .group_id(GROUP)
         .peer_id(PEER)
@@ -250,16 +250,16 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .unwrap_err()
         .into();
     // A POST too: had it been sent, the peering would exist and the call would still fail.
-    let create: sdk::Error = client
+    let create: atlas_network_peering::Error = client
         .create_peer()
         .group_id(GROUP)
         .envelope(true)
-        .body(serde_json::from_value::<sdk::models::Peer>(gcp_peer()).unwrap())
+        .body(serde_json::from_value::<atlas_network_peering::models::Peer>(gcp_peer()).unwrap())
         .send()
         .await
         .unwrap_err()
         .into();
-    let list: sdk::Error = client
+    let list: atlas_network_peering::Error = client
         .list_peers()
         .group_id(GROUP)
         .page_num(std::num::NonZeroU32::new(2).unwrap())
@@ -269,7 +269,10 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .unwrap_err()
         .into();
     for err in [read, create, list] {
-        assert!(matches!(err, sdk::Error::InvalidArgument(_)), "{err:?}");
+        assert!(
+            matches!(err, atlas_network_peering::Error::InvalidArgument(_)),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("envelope=true"), "{err}");
     }
     any.assert_calls_async(0).await;
@@ -302,14 +305,14 @@ async fn broken_success_bodies_are_typed_errors_with_a_path() {
         .await;
     let (config, _) = setup(&server);
     let client = Client::from_config(config).unwrap();
-    let err: sdk::Error = client
+    let err: atlas_network_peering::Error = client
         .list_peers()
         .group_id(GROUP)
         .send()
         .await
         .unwrap_err()
         .into();
-    let sdk::Error::Decode { path, raw, .. } = &err else {
+    let atlas_network_peering::Error::Decode { path, raw, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(path, "/results/0");
@@ -332,14 +335,17 @@ async fn broken_success_bodies_are_typed_errors_with_a_path() {
             .await;
         let (config, _) = setup(&server);
         let client = Client::from_config(config).unwrap();
-        let err: sdk::Error = client
+        let err: atlas_network_peering::Error = client
             .list_peers()
             .group_id(GROUP)
             .send()
             .await
             .unwrap_err()
             .into();
-        assert!(matches!(err, sdk::Error::Decode { .. }), "{what}: {err:?}");
+        assert!(
+            matches!(err, atlas_network_peering::Error::Decode { .. }),
+            "{what}: {err:?}"
+        );
     }
 }
 
@@ -425,7 +431,10 @@ async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
     let err = get_peer_error(&client).await;
-    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::Auth(_)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("invalid_client"), "{err}");
     assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
 }
@@ -450,7 +459,10 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
     .unwrap();
     let started = std::time::Instant::now();
     let err = get_peer_error(&client).await;
-    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::Auth(_)),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
             .contains("timed out: the attempt took longer than its timeout of 300ms"),
@@ -475,7 +487,10 @@ async fn an_oversized_token_response_is_an_auth_error() {
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
     let err = get_peer_error(&client).await;
-    assert!(matches!(err, sdk::Error::Auth(_)), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::Auth(_)),
+        "{err:?}"
+    );
     assert!(
         err.to_string().contains("is longer than 65536 bytes"),
         "{err}"
@@ -494,7 +509,7 @@ async fn the_wire_request_is_exact() {
                 .header("accept", "application/json")
                 .header_missing("content-type")
                 .header_missing("api-version")
-                .header_matches("user-agent", "^sdk/[0-9.]+ ");
+                .header_matches("user-agent", "^atlas-network-peering/[0-9.]+ ");
             then.status(200)
                 .json_body(json!({"results": [], "totalCount": 0}));
         })
@@ -504,7 +519,7 @@ async fn the_wire_request_is_exact() {
     let page = client
         .list_peers()
         .group_id(GROUP)
-        .provider_name(sdk::types::CloudProvider::Azure)
+        .provider_name(atlas_network_peering::types::CloudProvider::Azure)
         .items_per_page(std::num::NonZeroU32::new(50).unwrap())
         .send()
         .await
@@ -568,14 +583,17 @@ async fn a_body_over_the_limit_is_a_typed_error() {
         .await;
     let (config, _) = setup(&server);
     let client = Client::from_config(config.with_max_response_body(64 * 1024)).unwrap();
-    let err: sdk::Error = client
+    let err: atlas_network_peering::Error = client
         .list_peers()
         .group_id(GROUP)
         .send()
         .await
         .unwrap_err()
         .into();
-    assert!(matches!(err, sdk::Error::BodyTooLarge), "{err:?}");
+    assert!(
+        matches!(err, atlas_network_peering::Error::BodyTooLarge),
+        "{err:?}"
+    );
     // The same page within the default limit decodes.
     let (config, _) = setup(&server);
     let page = Client::from_config(config)

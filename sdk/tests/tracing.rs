@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
-use sdk::{Client, Config};
 use serde_json::json;
 
 mod common;

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use atlas_network_peering::models::{Peer, PeerStatus};
+use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::waiter::{Observed, SimulatedTime, WaitError, WaitOptions, WaiterExt};
+use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
-use sdk::models::{Peer, PeerStatus};
-use sdk::retry::{FixedJitter, RecordingSleep, RetryPolicy};
-use sdk::waiter::{Observed, SimulatedTime, WaitError, WaitOptions, WaiterExt};
-use sdk::{Client, Config};
 use serde_json::{Value, json};
 
 mod common;
@@ -511,7 +511,7 @@ async fn bad_ids_and_options_send_nothing() {
         .unwrap_err();
     assert!(matches!(
         bad_id,
-        WaitError::Request(sdk::Error::InvalidArgument(_))
+        WaitError::Request(atlas_network_peering::Error::InvalidArgument(_))
     ));
     let bad_options = client
         .wait_peer_deleted(
@@ -547,7 +547,7 @@ async fn a_missing_project_is_not_taken_for_a_deleted_peer() {
     match &error {
         WaitError::Request(e) => assert_eq!(
             e.error_code(),
-            Some(&sdk::types::ApiErrorCode::GroupNotFound)
+            Some(&atlas_network_peering::types::ApiErrorCode::GroupNotFound)
         ),
         other => panic!("{other:?}"),
     }

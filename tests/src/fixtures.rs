@@ -316,7 +316,7 @@ pub fn sdk_round_trip(name: &str, body: &Value) -> Option<Result<Vec<String>, St
             serde_json::to_value(&decoded).map_err(|e| format!("does not encode: {e}"))?;
         Ok(json_diff(body, &encoded))
     }
-    use sdk::{models, types};
+    use atlas_network_peering::{models, types};
     Some(match name {
         "Container" => run::<models::Container>(body),
         "Peer" => run::<models::Peer>(body),
@@ -367,9 +367,9 @@ pub fn verify(spec: &Value, fixtures: &[Loaded]) -> Vec<String> {
             if let Some(name) = name {
                 match sdk_round_trip(name, body) {
                     Some(Ok(diffs)) => problems.extend(diffs.into_iter().map(|d| {
-                        format!("{file}: {side} body does not round-trip through sdk::{name}: {d}")
+                        format!("{file}: {side} body does not round-trip through atlas_network_peering::{name}: {d}")
                     })),
-                    Some(Err(e)) => problems.push(format!("{file}: {side} body {e} (sdk::{name})")),
+                    Some(Err(e)) => problems.push(format!("{file}: {side} body {e} (atlas_network_peering::{name})")),
                     None => {
                         problems.push(format!("{file}: no sdk type is known for schema `{name}`"))
                     }

@@ -1,22 +1,22 @@
 //! A test written the way a team that uses the sdk would write it: their own function, which
-//! takes an `&sdk::Client`, tested against the typed mocks of `sdk-httpmock`, with no network
+//! takes an `&atlas_network_peering::Client`, tested against the typed mocks of `sdk-httpmock`, with no network
 //! and no Atlas account. The README shows this file.
 
-use sdk::models::Peer;
-use sdk::types::{
+use atlas_network_peering::models::Peer;
+use atlas_network_peering::types::{
     ApiError, ApiErrorCode, AwsPeerStatus, AzurePeerStatus, CloudProvider, GcpPeer,
     GcpPeerProviderName, GcpPeerStatus, ObjectId, PeerPage,
 };
-use sdk_httpmock::MockServerExt;
+use atlas_network_peering_httpmock::MockServerExt;
 
 // ----- The team's code under test. -----
 
 /// The Atlas ids of the project's peering connections with `provider` that are AVAILABLE.
 async fn available_peer_ids(
-    client: &sdk::Client,
+    client: &atlas_network_peering::Client,
     project: &str,
     provider: CloudProvider,
-) -> Result<Vec<String>, sdk::Error> {
+) -> Result<Vec<String>, atlas_network_peering::Error> {
     let page = client
         .list_peers()
         .group_id(project)
@@ -57,12 +57,12 @@ fn gcp_peer(peer_id: &str, network: &str, status: GcpPeerStatus) -> Peer {
     })
 }
 
-fn client_of(server: &httpmock::MockServer) -> sdk::Client {
-    sdk::Client::from_config(
-        sdk::Config::new()
+fn client_of(server: &httpmock::MockServer) -> atlas_network_peering::Client {
+    atlas_network_peering::Client::from_config(
+        atlas_network_peering::Config::new()
             .with_base_url(&server.base_url())
             .expect("a base URL")
-            .with_retry_policy(sdk::retry::RetryPolicy::none()),
+            .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none()),
     )
     .expect("a client")
 }

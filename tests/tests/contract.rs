@@ -276,9 +276,9 @@ impl<'a> Args<'a> {
         Some(text(value))
     }
 
-    fn provider(&self) -> Option<sdk::types::CloudProvider> {
+    fn provider(&self) -> Option<atlas_network_peering::types::CloudProvider> {
         self.query("providerName")
-            .map(|p| sdk::types::CloudProvider::from(p.as_str()))
+            .map(|p| atlas_network_peering::types::CloudProvider::from(p.as_str()))
     }
 
     fn count(&self, name: &str) -> Result<Option<NonZeroU32>, String> {
@@ -328,11 +328,11 @@ enum Outcome {
     /// A success the operation declares without a body.
     Empty,
     /// An error, through the sdk's one error type.
-    Failed(sdk::Error),
+    Failed(atlas_network_peering::Error),
 }
 
-fn with_body<T: Serialize, E: Into<sdk::Error>>(
-    result: Result<sdk::ResponseValue<T>, E>,
+fn with_body<T: Serialize, E: Into<atlas_network_peering::Error>>(
+    result: Result<atlas_network_peering::ResponseValue<T>, E>,
 ) -> Outcome {
     match result {
         Ok(value) => Outcome::Body(
@@ -342,7 +342,9 @@ fn with_body<T: Serialize, E: Into<sdk::Error>>(
     }
 }
 
-fn without_body<E: Into<sdk::Error>>(result: Result<sdk::ResponseValue<()>, E>) -> Outcome {
+fn without_body<E: Into<atlas_network_peering::Error>>(
+    result: Result<atlas_network_peering::ResponseValue<()>, E>,
+) -> Outcome {
     match result {
         Ok(_) => Outcome::Empty,
         Err(e) => Outcome::Failed(e.into()),
@@ -367,9 +369,13 @@ macro_rules! paged {
 }
 
 /// Makes the call that `operation` stands for, through the sdk's builders.
-async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Outcome, String> {
-    use sdk::models::{Container, Peer};
-    use sdk::types::PrivateIpMode;
+async fn call(
+    client: &atlas_network_peering::Client,
+    operation: &str,
+    a: &Args<'_>,
+) -> Result<Outcome, String> {
+    use atlas_network_peering::models::{Container, Peer};
+    use atlas_network_peering::types::PrivateIpMode;
     Ok(match operation {
         "listAllContainers" => {
             let b = paged!(client.list_all_containers().group_id(a.path("groupId")?), a);
@@ -386,7 +392,7 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
             client
                 .create_container()
                 .group_id(a.path("groupId")?)
-                .body(a.body::<Container>("sdk::models::Container")?)
+                .body(a.body::<Container>("atlas_network_peering::models::Container")?)
                 .send()
                 .await,
         ),
@@ -403,7 +409,7 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
                 .update_container()
                 .group_id(a.path("groupId")?)
                 .container_id(a.path("containerId")?)
-                .body(a.body::<Container>("sdk::models::Container")?)
+                .body(a.body::<Container>("atlas_network_peering::models::Container")?)
                 .send()
                 .await,
         ),
@@ -426,7 +432,7 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
             client
                 .create_peer()
                 .group_id(a.path("groupId")?)
-                .body(a.body::<Peer>("sdk::models::Peer")?)
+                .body(a.body::<Peer>("atlas_network_peering::models::Peer")?)
                 .send()
                 .await,
         ),
@@ -443,7 +449,7 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
                 .update_peer()
                 .group_id(a.path("groupId")?)
                 .peer_id(a.path("peerId")?)
-                .body(a.body::<Peer>("sdk::models::Peer")?)
+                .body(a.body::<Peer>("atlas_network_peering::models::Peer")?)
                 .send()
                 .await,
         ),
@@ -466,7 +472,7 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
             client
                 .set_private_ip_mode()
                 .group_id(a.path("groupId")?)
-                .body(a.body::<PrivateIpMode>("sdk::types::PrivateIpMode")?)
+                .body(a.body::<PrivateIpMode>("atlas_network_peering::types::PrivateIpMode")?)
                 .send()
                 .await,
         ),
@@ -476,15 +482,15 @@ async fn call(client: &sdk::Client, operation: &str, a: &Args<'_>) -> Result<Out
 
 /// A client of `server` with no retries (a recorded 429 or 503 is the answer, not a reason to
 /// ask again) and, when given, an API key.
-fn client(server: &MockServer, api_key: Option<(&str, &str)>) -> sdk::Client {
-    let mut config = sdk::Config::new()
+fn client(server: &MockServer, api_key: Option<(&str, &str)>) -> atlas_network_peering::Client {
+    let mut config = atlas_network_peering::Config::new()
         .with_base_url(&server.base_url())
         .expect("the mock server's URL is a base URL")
-        .with_retry_policy(sdk::retry::RetryPolicy::none());
+        .with_retry_policy(atlas_network_peering::retry::RetryPolicy::none());
     if let Some((public, private)) = api_key {
         config = config.with_api_key(public, private);
     }
-    sdk::Client::from_config(config).expect("a client for the mock server")
+    atlas_network_peering::Client::from_config(config).expect("a client for the mock server")
 }
 
 /// Every way the outcome differs from the recorded response.

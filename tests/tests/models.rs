@@ -1,8 +1,8 @@
 //! Containers and peering connections of every provider decode from and encode back to the same
 //! JSON, nulls included; an entry of an unknown provider keeps its JSON and fails nothing.
 
-use sdk::models::{Container, Peer};
-use sdk::types::{AwsPeerStatus, ContainerPage, GcpRegion};
+use atlas_network_peering::models::{Container, Peer};
+use atlas_network_peering::types::{AwsPeerStatus, ContainerPage, GcpRegion};
 use serde_json::{Value, json};
 
 /// Decodes `value` as `T`, encodes it again, and asserts nothing changed.

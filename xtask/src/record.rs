@@ -6,7 +6,7 @@
 //!
 //! 1. The arguments are checked (one line per problem). The credentials come from the
 //!    environment exactly as for any user of the sdk, through the same variables and rules as
-//!    [`sdk::Config::from_env`]: an API key (HTTP Digest) or a service account (OAuth client
+//!    [`atlas_network_peering::Config::from_env`]: an API key (HTTP Digest) or a service account (OAuth client
 //!    credentials); `--base-url` replaces the base URL (the base URL variables are ignored).
 //! 2. A forwarder starts on `127.0.0.1` (an ephemeral port). It is hand-written: a hyper HTTP/1
 //!    server that sends every request on to the target with reqwest, unchanged (the
@@ -19,7 +19,7 @@
 //!    (`/api/oauth/token`) is forwarded but never recorded; the tokens it hands out are only noted
 //!    so that the final check can look for them. A request that cannot reach the target gets a
 //!    `502` from the forwarder and is not recorded.
-//! 3. An [`sdk::Client`] built from that configuration, with its base URL pointed at the
+//! 3. An [`atlas_network_peering::Client`] built from that configuration, with its base URL pointed at the
 //!    forwarder (plus the path of `--base-url`, if any), calls through the sdk's public API, one
 //!    call at a time: `get_private_ip_mode`, `list_all_containers`, `list_containers` and
 //!    `list_peers` for AWS, GCP and Azure, then `get_container` / `get_peer` for the first result
@@ -103,10 +103,11 @@ pub fn run(args: &[String]) -> Result<(), Vec<String>> {
         println!("{}", crate::USAGE);
         return Ok(());
     }
-    // The sdk's variables, as `sdk::Config::from_env` reads them; the base URL variables are
+    // The sdk's variables, as `atlas_network_peering::Config::from_env` reads them; the base URL variables are
     // left out since --base-url replaces them (a stale one must not stop the run).
-    let config = sdk::Config::from_lookup(|name| match name {
-        sdk::config::env::BASE_URL | sdk::config::env::OPS_MANAGER_URL => None,
+    let config = atlas_network_peering::Config::from_lookup(|name| match name {
+        atlas_network_peering::config::env::BASE_URL
+        | atlas_network_peering::config::env::OPS_MANAGER_URL => None,
         _ => std::env::var(name).ok(),
     })
     .map_err(|e| {
@@ -268,9 +269,9 @@ fn parse_args(args: &[String]) -> Result<Options, Vec<String>> {
 /// The base URL as the sdk normalizes it; refused when the sdk would refuse it or when it
 /// carries credentials.
 fn check_base_url(url: &str) -> Result<String, String> {
-    let normalized = match sdk::Config::new().with_base_url(url) {
+    let normalized = match atlas_network_peering::Config::new().with_base_url(url) {
         Ok(config) => config.base_url().to_owned(),
-        Err(sdk::config::ConfigError::Invalid { reason, .. }) => {
+        Err(atlas_network_peering::config::ConfigError::Invalid { reason, .. }) => {
             return Err(format!(
                 "--base-url `{url}` is not a usable base URL: {reason}"
             ));
@@ -497,8 +498,8 @@ async fn start_forwarder(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
-        .timeout(sdk::config::DEFAULT_TIMEOUT * 2)
+        .connect_timeout(atlas_network_peering::config::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(atlas_network_peering::config::DEFAULT_TIMEOUT * 2)
         .build()
         .map_err(|e| format!("cannot build the forwarder's HTTP client: {e}"))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -542,7 +543,7 @@ impl Recorder {
         operation: &'static str,
         what: &str,
         label: String,
-        call: impl Future<Output = Result<T, sdk::Error>>,
+        call: impl Future<Output = Result<T, atlas_network_peering::Error>>,
     ) -> Option<T> {
         let (before, unreached_before) = {
             let tape = self.fw.tape();
@@ -600,9 +601,9 @@ fn first_entry<T: Serialize>(results: &[T]) -> Option<(String, String)> {
 
 async fn get_first_container(
     rec: &mut Recorder,
-    client: &sdk::Client,
+    client: &atlas_network_peering::Client,
     group: &str,
-    results: &[sdk::models::Container],
+    results: &[atlas_network_peering::models::Container],
     source: &str,
     seen: &mut BTreeSet<String>,
 ) {
@@ -624,7 +625,7 @@ async fn get_first_container(
                 .send()
                 .await
                 .map(|r| r.into_inner())
-                .map_err(sdk::Error::from)
+                .map_err(atlas_network_peering::Error::from)
         },
     )
     .await;
@@ -632,9 +633,9 @@ async fn get_first_container(
 
 async fn get_first_peer(
     rec: &mut Recorder,
-    client: &sdk::Client,
+    client: &atlas_network_peering::Client,
     group: &str,
-    results: &[sdk::models::Peer],
+    results: &[atlas_network_peering::models::Peer],
     source: &str,
     seen: &mut BTreeSet<String>,
 ) {
@@ -656,14 +657,14 @@ async fn get_first_peer(
                 .send()
                 .await
                 .map(|r| r.into_inner())
-                .map_err(sdk::Error::from)
+                .map_err(atlas_network_peering::Error::from)
         },
     )
     .await;
 }
 
-async fn make_calls(rec: &mut Recorder, client: &sdk::Client, group: &str) {
-    use sdk::types::CloudProvider;
+async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, group: &str) {
+    use atlas_network_peering::types::CloudProvider;
     let providers = [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
 
     rec.call(
@@ -677,7 +678,7 @@ async fn make_calls(rec: &mut Recorder, client: &sdk::Client, group: &str) {
                 .send()
                 .await
                 .map(|r| r.into_inner())
-                .map_err(sdk::Error::from)
+                .map_err(atlas_network_peering::Error::from)
         },
     )
     .await;
@@ -695,7 +696,7 @@ async fn make_calls(rec: &mut Recorder, client: &sdk::Client, group: &str) {
                     .send()
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(sdk::Error::from)
+                    .map_err(atlas_network_peering::Error::from)
             },
         )
         .await;
@@ -722,7 +723,7 @@ async fn make_calls(rec: &mut Recorder, client: &sdk::Client, group: &str) {
                     .send()
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(sdk::Error::from)
+                    .map_err(atlas_network_peering::Error::from)
             })
             .await;
         if let Some(page) = page {
@@ -750,7 +751,7 @@ async fn make_calls(rec: &mut Recorder, client: &sdk::Client, group: &str) {
                     .send()
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(sdk::Error::from)
+                    .map_err(atlas_network_peering::Error::from)
             })
             .await;
         if let Some(page) = page {
@@ -948,16 +949,18 @@ fn replace_word(s: &str, from: &str, to: &str) -> String {
 }
 
 /// What must never appear in a written file: (what it is, the text).
-fn forbidden(config: &sdk::Config, tokens: &[String]) -> Vec<(String, String)> {
+fn forbidden(config: &atlas_network_peering::Config, tokens: &[String]) -> Vec<(String, String)> {
     let mut list = Vec::new();
     match config.credentials() {
-        Some(sdk::config::Credentials::ApiKey { private_key, .. }) => {
+        Some(atlas_network_peering::config::Credentials::ApiKey { private_key, .. }) => {
             list.push((
                 "the private API key".to_owned(),
                 private_key.expose().to_owned(),
             ));
         }
-        Some(sdk::config::Credentials::ServiceAccount { client_secret, .. }) => list.push((
+        Some(atlas_network_peering::config::Credentials::ServiceAccount {
+            client_secret, ..
+        }) => list.push((
             "the service-account client secret".to_owned(),
             client_secret.expose().to_owned(),
         )),
@@ -1199,7 +1202,10 @@ fn spec_warnings(written: &[(PathBuf, String)]) -> Vec<String> {
 // ------------------------------------------------------------------------------------------
 // The run
 
-async fn record(options: Options, config: sdk::Config) -> Result<(), Vec<String>> {
+async fn record(
+    options: Options,
+    config: atlas_network_peering::Config,
+) -> Result<(), Vec<String>> {
     let (addr, fw, forwarder_task) = start_forwarder(&options.base_url)
         .await
         .map_err(|e| vec![e])?;
@@ -1208,7 +1214,7 @@ async fn record(options: Options, config: sdk::Config) -> Result<(), Vec<String>
         .clone()
         .with_base_url(&client_url)
         .map_err(|e| e.to_string())
-        .and_then(|c| sdk::Client::from_config(c).map_err(|e| e.to_string()))
+        .and_then(|c| atlas_network_peering::Client::from_config(c).map_err(|e| e.to_string()))
         .map_err(|e| vec![format!("cannot build the sdk client: {e}")])?;
 
     let mut rec = Recorder {

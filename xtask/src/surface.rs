@@ -288,7 +288,7 @@ fn module<'a>(items: &'a [Item], name: &str) -> Option<&'a [Item]> {
     })
 }
 
-/// The name the generated code gives its own crate (`::sdk::...`), read from the path of the
+/// The name the generated code gives its own crate (`::atlas_network_peering::...`), read from the path of the
 /// client's runtime state type; paths through it are shown from the crate root.
 fn crate_name(items: &[Item]) -> Option<String> {
     items.iter().find_map(|item| match item {
@@ -1017,7 +1017,7 @@ mod tests {
         ] {
             assert!(has(record, line), "missing `{line}` in\n{record}");
         }
-        // The hand-written replacements live in `sdk::models`, not in the generated types;
+        // The hand-written replacements live in `atlas_network_peering::models`, not in the generated types;
         // the nested `builder` and `error` modules are not recorded.
         for absent in ["type Container ", "type Peer ", "type ConversionError "] {
             assert!(!record.contains(absent), "`{absent}` in\n{record}");

@@ -14,7 +14,9 @@ mod shared;
 pub use shared::{GROUP, PEER, peer_path};
 
 /// `get_peer` of [`PEER`] through the sdk, decoded.
-pub async fn sdk_get_peer(client: &sdk::Client) -> sdk::models::Peer {
+pub async fn sdk_get_peer(
+    client: &atlas_network_peering::Client,
+) -> atlas_network_peering::models::Peer {
     shared::get_peer(client).await.unwrap()
 }
 
@@ -437,13 +439,13 @@ pub async fn raw_get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, u
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// reqwest as `sdk::Client::from_config` builds it: the sdk's user agent and connect timeout
+/// reqwest as `atlas_network_peering::Client::from_config` builds it: the sdk's user agent and connect timeout
 /// (it enforces the read and total timeouts itself), HTTP/1.1 only, reqwest's own retry layer
 /// off.
 pub fn reqwest_as_in_sdk() -> reqwest::Client {
     reqwest::Client::builder()
-        .user_agent(sdk::config::USER_AGENT)
-        .connect_timeout(sdk::config::DEFAULT_CONNECT_TIMEOUT)
+        .user_agent(atlas_network_peering::config::USER_AGENT)
+        .connect_timeout(atlas_network_peering::config::DEFAULT_CONNECT_TIMEOUT)
         .http1_only()
         .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()

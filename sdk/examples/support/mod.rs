@@ -27,7 +27,7 @@ pub const GROUP_ID_VAR: &str = "MONGODB_ATLAS_GROUP_ID";
 /// A client, the project to work on, and the local mock when there is one.
 pub struct Session {
     /// The client, for Atlas or for the local mock.
-    pub client: sdk::Client,
+    pub client: atlas_network_peering::Client,
     /// The project (Atlas calls it a group).
     pub group_id: String,
     /// The base URL the client talks to.
@@ -57,12 +57,12 @@ impl Session {
     }
 }
 
-/// Atlas, when the environment has credentials (`sdk::Config::from_env` succeeds) and
+/// Atlas, when the environment has credentials (`atlas_network_peering::Config::from_env` succeeds) and
 /// `MONGODB_ATLAS_GROUP_ID`; otherwise the reason why not.
 pub fn atlas_from_env() -> Result<Session, String> {
-    let config = match sdk::Config::from_env() {
+    let config = match atlas_network_peering::Config::from_env() {
         Ok(config) => config,
-        Err(sdk::config::ConfigError::MissingCredentials { .. }) => {
+        Err(atlas_network_peering::config::ConfigError::MissingCredentials { .. }) => {
             return Err("no MONGODB_ATLAS_* credentials in the environment".to_owned());
         }
         Err(e) => {
@@ -76,7 +76,7 @@ pub fn atlas_from_env() -> Result<Session, String> {
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| format!("credentials are set but {GROUP_ID_VAR} is not"))?;
     let base_url = config.base_url().to_owned();
-    let client = sdk::Client::from_config(config).map_err(|e| e.to_string())?;
+    let client = atlas_network_peering::Client::from_config(config).map_err(|e| e.to_string())?;
     println!("Running against Atlas at {base_url}, project {group_id}.\n");
     Ok(Session {
         client,
@@ -283,7 +283,9 @@ impl LocalMock {
             })
             .await;
         let base_url = self.server.base_url();
-        let client = sdk::Client::from_config(sdk::Config::new().with_base_url(&base_url)?)?;
+        let client = atlas_network_peering::Client::from_config(
+            atlas_network_peering::Config::new().with_base_url(&base_url)?,
+        )?;
         println!(
             "Running against a local mock server at {base_url} that answers with recorded \
              exchanges from fixtures/ ({why}).\n"

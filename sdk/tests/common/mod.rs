@@ -16,7 +16,9 @@ pub fn peer_path() -> String {
 }
 
 /// `get_peer` of [`PEER`] on `client`, decoded, with any failure as the sdk's one error type.
-pub async fn get_peer(client: &sdk::Client) -> Result<sdk::models::Peer, sdk::Error> {
+pub async fn get_peer(
+    client: &atlas_network_peering::Client,
+) -> Result<atlas_network_peering::models::Peer, atlas_network_peering::Error> {
     client
         .get_peer()
         .group_id(GROUP)
@@ -24,5 +26,5 @@ pub async fn get_peer(client: &sdk::Client) -> Result<sdk::models::Peer, sdk::Er
         .send()
         .await
         .map(|r| r.into_inner())
-        .map_err(sdk::Error::from)
+        .map_err(atlas_network_peering::Error::from)
 }
