@@ -14,7 +14,10 @@ fn main() {
         Ok(text) => text,
         Err(e) => fail(&format!("cannot read {}: {e}", spec.display())),
     };
-    let source = match codegen::generate(codegen::SPEC_PATH, &text, &codegen::Settings::for_sdk()) {
+    // The opt-in `schemars` feature derives `JsonSchema` on the generated types too.
+    let json_schema = std::env::var_os("CARGO_FEATURE_SCHEMARS").is_some();
+    let settings = codegen::Settings::for_sdk().with_json_schema(json_schema);
+    let source = match codegen::generate(codegen::SPEC_PATH, &text, &settings) {
         Ok(source) => source,
         Err(e) => fail(&e.to_string()),
     };

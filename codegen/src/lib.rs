@@ -1,33 +1,32 @@
-//! Turns the network-peering OpenAPI spec into the Rust source of the `sdk` crate's client.
+//! Turns the network-peering OpenAPI spec into the Rust source of the sdk's client.
 //!
 //! The core is [`generate`]: one pure, deterministic function from spec text to formatted Rust
-//! source. It does no I/O; the caller (the `sdk` build script, `cargo xtask regen`) reads the
-//! file and writes the result. On top of progenitor (builder interface) it adds what the
-//! project needs and progenitor does not do:
+//! source. It does no I/O; the caller (the sdk's build script, `cargo xtask regen`) reads the
+//! file and writes the result. It runs progenitor (builder interface) as it is, and adds only
+//! what changes what the client does or how it is called:
 //!
 //! - every named string enum becomes an *open* enum ([`open_enum`]) that keeps unknown values;
 //! - optional nullable properties become `Option<Option<T>>` and optional arrays `Option<Vec<T>>`
 //!   ([`nullable`]), so `null` and `[]` survive a round trip;
 //! - schemas the caller replaces with hand-written types (the provider-polymorphic container and
 //!   peer) are taken out of generation and referred to by path;
-//! - per-call work that puts nothing on the wire is taken out ([`rewrite`]): no `api-version`
-//!   header, no `.query(..)` call for an absent optional parameter, no percent-encoding of ids
-//!   that cannot need it, and `pattern`s checked by
-//!   compiled byte checks instead of a regex engine (a pattern it cannot compile is an error at
-//!   its JSON pointer);
-//! - progenitor's usage snippets in each operation's docs are shown as text, not listed by
-//!   rustdoc as ignored tests.
+//! - every error status is routed to one raw body ([`Settings::with_raw_errors`]), so an error
+//!   response always reaches the caller with its status and text, JSON or not;
+//! - each operation's `send` returns the body or the crate's one error type, through the
+//!   caller's call runner ([`facade`]); progenitor's usage snippets are shown as text.
 //!
-//! Errors name the spec file and the place in it: malformed YAML by line and column, a `$ref`
-//! that resolves to nothing by JSON pointer, a construct the generator cannot take.
+//! Before generation, [`formats`] refuses every `format` it does not take and every `nullable`
+//! without a `type`, and string formats are generated as `String`. Errors name the spec file
+//! and the place in it: malformed YAML by line and column, anything else by JSON pointer.
 
 #![deny(missing_docs)]
 
 mod error;
+pub mod facade;
+pub mod formats;
 pub mod mock;
 pub mod nullable;
 pub mod open_enum;
-pub mod rewrite;
 pub mod spec;
 
 use std::collections::BTreeSet;
@@ -41,55 +40,29 @@ pub struct Settings {
     crate_path: String,
     inner_type: Option<String>,
     replacements: Vec<(String, String)>,
-    error_body: Option<String>,
-    response_decoder: Option<String>,
-    request_builder: Option<String>,
+    raw_errors: bool,
+    call_runner: Option<String>,
+    json_schema: bool,
 }
 
 impl Settings {
-    /// Settings for code that will be reachable as `crate_path::types::...` (for the `sdk`
-    /// crate: `::sdk`, with `extern crate self as atlas_network_peering;` in its root so the path works inside it).
+    /// Settings for code that will be reachable as `crate_path::types::...` (for the sdk:
+    /// `::atlas_network_peering`, with `extern crate self as atlas_network_peering;` in its root
+    /// so that the path works inside it too).
     pub fn new(crate_path: impl Into<String>) -> Self {
         Self {
             crate_path: crate_path.into(),
             inner_type: None,
             replacements: Vec::new(),
-            error_body: None,
-            response_decoder: None,
-            request_builder: None,
+            raw_errors: false,
+            call_runner: None,
+            json_schema: false,
         }
-    }
-
-    /// Starts every request with the hand-written function at `rust_path` instead of
-    /// `client.client.get(url)` (or `post`, ...). It is called as
-    /// `f(client, ::reqwest::Method::GET, url)`, with the URL progenitor formatted, and returns
-    /// a `reqwest::RequestBuilder`.
-    pub fn with_request_builder(mut self, rust_path: impl Into<String>) -> Self {
-        self.request_builder = Some(rust_path.into());
-        self
-    }
-
-    /// Decodes every JSON response body with the hand-written async function at `rust_path`
-    /// instead of progenitor's `ResponseValue::from_response`. It must have the same signature
-    /// (`fn(reqwest::Response) -> Result<ResponseValue<T>, Error<E>>`, async); the runtime can
-    /// then hand over a body it has already read without rebuilding the response around it.
-    pub fn with_response_decoder(mut self, rust_path: impl Into<String>) -> Self {
-        self.response_decoder = Some(rust_path.into());
-        self
     }
 
     /// The type of the client's `inner` field, which the hand-written runtime keeps its state in.
     pub fn with_inner_type(mut self, path: impl Into<String>) -> Self {
         self.inner_type = Some(path.into());
-        self
-    }
-
-    /// Makes every error response of every operation (each 4xx/5xx the spec declares, and any
-    /// other 4xx/5xx) decode into the hand-written type at `rust_path`, so that no error status
-    /// escapes as an unread "unexpected response". Only the model handed to progenitor changes;
-    /// the spec is not touched. The hand-written runtime turns that body into its error type.
-    pub fn with_error_body(mut self, rust_path: impl Into<String>) -> Self {
-        self.error_body = Some(rust_path.into());
         self
     }
 
@@ -102,7 +75,48 @@ impl Settings {
         self.replacements.push((schema.into(), rust_path.into()));
         self
     }
+
+    /// Routes every error response of every operation (each 4xx/5xx the spec declares, and any
+    /// other 4xx/5xx) to one raw body (progenitor's `ByteStream`), so that no error status
+    /// escapes unread and no error body has to be JSON to reach the caller. Only the model handed
+    /// to progenitor changes; the spec is not touched.
+    pub fn with_raw_errors(mut self) -> Self {
+        self.raw_errors = true;
+        self
+    }
+
+    /// Wraps each operation's `send` (see [`facade::wrap_sends`]): the public `send` and
+    /// `send_with_response` run the call through the type at `rust_path`, and return
+    /// `<crate_path>::Error` and `<crate_path>::Response<T>`. progenitor's `Client::new` and
+    /// `new_with_client` become crate-private.
+    pub fn with_call_runner(mut self, rust_path: impl Into<String>) -> Self {
+        self.call_runner = Some(rust_path.into());
+        self
+    }
+
+    /// Derives `schemars::JsonSchema` on the generated types and implements it on the open
+    /// enums (the sdk's opt-in `schemars` feature).
+    pub fn with_json_schema(mut self, enabled: bool) -> Self {
+        self.json_schema = enabled;
+        self
+    }
+
+    /// The settings the sdk crate is generated with: its runtime state type and call runner,
+    /// raw error bodies, and the hand-written provider-polymorphic types that progenitor cannot
+    /// express (a container or peer of a provider the spec does not model must decode into an
+    /// `Unknown` variant).
+    pub fn for_sdk() -> Self {
+        Settings::new("::atlas_network_peering")
+            .with_inner_type("crate::runtime::Runtime")
+            .with_replacement("Container", "::atlas_network_peering::models::Container")
+            .with_replacement("Peer", "::atlas_network_peering::models::Peer")
+            .with_raw_errors()
+            .with_call_runner("crate::runtime::Call")
+    }
 }
+
+/// The path of the spec from the workspace root.
+pub const SPEC_PATH: &str = "spec/network-peering.yaml";
 
 /// The generated client: formatted Rust source, starting with a line that says it is generated.
 pub fn generate(file: &str, text: &str, settings: &Settings) -> Result<String, Error> {
@@ -110,7 +124,7 @@ pub fn generate(file: &str, text: &str, settings: &Settings) -> Result<String, E
     generate_from(&spec, settings)
 }
 
-fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Error {
+pub(crate) fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Error {
     Error::Unsupported {
         file: file.to_owned(),
         location,
@@ -118,37 +132,28 @@ fn unsupported(file: &str, location: Location, message: impl Into<String>) -> Er
     }
 }
 
+fn parse_path(file: &str, what: &str, text: &str) -> Result<syn::Path, Error> {
+    syn::parse_str(text).map_err(|e| {
+        unsupported(
+            file,
+            Location::Document,
+            format!("the {what} `{text}` is not a Rust path: {e}"),
+        )
+    })
+}
+
 /// [`generate`] for a spec already parsed.
 pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> {
     let file = spec.file.as_str();
-    let (mut gen_settings, enums) = type_settings(spec, settings)?;
-    let replaced: BTreeSet<String> = settings
-        .replacements
-        .iter()
-        .map(|(schema, _)| schema.clone())
-        .collect();
-
-    if let Some((at, pattern)) = uncompiled_pattern(&spec.json) {
-        return Err(unsupported(
-            file,
-            Location::Pointer(at),
-            format!(
-                "pattern `{pattern}` is not one the generator compiles: `^`, then runs of an ASCII \
-                 class or character with `{{n}}`, `{{m,n}}`, `+` or `*` (only the last run may vary \
-                 in length), then `$` (see codegen::rewrite)"
-            ),
-        ));
+    let (gen_settings, enums) = type_settings(spec, settings)?;
+    let mut openapi = generation_model(spec)?;
+    if settings.raw_errors {
+        route_errors_to_raw(&mut openapi);
     }
-
-    let mut openapi = spec.openapi.clone();
-    if let Some(path) = &settings.error_body {
-        route_errors_to(&mut openapi, ERROR_BODY_SCHEMA);
-        gen_settings.with_replacement(ERROR_BODY_SCHEMA, path, std::iter::empty());
-    }
+    let operations = count_operations(&openapi);
 
     let mut generator = progenitor::Generator::new(&gen_settings);
     let tokens = run_generator(file, || generator.generate_tokens(&openapi))?;
-
     let mut ast: syn::File = syn::parse2(tokens).map_err(|e| {
         unsupported(
             file,
@@ -157,110 +162,50 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         )
     })?;
 
+    let replaced: BTreeSet<String> = settings
+        .replacements
+        .iter()
+        .map(|(schema, _)| schema.clone())
+        .collect();
     let targets = nullable::collect(&spec.json, &replaced);
     let expected: usize = targets.values().map(|p| p.len()).sum();
-    let changed = nullable::apply(&mut ast, &targets);
     // Each optional nullable property is one struct field plus one builder field.
-    expect_rewrites(
+    expect_count(
         file,
         "/components/schemas",
         "optional nullable field places made tri-state",
         expected * 2,
-        changed,
+        nullable::apply(&mut ast, &targets),
     )?;
-
-    let operations = count_operations(&openapi);
-    let snippets = rewrite::snippets_as_text(&mut ast);
-    expect_rewrites(
+    expect_count(
         file,
         "/paths",
         "usage snippets shown as text, not ignored tests (one per operation)",
         operations,
-        snippets,
+        facade::snippets_as_text(&mut ast),
     )?;
-    let dropped = rewrite::drop_api_version_header(&mut ast);
-    expect_rewrites(
-        file,
-        "/paths",
-        "`api-version` headers dropped (one per operation)",
-        operations,
-        dropped,
-    )?;
-    let (optional, expected) = optional_query_params(&openapi);
-    let wrapped = rewrite::skip_absent_query_params(&mut ast, &optional);
-    expect_rewrites(
-        file,
-        "/paths",
-        "optional query parameters made conditional",
-        expected,
-        wrapped,
-    )?;
-    let (safe, expected) = url_safe_path_params(&openapi);
-    let skipped = rewrite::skip_path_encoding(&mut ast, &safe);
-    expect_rewrites(
-        file,
-        "/paths",
-        "id path parameters left unencoded",
-        expected,
-        skipped,
-    )?;
-    // The hand-written functions the generated code calls instead of progenitor's.
-    let hook = |what: &str, setting: &Option<String>| -> Result<Option<syn::Path>, Error> {
-        setting
-            .as_deref()
-            .map(|text| {
-                syn::parse_str(text).map_err(|e| {
-                    unsupported(
-                        file,
-                        Location::Document,
-                        format!("the {what} `{text}` is not a path: {e}"),
-                    )
-                })
-            })
-            .transpose()
-    };
-    if let Some(decoder) = hook("response decoder", &settings.response_decoder)? {
-        let (expected, swapped) = (
-            count_json_responses(&openapi),
-            rewrite::swap_response_decoder(&mut ast, &decoder),
-        );
-        expect_rewrites(
+    if let Some(runner) = &settings.call_runner {
+        let crate_path = parse_path(file, "crate path", &settings.crate_path)?;
+        let facade = facade::Facade {
+            runner: parse_path(file, "call runner", runner)?,
+            error: syn::parse_quote!(#crate_path::Error),
+            response: syn::parse_quote!(#crate_path::Response),
+        };
+        expect_count(
             file,
             "/paths",
-            "JSON responses decoded by the hand-written decoder",
-            expected,
-            swapped,
-        )?;
-    }
-    if let Some(builder) = hook("request builder", &settings.request_builder)? {
-        let swapped = rewrite::swap_request_builder(&mut ast, &builder);
-        expect_rewrites(
-            file,
-            "/paths",
-            "requests started by the hand-written builder (one per operation)",
+            "operation builders whose `send` returns the crate's error (one per operation)",
             operations,
-            swapped,
+            facade::wrap_sends(&mut ast, &facade),
+        )?;
+        expect_count(
+            file,
+            "/paths",
+            "progenitor client constructors made crate-private",
+            2,
+            facade::hide_constructors(&mut ast),
         )?;
     }
-    let (compiled, kept) = rewrite::compile_patterns(&mut ast);
-    if !kept.is_empty() {
-        return Err(unsupported(
-            file,
-            Location::Document,
-            format!(
-                "the pattern checks of {} could not be compiled",
-                kept.join(", ")
-            ),
-        ));
-    }
-    let kept_once = rewrite::keep_checked_strings(&mut ast, &compiled);
-    expect_rewrites(
-        file,
-        "/components/schemas",
-        "pattern-checked strings decoded without a copy (`TryFrom<String>` and `Deserialize`)",
-        compiled.len() * 2,
-        kept_once,
-    )?;
 
     let types_mod = ast
         .items
@@ -278,7 +223,7 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
         })?;
     let mut extra = nullable::helper();
     for e in &enums {
-        extra.extend(open_enum::emit(e));
+        extra.extend(open_enum::emit(e, settings.json_schema));
     }
     let extra: syn::File = syn::parse2(extra).map_err(|e| {
         unsupported(
@@ -292,9 +237,25 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
 
     let header = format!(
         "// @generated by the `codegen` crate from {file}; do not edit.\n\
-         // Regenerated on every build of `sdk`; `cargo xtask regen` records its public surface.\n\n"
+         // Regenerated on every build of the sdk; `cargo xtask regen` records its public surface.\n\n"
     );
     Ok(header + &prettyplease::unparse(&ast))
+}
+
+/// The OpenAPI model progenitor is given: the spec after [`formats::problems`] found nothing,
+/// with string and number formats removed ([`formats::without_value_formats`]).
+pub(crate) fn generation_model(spec: &Spec) -> Result<openapiv3::OpenAPI, Error> {
+    let file = spec.file.as_str();
+    if let Some(problem) = formats::problems(file, &spec.json).into_iter().next() {
+        return Err(problem);
+    }
+    serde_json::from_value(formats::without_value_formats(&spec.json)).map_err(|e| {
+        Error::NotOpenApi {
+            file: file.to_owned(),
+            location: Location::Document,
+            message: e.to_string(),
+        }
+    })
 }
 
 /// The progenitor settings that decide how the spec's schemas are named in Rust, shared by the
@@ -325,8 +286,10 @@ pub(crate) fn type_settings(
     gen_settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq");
+    if settings.json_schema {
+        gen_settings.with_derive("schemars::JsonSchema");
+    }
     if let Some(inner) = &settings.inner_type {
         let tokens: proc_macro2::TokenStream = inner.parse().map_err(|_| {
             unsupported(
@@ -366,135 +329,9 @@ pub(crate) fn run_generator(
         .map_err(|e| unsupported(file, Location::Document, e.to_string()))
 }
 
-/// The first `pattern` (JSON pointer, text) that [`rewrite::compiles`] refuses.
-fn uncompiled_pattern(json: &serde_json::Value) -> Option<(String, String)> {
-    let mut found = None;
-    let descend = |key: &str| key != "example" && key != "examples" && !key.starts_with("x-");
-    spec::walk_objects(json, &descend, &mut |at, map| {
-        if let Some(serde_json::Value::String(pattern)) = map.get("pattern")
-            && found.is_none()
-            && !rewrite::compiles(pattern)
-        {
-            found = Some((format!("{at}/pattern"), pattern.clone()));
-        }
-    });
-    found
-}
-
-/// The names of the query parameters that no operation requires, and how many times
-/// operations use them.
-fn optional_query_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
-    names_true_in_every_use(openapi, |parameter| match parameter {
-        openapiv3::Parameter::Query { parameter_data, .. } => {
-            Some((parameter_data.name.clone(), !parameter_data.required))
-        }
-        _ => None,
-    })
-}
-
-/// The Rust names of the path parameters whose values never need percent-encoding (their
-/// schema's pattern admits only unreserved characters, in every operation), and how many
-/// times operations use them.
-fn url_safe_path_params(openapi: &openapiv3::OpenAPI) -> (BTreeSet<String>, usize) {
-    names_true_in_every_use(openapi, |parameter| {
-        let openapiv3::Parameter::Path { parameter_data, .. } = parameter else {
-            return None;
-        };
-        let url_safe = match &parameter_data.format {
-            openapiv3::ParameterSchemaOrContent::Schema(schema) => {
-                string_pattern(openapi, schema).is_some_and(rewrite::pattern_is_url_safe)
-            }
-            openapiv3::ParameterSchemaOrContent::Content(_) => false,
-        };
-        Some((snake_case(&parameter_data.name), url_safe))
-    })
-}
-
-/// Goes through every parameter of every operation; `judge` names the ones of interest and
-/// says whether each use qualifies. Returns the names for which every use qualified, and how
-/// many uses those names have in all.
-fn names_true_in_every_use(
-    openapi: &openapiv3::OpenAPI,
-    judge: impl Fn(&openapiv3::Parameter) -> Option<(String, bool)>,
-) -> (BTreeSet<String>, usize) {
-    let mut uses = Vec::new();
-    for item in openapi
-        .paths
-        .paths
-        .values()
-        .filter_map(|item| item.as_item())
-    {
-        for (_, operation) in item.iter() {
-            let parameters = item.parameters.iter().chain(&operation.parameters);
-            uses.extend(
-                parameters
-                    .filter_map(|p| resolve_parameter(openapi, p))
-                    .filter_map(&judge),
-            );
-        }
-    }
-    let failed: BTreeSet<&String> = uses.iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect();
-    let names: BTreeSet<String> = uses
-        .iter()
-        .filter(|(name, _)| !failed.contains(name))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let count = uses.iter().filter(|(name, _)| names.contains(name)).count();
-    (names, count)
-}
-
-/// The `pattern` of a string schema (or of the schema its `$ref` names).
-fn string_pattern<'a>(
-    openapi: &'a openapiv3::OpenAPI,
-    schema: &'a openapiv3::ReferenceOr<openapiv3::Schema>,
-) -> Option<&'a str> {
-    let schema = match schema {
-        openapiv3::ReferenceOr::Item(schema) => schema,
-        openapiv3::ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/schemas/")?;
-            openapi.components.as_ref()?.schemas.get(name)?.as_item()?
-        }
-    };
-    match &schema.schema_kind {
-        openapiv3::SchemaKind::Type(openapiv3::Type::String(s)) => s.pattern.as_deref(),
-        _ => None,
-    }
-}
-
-/// `groupId` → `group_id`: how progenitor names a parameter's variable (the caller checks the
-/// count of rewrites, so a name this gets wrong is an error, not a silent miss).
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A parameter, or the one its `$ref` names in `components/parameters`.
-fn resolve_parameter<'a>(
-    openapi: &'a openapiv3::OpenAPI,
-    parameter: &'a openapiv3::ReferenceOr<openapiv3::Parameter>,
-) -> Option<&'a openapiv3::Parameter> {
-    match parameter {
-        openapiv3::ReferenceOr::Item(p) => Some(p),
-        openapiv3::ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/parameters/")?;
-            openapi.components.as_ref()?.parameters.get(name)?.as_item()
-        }
-    }
-}
-
-/// Fails unless a rewrite of the generated code changed exactly the places the spec implies: a
-/// progenitor whose output changed shape must stop the build, not skip a rewrite silently.
-fn expect_rewrites(
+/// Fails unless a pass over the generated code changed exactly the places the spec implies: a
+/// progenitor whose output changed shape must stop the build, not skip a pass silently.
+fn expect_count(
     file: &str,
     at: &str,
     what: &str,
@@ -522,64 +359,28 @@ fn count_operations(openapi: &openapiv3::OpenAPI) -> usize {
         .sum()
 }
 
-/// How many responses of all operations have a body, each of which progenitor decodes with one
-/// `ResponseValue::from_response` call (after [`route_errors_to`], which adds error bodies).
-fn count_json_responses(openapi: &openapiv3::OpenAPI) -> usize {
-    use openapiv3::ReferenceOr;
-    let resolve = |r: &'_ ReferenceOr<openapiv3::Response>| -> Option<openapiv3::Response> {
-        match r {
-            ReferenceOr::Item(r) => Some(r.clone()),
-            ReferenceOr::Reference { reference } => {
-                let name = reference.strip_prefix("#/components/responses/")?;
-                match openapi.components.as_ref()?.responses.get(name)? {
-                    ReferenceOr::Item(r) => Some(r.clone()),
-                    ReferenceOr::Reference { .. } => None,
-                }
-            }
-        }
-    };
-    openapi
-        .paths
-        .paths
-        .values()
-        .filter_map(|item| item.as_item())
-        .flat_map(|item| item.iter().map(|(_, op)| op))
-        .flat_map(|op| {
-            op.responses
-                .responses
-                .values()
-                .chain(op.responses.default.as_ref())
-        })
-        .filter_map(resolve)
-        .filter(|r| !r.content.is_empty())
-        .count()
-}
-
-/// The name of the synthetic schema that error responses are routed to (see
-/// [`Settings::with_error_body`]).
-const ERROR_BODY_SCHEMA: &str = "SdkErrorBody";
-
-/// Points every error response at the synthetic `schema` and adds `4XX`/`5XX` catch-alls.
-fn route_errors_to(openapi: &mut openapiv3::OpenAPI, schema: &str) {
+/// Points every error response at one raw body and adds `4XX`/`5XX` catch-alls (see
+/// [`Settings::with_raw_errors`]).
+fn route_errors_to_raw(openapi: &mut openapiv3::OpenAPI) {
     use openapiv3::{
-        MediaType, ReferenceOr, Response, Schema, SchemaData, SchemaKind, StatusCode, Type,
+        MediaType, ReferenceOr, Response, Schema, SchemaData, SchemaKind, StatusCode, StringType,
+        Type, VariantOrUnknownOrEmpty,
     };
-    let components = openapi.components.get_or_insert_with(Default::default);
-    components.schemas.insert(
-        schema.to_owned(),
-        ReferenceOr::Item(Schema {
-            schema_data: SchemaData::default(),
-            schema_kind: SchemaKind::Type(Type::Object(Default::default())),
-        }),
-    );
     let mut response = Response {
-        description: "An error.".into(),
+        description: "An error, its body read as it came.".into(),
         ..Default::default()
     };
+    let binary = Schema {
+        schema_data: SchemaData::default(),
+        schema_kind: SchemaKind::Type(Type::String(StringType {
+            format: VariantOrUnknownOrEmpty::Unknown("binary".into()),
+            ..Default::default()
+        })),
+    };
     response.content.insert(
-        "application/json".into(),
+        "application/octet-stream".into(),
         MediaType {
-            schema: Some(ReferenceOr::ref_(&format!("#/components/schemas/{schema}"))),
+            schema: Some(ReferenceOr::Item(binary)),
             ..Default::default()
         },
     );
@@ -587,16 +388,17 @@ fn route_errors_to(openapi: &mut openapiv3::OpenAPI, schema: &str) {
         let ReferenceOr::Item(item) = item else {
             continue;
         };
-        for op in [
+        let operations = [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
+            &mut item.options,
+            &mut item.head,
             &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
             let responses = &mut op.responses.responses;
             for (code, value) in responses.iter_mut() {
                 let is_error = match code {
@@ -610,23 +412,5 @@ fn route_errors_to(openapi: &mut openapiv3::OpenAPI, schema: &str) {
             responses.insert(StatusCode::Range(4), ReferenceOr::Item(response.clone()));
             responses.insert(StatusCode::Range(5), ReferenceOr::Item(response.clone()));
         }
-    }
-}
-
-/// The path of the spec from the workspace root.
-pub const SPEC_PATH: &str = "spec/network-peering.yaml";
-
-impl Settings {
-    /// The settings the `sdk` crate is generated with: its runtime state type, and the
-    /// hand-written provider-polymorphic types that progenitor cannot express (a container or
-    /// peer of a provider the spec does not model must decode into an `Unknown` variant).
-    pub fn for_sdk() -> Self {
-        Settings::new("::atlas_network_peering")
-            .with_inner_type("::atlas_network_peering::runtime::Runtime")
-            .with_replacement("Container", "::atlas_network_peering::models::Container")
-            .with_replacement("Peer", "::atlas_network_peering::models::Peer")
-            .with_error_body("::atlas_network_peering::error::ErrorBody")
-            .with_response_decoder("::atlas_network_peering::runtime::response_value")
-            .with_request_builder("::atlas_network_peering::runtime::request_builder")
     }
 }

@@ -9,14 +9,17 @@
 //! replacements (`Container`, `Peer`), the same open enums at `<crate_path>::types::...`. The
 //! mock therefore names exactly the types the client exposes and defines none of its own.
 //!
-//! One setting is deliberately ignored: [`Settings::with_error_body`]. The client routes every
-//! error response to a private envelope; the mock follows the spec as written, so each declared
-//! error status gets a method that serves an Atlas error object
+//! One setting is deliberately ignored: [`Settings::with_raw_errors`]. The client reads every
+//! error response as raw bytes; the mock follows the spec as written, so each declared error
+//! status gets a method that serves an Atlas error object
 //! (`then.not_found(&atlas_network_peering::types::ApiError { .. })`).
 
 use proc_macro2::TokenStream;
 
-use crate::{Error, Location, Settings, Spec, run_generator, spec, type_settings, unsupported};
+use crate::{
+    Error, Location, Settings, Spec, generation_model, run_generator, spec, type_settings,
+    unsupported,
+};
 
 /// The typed mocks for the spec `text` (named `file` in errors): formatted Rust source whose
 /// first line says it is generated. Pure and deterministic, like [`crate::generate`].
@@ -41,9 +44,9 @@ pub fn generate_httpmock_from(spec: &Spec, settings: &Settings) -> Result<String
         ));
     }
 
+    let openapi = generation_model(spec)?;
     let mut generator = progenitor::Generator::new(&gen_settings);
-    let tokens: TokenStream =
-        run_generator(file, || generator.httpmock(&spec.openapi, crate_path))?;
+    let tokens: TokenStream = run_generator(file, || generator.httpmock(&openapi, crate_path))?;
 
     let ast: syn::File = syn::parse2(tokens).map_err(|e| {
         unsupported(

@@ -48,7 +48,16 @@ pub fn collect(json: &Value, skip: &BTreeSet<String>) -> Targets {
             if required.contains(prop.as_str()) {
                 continue;
             }
-            let kind = if prop_schema.get("nullable").and_then(Value::as_bool) == Some(true) {
+            // A property that is a `$ref` to a nullable schema (a nullable enum) is nullable too.
+            let referenced = prop_schema
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| crate::spec::resolve(json, r));
+            let nullable = [Some(prop_schema), referenced]
+                .into_iter()
+                .flatten()
+                .any(|s| s.get("nullable").and_then(Value::as_bool) == Some(true));
+            let kind = if nullable {
                 Kind::Nullable
             } else if prop_schema.get("type").and_then(Value::as_str) == Some("array") {
                 Kind::Array

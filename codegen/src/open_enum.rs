@@ -56,14 +56,11 @@ pub fn collect(file: &str, json: &Value) -> Result<Vec<OpenEnum>, Error> {
             location: Location::Pointer(at.clone()),
             message,
         };
-        if schema.get("nullable").and_then(Value::as_bool) == Some(true) {
-            return Err(unsupported(
-                "a named enum may not be nullable; make the property that uses it nullable".into(),
-            ));
-        }
         let mut strings = Vec::new();
         let mut seen = std::collections::BTreeMap::new();
-        for v in values {
+        // `null` in a nullable enum is the property's absence of a value, not a variant: the
+        // property that uses the enum is `Option<Option<..>>` (see `nullable`).
+        for v in values.iter().filter(|v| !v.is_null()) {
             let s = v
                 .as_str()
                 .ok_or_else(|| unsupported(format!("enum value {v} is not a string")))?;
@@ -96,7 +93,7 @@ pub fn collect(file: &str, json: &Value) -> Result<Vec<OpenEnum>, Error> {
 }
 
 /// The Rust code of one open enum.
-pub fn emit(e: &OpenEnum) -> TokenStream {
+pub fn emit(e: &OpenEnum, json_schema: bool) -> TokenStream {
     let name = format_ident!("{}", e.name);
     let name_str = &e.name;
     let doc = e
@@ -110,6 +107,22 @@ pub fn emit(e: &OpenEnum) -> TokenStream {
         .collect();
     let values = &e.values;
     let variant_docs: Vec<_> = e.values.iter().map(|v| format!("`{v}`")).collect();
+    let json_schema_impl = json_schema.then(|| {
+        quote! {
+        impl ::schemars::JsonSchema for #name {
+                fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                    ::std::borrow::Cow::Borrowed(#name_str)
+                }
+                fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                    ::schemars::json_schema!({
+                        "type": "string",
+                        "description": #doc,
+                        "examples": [ #( #values ),* ]
+                    })
+                }
+            }
+        }
+    });
     quote! {
         #[doc = #doc]
         ///
@@ -190,17 +203,6 @@ pub fn emit(e: &OpenEnum) -> TokenStream {
             }
         }
 
-        impl ::schemars::JsonSchema for #name {
-            fn schema_name() -> ::std::borrow::Cow<'static, str> {
-                ::std::borrow::Cow::Borrowed(#name_str)
-            }
-            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
-                ::schemars::json_schema!({
-                    "type": "string",
-                    "description": #doc,
-                    "examples": [ #( #values ),* ]
-                })
-            }
-        }
+        #json_schema_impl
     }
 }

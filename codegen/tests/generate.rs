@@ -144,67 +144,128 @@ fn a_replacement_for_a_missing_schema_is_refused() {
 }
 
 #[test]
-fn generated_code_needs_no_regex_engine_sends_no_api_version_and_encodes_no_id() {
+fn progenitor_output_is_kept_and_only_the_facade_is_added() {
     let code = generate("spec/network-peering.yaml", &spec(), &Settings::for_sdk()).unwrap();
-    assert!(!code.contains("regress"), "a pattern was left to a regex");
+    // Atlas's own id pattern is checked by typify's generated code, with regress.
     assert!(
-        !code.contains("api-version"),
-        "an api-version header is still built"
+        code.contains("^([a-f0-9]{24})$"),
+        "the id pattern is not checked"
     );
-    // Ids are hex: nothing to percent-encode.
+    assert!(code.contains("::regress::Regex::new"));
+    // progenitor's request building and decoding, as generated.
+    assert!(code.contains("ResponseValue::from_response(response)"));
     assert!(
-        !code.contains("encode_path(&"),
-        "an id is still percent-encoded"
+        code.contains("encode_path(&group_id.to_string())")
+            || code.contains("encode_path(& group_id.to_string())")
     );
-    // The id check is the byte check compiled from `^[a-f0-9]{24}$`.
-    assert!(code.contains("bytes.len() == 24"));
-}
-
-#[test]
-fn a_pattern_the_generator_cannot_compile_is_refused_with_its_place() {
-    let text = spec().replace("pattern: ^[0-9]{12}$", "pattern: ^(12|[0-9]{11})$");
-    assert_ne!(text, spec());
-    let err = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap_err();
-    let Location::Pointer(at) = err.location() else {
-        panic!("{err:?}")
-    };
+    // Every error status reaches the runtime as a raw body.
+    assert!(code.contains("ResponseValue::stream(response)"));
     assert!(
-        at.starts_with("/components/schemas/AwsPeer") && at.ends_with("/awsAccountId/pattern"),
-        "{at}"
+        !code.contains("types::ApiError>"),
+        "an error is still decoded as JSON"
     );
-    assert!(err.to_string().contains("^(12|[0-9]{11})$"), "{err}");
-}
-
-#[test]
-fn hooks_replace_progenitor_calls_and_bad_hook_paths_are_refused() {
-    let text = spec();
-    let plain = generate("spec/network-peering.yaml", &text, &Settings::new("crate")).unwrap();
-    assert!(plain.contains("ResponseValue::from_response(response)"));
-    assert!(
-        plain.contains(".get(url)"),
-        "progenitor's own request start"
-    );
-    let hooked = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap();
-    assert!(!hooked.contains("ResponseValue::from_response"));
+    // Each operation's `send` returns the crate's error through the call runner.
+    assert_eq!(code.matches("async fn send_attempt(").count(), 13);
     assert_eq!(
-        hooked
-            .matches("::atlas_network_peering::runtime::request_builder(")
+        code.matches("crate::runtime::Call::new(self.client)")
             .count(),
-        13,
-        "one request start per operation"
+        13
     );
-    for (settings, what) in [
-        (
-            Settings::new("crate").with_response_decoder("not a path!"),
-            "the response decoder `not a path!` is not a path",
-        ),
-        (
-            Settings::new("crate").with_request_builder("::a::"),
-            "the request builder `::a::` is not a path",
-        ),
-    ] {
-        let err = generate("spec/network-peering.yaml", &text, &settings).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-        assert!(err.to_string().contains(what), "{err}");
+    let one_line: String = code.split_whitespace().collect();
+    assert!(one_line.contains(
+        "pubasyncfnsend(self,)->::std::result::Result<::atlas_network_peering::models::Peer,::atlas_network_peering::Error"
+    ));
+    assert!(code.contains("pub(crate) fn new("));
+    // No schemars unless asked for.
+    assert!(!code.contains("JsonSchema"));
+    let with_schema = Settings::for_sdk().with_json_schema(true);
+    let code = generate("spec/network-peering.yaml", &spec(), &with_schema).unwrap();
+    assert!(code.contains("schemars::JsonSchema"));
+}
+
+/// A copy of the spec with extra properties on `AwsPeer`.
+fn spec_with_aws_peer_properties(properties: &str) -> String {
+    let anchor = "      required: [accepterRegionName, awsAccountId, containerId, routeTableCidrBlock, vpcId]\n      properties:\n";
+    assert!(spec().contains(anchor));
+    spec().replacen(anchor, &format!("{anchor}{properties}"), 1)
+}
+
+#[test]
+fn every_format_atlas_uses_generates_to_a_type_the_sdk_has() {
+    let properties: String = [
+        ("created", "string", "date-time"),
+        ("createdOn", "string", "date"),
+        ("tenantId", "string", "uuid"),
+        ("address", "string", "ipv4"),
+        ("secret", "string", "password"),
+        ("count", "integer", "int32"),
+        ("bytes", "integer", "int64"),
+        ("ratio", "number", "float"),
+    ]
+    .iter()
+    .map(|(name, ty, format)| {
+        format!("        {name}:\n          type: {ty}\n          format: {format}\n")
+    })
+    .collect();
+    let text = spec_with_aws_peer_properties(&properties);
+    let code = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap();
+    for crate_name in ["chrono", "uuid", "Ipv4Addr"] {
+        assert!(!code.contains(crate_name), "{crate_name} is named");
     }
+    let one_line: String = code.split_whitespace().collect();
+    for field in [
+        "pubcreated:::std::option::Option<::std::string::String>",
+        "pubcreated_on:::std::option::Option<::std::string::String>",
+        "pubtenant_id:::std::option::Option<::std::string::String>",
+        "pubaddress:::std::option::Option<::std::string::String>",
+        "pubcount:::std::option::Option<i32>",
+        "pubbytes:::std::option::Option<i64>",
+        "pubratio:::std::option::Option<f64>",
+    ] {
+        assert!(one_line.contains(field), "no `{field}`");
+    }
+}
+
+#[test]
+fn a_format_the_generator_does_not_take_is_refused_with_its_place() {
+    let text = spec_with_aws_peer_properties(
+        "        version:\n          type: string\n          format: semver\n",
+    );
+    let err = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap_err();
+    assert_eq!(
+        err.location(),
+        &Location::Pointer("/components/schemas/AwsPeer/properties/version/format".into())
+    );
+    assert!(
+        err.to_string().contains("`format: semver` on type string"),
+        "{err}"
+    );
+    // The typed mocks are generated from the same model, and refuse it the same way.
+    let err =
+        codegen::mock::generate_httpmock("spec/network-peering.yaml", &text, &Settings::for_sdk())
+            .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+}
+
+#[test]
+fn nullable_without_a_type_is_refused() {
+    let text = spec_with_aws_peer_properties(
+        "        state:\n          allOf: [{$ref: \"#/components/schemas/AwsPeerStatus\"}]\n          nullable: true\n",
+    );
+    let err = generate("spec/network-peering.yaml", &text, &Settings::for_sdk()).unwrap_err();
+    assert_eq!(
+        err.location(),
+        &Location::Pointer("/components/schemas/AwsPeer/properties/state/nullable".into())
+    );
+}
+
+#[test]
+fn a_bad_call_runner_path_is_refused() {
+    let settings = Settings::for_sdk().with_call_runner("not a path!");
+    let err = generate("spec/network-peering.yaml", &spec(), &settings).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the call runner `not a path!` is not a Rust path"),
+        "{err}"
+    );
 }

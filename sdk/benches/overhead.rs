@@ -58,7 +58,7 @@ fn digest(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let fresh = atlas_network_peering::Client::from_config(config.clone()).unwrap();
             let peer = common::sdk_get_peer(&fresh).await;
-            assert_eq!(fresh.runtime().exchanges(), 2);
+            assert_eq!(fresh.exchanges(), 2);
             peer
         })
     });

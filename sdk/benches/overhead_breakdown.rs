@@ -155,8 +155,7 @@ fn digest(c: &mut Criterion) {
         // The first call takes the challenge; count from the second on.
         rt.block_on(common::sdk_get_peer(&client));
         let calls = AtomicU64::new(0);
-        let (exchanges, hits_401, hits_200) =
-            (client.runtime().exchanges(), challenge.calls(), ok.calls());
+        let (exchanges, hits_401, hits_200) = (client.exchanges(), challenge.calls(), ok.calls());
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
                 calls.fetch_add(1, Ordering::Relaxed);
@@ -169,7 +168,7 @@ fn digest(c: &mut Criterion) {
         }
         println!(
             "{name}: {calls} calls; exchanges per call: sdk counter {:.3}, server 401 {:.3} + 200 {:.3}",
-            (client.runtime().exchanges() - exchanges) as f64 / calls,
+            (client.exchanges() - exchanges) as f64 / calls,
             (challenge.calls() - hits_401) as f64 / calls,
             (ok.calls() - hits_200) as f64 / calls,
         );

@@ -278,8 +278,7 @@ async fn create_aws_peering(
                 .group_id(project)
                 .body(request)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             let id = created
                 .id()
                 .ok_or("Atlas answered without the container's id")?
@@ -311,11 +310,9 @@ async fn create_aws_peering(
         .group_id(project)
         .body(request)
         .send()
-        .await
-        .map_err(atlas_network_peering::Error::from);
+        .await;
     let peer = match sent {
-        Ok(response) => {
-            let peer = response.into_inner();
+        Ok(peer) => {
             println!(
                 "2. Requested peering connection {}: {}.",
                 peer.id().unwrap_or("?"),
@@ -362,8 +359,10 @@ async fn create_aws_peering(
         }
         // Nobody accepted the request on AWS's side in time: nothing is wrong, but nothing
         // happens until someone does. Run the example again afterwards to see it AVAILABLE.
-        Err(e @ WaitError::TimedOut { .. })
-            if e.last_status() == Some(&PeerStatus::WaitingForUser) =>
+        Err(e)
+            if e.wait_error().is_some_and(|w| {
+                w.is_timeout() && w.last_status() == Some(&PeerStatus::WaitingForUser)
+            }) =>
         {
             Err(format!(
                 "{peer_id} still waits for AWS account {} to accept the request ({e})",
@@ -372,12 +371,19 @@ async fn create_aws_peering(
             .into())
         }
         // The connection failed (AWS's reason: REJECTED, EXPIRED, INVALID_ARGUMENT, ...).
-        Err(WaitError::Failed { status, detail }) => Err(format!(
-            "{peer_id} failed with status {}: {}",
-            status.map_or_else(|| "none".to_owned(), |s| s.to_string()),
-            detail.as_deref().unwrap_or("no reason given")
-        )
-        .into()),
+        Err(atlas_network_peering::Error::Wait(failed))
+            if matches!(*failed, WaitError::Failed { .. }) =>
+        {
+            let WaitError::Failed { status, detail } = *failed else {
+                unreachable!("matched above")
+            };
+            Err(format!(
+                "{peer_id} failed with status {}: {}",
+                status.map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                detail.as_deref().unwrap_or("no reason given")
+            )
+            .into())
+        }
         Err(e) => Err(format!("{peer_id} did not become available: {e}").into()),
     }
 }

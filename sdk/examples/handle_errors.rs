@@ -80,18 +80,15 @@ async fn find_peer(
     project: &str,
     peer_id: &str,
 ) -> Result<Option<Peer>, atlas_network_peering::Error> {
-    let sent = client
+    match client
         .get_peer()
         .group_id(project)
         .peer_id(peer_id)
         .send()
         .await
-        .map_err(atlas_network_peering::Error::from);
-    match sent {
-        Ok(response) => Ok(Some(response.into_inner())),
-        Err(e) if e.is_not_found() && e.error_code() == Some(&ApiErrorCode::PeerNotFound) => {
-            Ok(None)
-        }
+    {
+        Ok(peer) => Ok(Some(peer)),
+        Err(e) if e.is_gone() => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -111,21 +108,18 @@ async fn not_found(session: &Session) -> Result<(), BoxError> {
         .send()
         .await;
     if let Err(e) = sent {
-        describe(&atlas_network_peering::Error::from(e));
+        describe(&e);
     }
     Ok(())
 }
 
 async fn refused_before_sending(session: &Session) -> Result<(), BoxError> {
     println!("\nBad id: a project id that is not 24 hex characters");
-    let before = session.client.runtime().exchanges();
+    let before = session.client.exchanges();
     if let Err(e) = find_peer(&session.client, "my-project", MISSING_PEER).await {
         describe(&e);
     }
-    println!(
-        "   requests sent: {}",
-        session.client.runtime().exchanges() - before
-    );
+    println!("   requests sent: {}", session.client.exchanges() - before);
     Ok(())
 }
 
@@ -151,8 +145,7 @@ async fn conflict(session: &Session) -> Result<(), BoxError> {
         .group_id(session.group_id.as_str())
         .body(request)
         .send()
-        .await
-        .map_err(atlas_network_peering::Error::from);
+        .await;
     match sent {
         Ok(created) => println!("   created {:?}", created.id()),
         Err(e) if e.is_conflict() => {
@@ -204,8 +197,7 @@ async fn rate_limited(session: &Session) -> Result<(), BoxError> {
         .group_id(session.group_id.as_str())
         .provider_name(CloudProvider::Azure)
         .send()
-        .await
-        .map_err(atlas_network_peering::Error::from);
+        .await;
     match sent {
         Ok(page) => println!("   {} connections", page.results.len()),
         Err(e) if e.is_rate_limited() => {
@@ -217,7 +209,7 @@ async fn rate_limited(session: &Session) -> Result<(), BoxError> {
                 .and_then(|v| v.parse::<u64>().ok());
             println!(
                 "   the client tried {} times; the server asks to wait {} s before the next try",
-                client.runtime().exchanges(),
+                client.exchanges(),
                 retry_after.map_or_else(|| "an unknown number of".to_owned(), |s| s.to_string())
             );
         }

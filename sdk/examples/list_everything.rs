@@ -92,8 +92,7 @@ async fn list_everything(session: &Session) -> Result<(), BoxError> {
         .get_private_ip_mode()
         .group_id(project)
         .send()
-        .await?
-        .into_inner();
+        .await?;
     println!(
         "\nConnect-via-Peering-Only mode (deprecated): {}",
         if mode.enabled { "enabled" } else { "disabled" }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::retry::{Jitter, RetryPolicy, Sleep};
+use crate::retry::{Jitter, RandomJitter, RetryPolicy, Sleep, TokioSleep};
 
 /// The Atlas control plane.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -415,6 +415,18 @@ impl Config {
     pub fn with_preemptive_digest(mut self, enabled: bool) -> Self {
         self.preemptive_digest = enabled;
         self
+    }
+
+    /// The sleep between retries: the one set, else tokio's.
+    pub(crate) fn sleep(&self) -> Arc<dyn Sleep> {
+        self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep))
+    }
+
+    /// The source of retry jitter: the one set, else a fresh random one.
+    pub(crate) fn jitter(&self) -> Arc<dyn Jitter> {
+        self.jitter
+            .clone()
+            .unwrap_or_else(|| Arc::new(RandomJitter::default()))
     }
 
     /// Replaces the sleep used between retries (tests inject one that does not wait).

@@ -1,33 +1,24 @@
 #![deny(missing_docs)]
-//! The sdk's one public error type.
+//! The crate's one error type, and the one place where the errors the crate makes are built.
 //!
-//! Every generated operation returns `progenitor_client::Error<ErrorBody>`; `?` turns it into
-//! [`Error`] through `From`. Atlas error responses become [`Error::Api`], which exposes the
-//! status, the typed `errorCode`, `detail`, `reason` and `parameters`, and always keeps the raw
-//! body, so an HTML page from a proxy or an empty body still gives the status and the text.
+//! Every call's `send()` returns [`Error`]. Atlas error responses become [`Error::Api`], which
+//! exposes the status, the typed `errorCode`, `detail`, `reason` and `parameters`, and always
+//! keeps the raw body, so an HTML page from a proxy or an empty body still gives the status and
+//! the text. This module imports nothing from the runtime: the runtime calls the constructors
+//! here.
 
 use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
 
-pub use crate::deadline::AttemptTimedOut;
 use crate::types::{ApiError, ApiErrorCode};
 
-/// The body of an error response as the generated code hands it over: the raw text, exactly as
-/// received (lossily decoded if it was not UTF-8). The runtime wraps every error body in this
-/// envelope before the generated code reads it, so decoding an error response never fails.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ErrorBody {
-    /// The response body as sent by the server.
-    #[serde(rename = "sdkRawErrorBody")]
-    pub raw: String,
-    /// Whether the runtime cut the body at its size limit.
-    #[serde(rename = "sdkTruncated", default)]
-    pub truncated: bool,
-}
+/// The most of an error body the crate keeps (1 MiB); the rest is dropped and
+/// [`ApiFailure::is_truncated`] says so.
+pub const MAX_ERROR_BODY: usize = 1024 * 1024;
 
 /// An error status from Atlas, or from something in front of it.
 #[derive(Clone)]
@@ -41,7 +32,8 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     /// Builds a failure from a status, headers and raw body; the body is parsed as an Atlas
-    /// error object when it is one.
+    /// error object when it is one. `truncated`: the body was cut short (at the crate's limit
+    /// for error bodies, or because the connection broke while it was read).
     pub fn new(status: StatusCode, headers: HeaderMap, raw: String, truncated: bool) -> Self {
         let body = serde_json::from_str::<ApiError>(&raw).ok();
         Self {
@@ -68,12 +60,12 @@ impl ApiFailure {
         self.body.as_ref()
     }
 
-    /// The raw body as received.
+    /// The raw body as received (lossily decoded if it was not UTF-8).
     pub fn raw_body(&self) -> &str {
         &self.raw
     }
 
-    /// Whether the raw body was cut at the runtime's size limit.
+    /// Whether the raw body was cut short.
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
@@ -92,6 +84,34 @@ impl fmt::Debug for ApiFailure {
     }
 }
 
+/// Which time limit ended an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeLimit {
+    /// No connection (TCP and TLS) within `Config::with_connect_timeout`.
+    Connect(Duration),
+    /// Nothing arrived for `Config::with_read_timeout`: before the response head, or between
+    /// two parts of a body.
+    Read(Duration),
+    /// The attempt as a whole (request and whole response) took longer than
+    /// `Config::with_timeout`.
+    Attempt(Duration),
+}
+
+impl fmt::Display for TimeLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeLimit::Connect(limit) => write!(f, "no connection within {limit:?}"),
+            TimeLimit::Read(limit) => {
+                write!(f, "nothing arrived for the read timeout of {limit:?}")
+            }
+            TimeLimit::Attempt(limit) => {
+                write!(f, "the attempt took longer than its timeout of {limit:?}")
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong in a call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -99,27 +119,36 @@ pub enum Error {
     /// The server answered with an error status (4xx or 5xx).
     #[error("{}", api_message(.0))]
     Api(Box<ApiFailure>),
-    /// An argument was refused before anything was sent (an id that is not 24 hex characters,
-    /// a missing required parameter, `envelope(true)`, ...).
+    /// An argument was refused before anything was sent (an id that is not 24 lower-case hex
+    /// characters, a missing required parameter, `envelope(true)`, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// A success response whose body did not decode. `path` is the JSON path that failed.
+    /// A success response whose body did not decode.
     #[error("the response body does not decode at `{path}`: {message}")]
     Decode {
-        /// JSON path of the failure inside the body (`/results/3/statusName`).
+        /// JSON pointer of the failure inside the body (`/results/3/statusName`; `/` for the
+        /// whole body).
         path: String,
         /// What was wrong there.
         message: String,
         /// The body as received.
         raw: Bytes,
     },
-    /// The server could not be reached, or the exchange broke (connect, TLS, timeout, reset).
-    /// `is_timeout()` is true when an attempt ran out of time; the runtime's own limits
-    /// (`Config::with_timeout`, `Config::with_read_timeout`) then have an [`AttemptTimedOut`]
-    /// among the error's sources, naming the limit.
-    #[error("transport error: {}", transport_message(.0))]
+    /// An attempt ran out of time; [`TimeLimit`] says which limit.
+    #[error("timed out: {limit}{}", url_of(.source.as_ref()))]
+    Timeout {
+        /// The limit that ran out.
+        limit: TimeLimit,
+        /// reqwest's error, for the connect and read limits (reqwest enforces them).
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// The server could not be reached, or the exchange broke (DNS, connect, TLS, reset). The
+    /// message ends with the innermost cause (`connection refused`, `invalid peer certificate:
+    /// UnknownIssuer`, ...).
+    #[error("transport error: {}", with_cause(.0))]
     Transport(#[source] reqwest::Error),
-    /// Authentication could not be carried out (the token endpoint refused, ...).
+    /// Authentication could not be carried out (the token endpoint refused or was unreachable).
     #[error("authentication failed: {0}")]
     Auth(String),
     /// The configuration is incomplete or contradictory.
@@ -128,15 +157,22 @@ pub enum Error {
     /// A success body longer than the configured limit (`Config::with_max_response_body`,
     /// 64 MiB by default); reading stopped there.
     #[error(
-        "the response body is larger than the configured limit (Config::with_max_response_body)"
+        "the response body is longer than the limit of {limit} bytes (Config::with_max_response_body)"
     )]
-    BodyTooLarge,
-    /// A status the API does not use (1xx, 3xx).
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A status the API does not use for this operation (1xx, 3xx, an undeclared 2xx).
     #[error("unexpected response status {status}")]
     UnexpectedStatus {
         /// The status received.
         status: StatusCode,
     },
+    /// A waiter stopped before the resource reached the state it waited for (see
+    /// [`crate::waiter`]).
+    #[error(transparent)]
+    Wait(Box<crate::waiter::WaitError>),
 }
 
 fn api_message(f: &ApiFailure) -> String {
@@ -167,13 +203,108 @@ fn snippet(raw: &str) -> String {
     }
 }
 
+fn url_of(source: Option<&reqwest::Error>) -> String {
+    match source.and_then(reqwest::Error::url) {
+        Some(url) => format!(" (url {url})"),
+        None => String::new(),
+    }
+}
+
+/// reqwest's message, then the innermost cause when reqwest's own message does not already
+/// say it: `error sending request for url (...): invalid peer certificate: UnknownIssuer`.
+fn with_cause(e: &reqwest::Error) -> String {
+    let top = e.to_string();
+    let mut innermost = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        innermost = Some(s);
+        source = s.source();
+    }
+    match innermost.map(ToString::to_string) {
+        Some(cause) if !cause.is_empty() && !top.contains(&cause) => format!("{top}: {cause}"),
+        _ => top,
+    }
+}
+
+/// The first error of type `T` in the chain that starts at `e`, looking inside `io::Error`s as
+/// well (whose `source()` skips the error they wrap).
+fn source_of<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(found) = s.downcast_ref::<T>() {
+            return Some(found);
+        }
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<T>())
+        {
+            return Some(inner);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// Whether `e` is a certificate or TLS failure: it will fail the same way on every attempt.
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    source_of::<rustls::Error>(e).is_some()
+}
+
 impl Error {
+    /// A reqwest failure: a timeout of one of the limits reqwest enforces (connect, read), a
+    /// success body over `max_body` bytes, or any other transport failure.
+    pub(crate) fn from_reqwest(
+        e: reqwest::Error,
+        connect: Duration,
+        read: Duration,
+        max_body: usize,
+    ) -> Self {
+        if source_of::<http_body_util::LengthLimitError>(&e).is_some() {
+            return Error::BodyTooLarge { limit: max_body };
+        }
+        if e.is_timeout() {
+            let limit = if e.is_connect() {
+                TimeLimit::Connect(connect)
+            } else {
+                TimeLimit::Read(read)
+            };
+            return Error::Timeout {
+                limit,
+                source: Some(e),
+            };
+        }
+        Error::Transport(e)
+    }
+
+    /// An attempt that took longer than `limit` in all.
+    pub(crate) fn attempt_timed_out(limit: Duration) -> Self {
+        Error::Timeout {
+            limit: TimeLimit::Attempt(limit),
+            source: None,
+        }
+    }
+
+    /// An error response: its status, headers and raw body.
+    pub(crate) fn api(status: StatusCode, headers: HeaderMap, raw: &[u8], truncated: bool) -> Self {
+        let raw = String::from_utf8_lossy(raw).into_owned();
+        Error::Api(Box::new(ApiFailure::new(status, headers, raw, truncated)))
+    }
+
+    /// A success body that does not decode as `T`, with the JSON path of the failure.
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(raw: Bytes) -> Self {
+        let (path, message) = crate::models::decode_failure::<T>(&raw);
+        Error::Decode { path, message, raw }
+    }
+
     /// The HTTP status, for errors that carry one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(f) => Some(f.status),
             Error::UnexpectedStatus { status } => Some(*status),
-            Error::Transport(e) => e.status(),
+            Error::Wait(w) => w.last_error().and_then(Error::status),
             _ => None,
         }
     }
@@ -182,6 +313,15 @@ impl Error {
     pub fn api_failure(&self) -> Option<&ApiFailure> {
         match self {
             Error::Api(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Why a wait ended without the wanted state, for [`Error::Wait`]: the failed status and
+    /// the provider's detail, or the last state seen before the timeout.
+    pub fn wait_error(&self) -> Option<&crate::waiter::WaitError> {
+        match self {
+            Error::Wait(w) => Some(w),
             _ => None,
         }
     }
@@ -214,9 +354,37 @@ impl Error {
         self.api_failure().map(|f| f.raw.as_str())
     }
 
-    /// 404: the project, container or peering connection does not exist.
+    /// 404: the project, container or peering connection does not exist (or the id is not
+    /// one). See [`is_gone`](Self::is_gone) for "the thing I asked about is not there".
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// A 404 about the container or peering connection itself (`PEER_NOT_FOUND`,
+    /// `CLOUD_PROVIDER_CONTAINER_NOT_FOUND`): it is gone, or never was. A 404 about the project
+    /// (`GROUP_NOT_FOUND`, `INVALID_GROUP_ID`, ...) or without an Atlas body is not: deleting
+    /// something and treating `is_gone()` as success is safe.
+    pub fn is_gone(&self) -> bool {
+        self.is_not_found()
+            && matches!(
+                self.error_code(),
+                Some(ApiErrorCode::PeerNotFound | ApiErrorCode::CloudProviderContainerNotFound)
+            )
+    }
+
+    /// A 409 saying that what a create asked for exists already: `CONTAINER_ALREADY_EXISTS`,
+    /// `PEER_ALREADY_EXISTS`, `PEER_ALREADY_EXISTS_GCP`, `PEER_ALREADY_EXISTS_AZURE`.
+    pub fn is_already_exists(&self) -> bool {
+        self.is_conflict()
+            && matches!(
+                self.error_code(),
+                Some(
+                    ApiErrorCode::ContainerAlreadyExists
+                        | ApiErrorCode::PeerAlreadyExists
+                        | ApiErrorCode::PeerAlreadyExistsGcp
+                        | ApiErrorCode::PeerAlreadyExistsAzure
+                )
+            )
     }
 
     /// 409: the change clashes with the current state.
@@ -233,11 +401,24 @@ impl Error {
             )
     }
 
-    /// Whether the same call could succeed later: 429, 502, 503, 504, or a transport failure
-    /// (the runtime has already retried these within its policy when they reach the caller).
+    /// An attempt ran out of time ([`Error::Timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// A certificate or TLS failure (an untrusted or expired certificate, a failed handshake):
+    /// trying again will not help.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::Transport(e) if is_tls_failure(e))
+    }
+
+    /// Whether the same call could succeed later: 429, 502, 503, 504, a timeout, or a transport
+    /// failure other than TLS (the runtime has already retried these within its policy when they
+    /// reach the caller).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(_) => true,
+            Error::Transport(e) => !is_tls_failure(e),
+            Error::Timeout { .. } => true,
             _ => matches!(
                 self.status().map(|s| s.as_u16()),
                 Some(429 | 502 | 503 | 504)
@@ -246,183 +427,33 @@ impl Error {
     }
 }
 
-impl From<progenitor_client::Error<ErrorBody>> for Error {
-    fn from(e: progenitor_client::Error<ErrorBody>) -> Self {
-        use progenitor_client::Error as P;
-        match e {
-            P::ErrorResponse(rv) => {
-                let status = rv.status();
-                let headers = rv.headers().clone();
-                let body = rv.into_inner();
-                Error::Api(Box::new(ApiFailure::new(
-                    status,
-                    headers,
-                    body.raw,
-                    body.truncated,
-                )))
-            }
-            P::InvalidRequest(message) => Error::InvalidArgument(message),
-            P::ResponseBodyError(e) | P::CommunicationError(e) if is_length_limit(&e) => {
-                Error::BodyTooLarge
-            }
-            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-                Error::Transport(e)
-            }
-            P::InvalidResponsePayload(raw, e) => {
-                let path = json_path_at(&raw, e.line(), e.column());
-                Error::Decode {
-                    path,
-                    message: e.to_string(),
-                    raw,
-                }
-            }
-            P::UnexpectedResponse(response) => Error::UnexpectedStatus {
-                status: response.status(),
-            },
-            P::Custom(message) => Error::Auth(message),
-        }
+impl From<crate::waiter::WaitError> for Error {
+    fn from(e: crate::waiter::WaitError) -> Self {
+        Error::Wait(Box::new(e))
     }
 }
 
-/// Whether `e` comes from reading past the success-body limit.
-pub(crate) fn is_length_limit(e: &reqwest::Error) -> bool {
-    source_of::<crate::runtime::BodyOverLimit>(e).is_some()
-}
-
-/// The first error of type `T` in the chain that starts at `e`, looking inside `io::Error`s as
-/// well (whose `source()` skips the error they wrap).
-pub(crate) fn source_of<'a, T: std::error::Error + 'static>(
-    e: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a T> {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if let Some(found) = s.downcast_ref::<T>() {
-            return Some(found);
+impl ApiError {
+    /// An Atlas error object, as a test serves it: `error` is `status`, `reason` its reason
+    /// phrase, `parameters` empty.
+    ///
+    /// ```
+    /// use atlas_network_peering::types::{ApiError, ApiErrorCode};
+    /// let gone = ApiError::new(404, ApiErrorCode::PeerNotFound, "No peer with ID 65c1d2e3f4a5b6c7d8e9f0ff exists.");
+    /// assert_eq!(gone.reason.as_deref(), Some("Not Found"));
+    /// ```
+    pub fn new(status: u16, error_code: ApiErrorCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            bad_request_detail: None,
+            detail: Some(detail.into()),
+            error: i32::from(status),
+            error_code,
+            parameters: Some(Vec::new()),
+            reason: StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .map(str::to_owned),
         }
-        if let Some(inner) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<T>())
-        {
-            return Some(inner);
-        }
-        source = s.source();
-    }
-    None
-}
-
-/// The message of [`Error::Transport`]: reqwest's, except for a time limit of the runtime's,
-/// which reqwest can only describe as a body error.
-fn transport_message(e: &reqwest::Error) -> String {
-    match source_of::<AttemptTimedOut>(e) {
-        Some(limit) => match e.url() {
-            Some(url) => format!("timed out: {limit} (url {url})"),
-            None => format!("timed out: {limit}"),
-        },
-        None => e.to_string(),
-    }
-}
-
-/// The JSON path (a JSON pointer) of the value at `line`/`column` (1-based, as serde_json
-/// reports them) in `raw`. Best effort: text that is not JSON up to that point gives the path
-/// reached so far.
-pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
-    enum Frame {
-        Object { key: Option<String>, want_key: bool },
-        Array { index: usize, started: bool },
-    }
-    // The byte offset serde_json's line/column point at.
-    let mut end = raw.len();
-    let (mut l, mut c) = (1usize, 0usize);
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\n' {
-            l += 1;
-            c = 0;
-        } else {
-            c += 1;
-        }
-        if l > line || (l == line && c >= column) {
-            end = i;
-            break;
-        }
-    }
-    // serde_json reports a failed value at the position after it has looked past the value, the
-    // separator and the white space that follow; back up over those, or the path would name
-    // the next entry.
-    while end > 0 && matches!(raw[end - 1], b',' | b' ' | b'\t' | b'\r' | b'\n') {
-        end -= 1;
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut i = 0;
-    while i < end {
-        let b = raw[i];
-        match b {
-            b'{' => {
-                mark_array_value(&mut stack);
-                stack.push(Frame::Object {
-                    key: None,
-                    want_key: true,
-                });
-            }
-            b'[' => {
-                mark_array_value(&mut stack);
-                stack.push(Frame::Array {
-                    index: 0,
-                    started: false,
-                });
-            }
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Object { want_key, .. }) => *want_key = true,
-                Some(Frame::Array { index, .. }) => *index += 1,
-                None => {}
-            },
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < raw.len() && raw[j] != b'"' {
-                    j += if raw[j] == b'\\' { 2 } else { 1 };
-                }
-                let text = String::from_utf8_lossy(&raw[start..j.min(raw.len())]).into_owned();
-                i = j;
-                match stack.last_mut() {
-                    Some(Frame::Object { key, want_key }) if *want_key => {
-                        *key = Some(text);
-                        *want_key = false;
-                    }
-                    _ => mark_array_value(&mut stack),
-                }
-            }
-            b' ' | b'\t' | b'\r' | b'\n' | b':' => {}
-            _ => mark_array_value(&mut stack),
-        }
-        i += 1;
-    }
-    fn mark_array_value(stack: &mut [Frame]) {
-        if let Some(Frame::Array { started, .. }) = stack.last_mut() {
-            *started = true;
-        }
-    }
-    let mut path = String::new();
-    for frame in &stack {
-        match frame {
-            Frame::Object { key: Some(k), .. } => {
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-            }
-            Frame::Array {
-                index,
-                started: true,
-            } => path.push_str(&format!("/{index}")),
-            _ => {}
-        }
-    }
-    if path.is_empty() {
-        "/".to_owned()
-    } else {
-        path
     }
 }
 
@@ -430,31 +461,25 @@ pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn json_path_points_at_the_failing_value() {
-        let raw = br#"{"links": [], "results": [{"id": "a"}, {"id": "b", "statusName": 5}]}"#;
-        let e = serde_json::from_slice::<serde_json::Value>(raw).err();
-        assert!(e.is_none());
-        // Position of `5`, column counted from 1.
-        let col = raw.iter().position(|&b| b == b'5').unwrap() + 1;
-        assert_eq!(json_path_at(raw, 1, col), "/results/1/statusName");
-        assert_eq!(json_path_at(b"<html>", 1, 1), "/");
-        // After a failing entry serde_json may report past the separator and white space.
-        let pretty = b"{\"results\": [\n  {\"a\": 5},\n  {\"a\": 6}\n]}";
-        let after_first = pretty.iter().position(|&b| b == b'}').unwrap() + 1;
-        let line2_col = after_first - pretty.iter().position(|&b| b == b'\n').unwrap() + 3;
-        assert_eq!(json_path_at(pretty, 2, line2_col), "/results/0");
+    fn api(status: u16, raw: &str) -> Error {
+        Error::api(
+            StatusCode::from_u16(status).unwrap(),
+            HeaderMap::new(),
+            raw.as_bytes(),
+            false,
+        )
+    }
+
+    fn atlas(status: u16, code: &str) -> Error {
+        api(
+            status,
+            &format!(r#"{{"error":{status},"errorCode":"{code}","detail":"d","reason":"r"}}"#),
+        )
     }
 
     #[test]
     fn non_json_error_body_keeps_status_and_text() {
-        let f = ApiFailure::new(
-            StatusCode::BAD_GATEWAY,
-            HeaderMap::new(),
-            "<html>bad gateway</html>".into(),
-            false,
-        );
-        let e = Error::Api(Box::new(f));
+        let e = api(502, "<html>bad gateway</html>");
         assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
         assert_eq!(e.raw_body(), Some("<html>bad gateway</html>"));
         assert!(e.error_code().is_none());
@@ -468,12 +493,7 @@ mod tests {
     #[test]
     fn atlas_error_body_is_typed() {
         let raw = r#"{"detail":"No peer with ID 65c1d2e3f4a5b6c7d8e9f0ff exists.","error":404,"errorCode":"PEER_NOT_FOUND","parameters":["65c1d2e3f4a5b6c7d8e9f0ff"],"reason":"Not Found"}"#;
-        let e = Error::Api(Box::new(ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            HeaderMap::new(),
-            raw.into(),
-            false,
-        )));
+        let e = api(404, raw);
         assert!(e.is_not_found() && !e.is_conflict() && !e.is_retryable());
         assert_eq!(e.error_code(), Some(&ApiErrorCode::PeerNotFound));
         assert_eq!(e.reason(), Some("Not Found"));
@@ -481,16 +501,59 @@ mod tests {
             e.parameters(),
             [serde_json::json!("65c1d2e3f4a5b6c7d8e9f0ff")]
         );
-        let unknown = raw.replace("PEER_NOT_FOUND", "SOMETHING_NEW");
-        let e = Error::Api(Box::new(ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            HeaderMap::new(),
-            unknown,
-            false,
-        )));
+        assert_eq!(
+            e.to_string(),
+            "Atlas answered 404 PEER_NOT_FOUND: No peer with ID 65c1d2e3f4a5b6c7d8e9f0ff exists."
+        );
+        let e = api(404, &raw.replace("PEER_NOT_FOUND", "SOMETHING_NEW"));
         assert_eq!(
             e.error_code(),
             Some(&ApiErrorCode::Unknown("SOMETHING_NEW".into()))
+        );
+    }
+
+    #[test]
+    fn gone_means_the_resource_itself() {
+        assert!(atlas(404, "PEER_NOT_FOUND").is_gone());
+        assert!(atlas(404, "CLOUD_PROVIDER_CONTAINER_NOT_FOUND").is_gone());
+        for code in ["GROUP_NOT_FOUND", "INVALID_GROUP_ID", "RESOURCE_NOT_FOUND"] {
+            assert!(!atlas(404, code).is_gone(), "{code}");
+        }
+        assert!(!api(404, "<html>not here</html>").is_gone());
+        assert!(!atlas(409, "PEER_NOT_FOUND").is_gone());
+    }
+
+    #[test]
+    fn already_exists_means_a_duplicate_create() {
+        for code in [
+            "CONTAINER_ALREADY_EXISTS",
+            "PEER_ALREADY_EXISTS",
+            "PEER_ALREADY_EXISTS_GCP",
+            "PEER_ALREADY_EXISTS_AZURE",
+        ] {
+            assert!(atlas(409, code).is_already_exists(), "{code}");
+        }
+        assert!(!atlas(409, "CONTAINERS_IN_USE").is_already_exists());
+        assert!(!atlas(400, "PEER_ALREADY_EXISTS").is_already_exists());
+    }
+
+    #[test]
+    fn an_api_error_for_tests_in_one_line() {
+        let e = ApiError::new(409, ApiErrorCode::PeerAlreadyExists, "exists");
+        assert_eq!(e.error, 409);
+        assert_eq!(e.reason.as_deref(), Some("Conflict"));
+        let served = api(409, &serde_json::to_string(&e).unwrap());
+        assert!(served.is_already_exists());
+        assert_eq!(served.detail(), Some("exists"));
+    }
+
+    #[test]
+    fn time_limits_say_which_ran_out() {
+        let e = Error::attempt_timed_out(Duration::from_secs(60));
+        assert!(e.is_timeout() && e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "timed out: the attempt took longer than its timeout of 60s"
         );
     }
 }

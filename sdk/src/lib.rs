@@ -8,8 +8,8 @@
 // itself, so moving it keeps the rule.
 #![deny(missing_docs)]
 
-// Lets the generated code name this crate's items by one path, `::atlas_network_peering::...`, from inside the
-// crate and from the mock crate alike.
+// Lets the generated code name this crate's items by one path, `::atlas_network_peering::...`,
+// from inside the crate and from the mock crate alike.
 extern crate self as atlas_network_peering;
 
 #[allow(
@@ -25,17 +25,22 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/network_peering.rs"));
 }
 
-pub use generated::*;
+/// The client: one method per operation of the spec.
+pub use generated::Client;
+/// The operation builders that [`Client`]'s methods return; each ends in `send()`.
+pub use generated::builder;
+/// The types of the spec's schemas: bodies, pages, enums, ids.
+pub use generated::types;
 
 pub use config::Config;
 pub use error::Error;
+pub use runtime::Response;
 
 pub mod auth;
 pub mod config;
-mod deadline;
 pub mod error;
 pub mod models;
 pub mod pagination;
 pub mod retry;
-pub mod runtime;
+mod runtime;
 pub mod waiter;

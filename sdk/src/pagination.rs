@@ -432,15 +432,14 @@ impl Lister for AllContainers {
         _provider: Option<&CloudProvider>,
         query: Query,
     ) -> Result<ContainerPage, Error> {
-        let page = client
+        client
             .list_all_containers()
             .group_id(group_id)
             .page_num(query.page_num)
             .items_per_page(query.items_per_page)
             .include_count(query.include_count)
             .send()
-            .await?;
-        Ok(page.into_inner())
+            .await
     }
 }
 
@@ -466,7 +465,7 @@ macro_rules! provider_lister {
                 if let Some(provider) = provider {
                     request = request.provider_name(provider.clone());
                 }
-                Ok(request.send().await?.into_inner())
+                request.send().await
             }
         }
     };

@@ -15,24 +15,25 @@
 //!    (Too Many Requests), 502 (Bad Gateway), 503 (Service Unavailable) or 504 (Gateway
 //!    Timeout) is *transient*. Every other status (any other 4xx or 5xx, 1xx, or a number
 //!    outside the HTTP range) ends the loop with [`StopReason::NotRetryable`].
-//! 2. **Idempotency.** A transient response, an I/O failure after connecting
-//!    ([`Attempt::SendFailed`]) and a timeout ([`Attempt::TimedOut`]) are retried only for
-//!    idempotent methods: GET, HEAD, OPTIONS and DELETE, plus PATCH when
+//! 2. **Idempotency.** A 429 is retried for every method, POST included: Atlas's rate
+//!    limiter refuses a request before acting on it. Any other transient response, an I/O
+//!    failure after connecting ([`Attempt::SendFailed`]) and a timeout ([`Attempt::TimedOut`])
+//!    are retried only for idempotent methods: GET, HEAD, OPTIONS and DELETE, plus PATCH when
 //!    [`RetryPolicy::with_retry_patch`] opted in. For any other method (POST, PUT, ...) the
 //!    request may already have had its effect, so the loop ends with
-//!    [`StopReason::NotIdempotent`] — even on 429 or 503. A connection that was never
-//!    established ([`Attempt::ConnectFailed`]) sent nothing, so it is retried for every method,
-//!    POST included.
+//!    [`StopReason::NotIdempotent`]. A connection that was never established
+//!    ([`Attempt::ConnectFailed`]) sent nothing, so it is retried for every method.
 //! 3. **Delay.** Exponential backoff with full jitter:
 //!    `min(max_delay, base_delay * 2^(attempt_number - 1)) * jitter`, with `jitter` in
 //!    `[0, 1)`. When a retried response carries a usable `Retry-After` header
-//!    ([`parse_retry_after`]), the delay is `max(retry_after, backoff)`, still capped at
-//!    `max_delay`.
+//!    ([`parse_retry_after`]), the delay is `max(retry_after, backoff)`: the server's wait is
+//!    never cut short, `max_delay` included.
 //! 4. **Attempt budget.** If `attempt_number >= max_attempts` the loop ends with
 //!    [`StopReason::AttemptsExhausted`].
-//! 5. **Time budget.** If `elapsed + delay > max_elapsed` the loop ends with
+//! 5. **Time budget.** If `elapsed + delay > max_elapsed` the loop ends at once with
 //!    [`StopReason::OutOfTime`]: there is no point waiting when the next attempt could not
-//!    start within the budget.
+//!    start within the budget (a `Retry-After` longer than what is left stops the call with the
+//!    429 or 503 that asked for it).
 //!
 //! Otherwise the answer is [`Decision::Retry`] with the computed delay.
 //!
@@ -77,7 +78,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// |----------------|--------------------------------------------|-------------------------------------------|
 /// | `max_attempts` | [`DEFAULT_MAX_ATTEMPTS`](Self::DEFAULT_MAX_ATTEMPTS) = 4 | attempts in total, the first included (at least 1) |
 /// | `base_delay`   | [`DEFAULT_BASE_DELAY`](Self::DEFAULT_BASE_DELAY) = 200 ms | backoff ceiling before the second attempt |
-/// | `max_delay`    | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 20 s | longest single wait, `Retry-After` included |
+/// | `max_delay`    | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 20 s | longest backoff wait (a `Retry-After` may ask for longer) |
 /// | `max_elapsed`  | [`DEFAULT_MAX_ELAPSED`](Self::DEFAULT_MAX_ELAPSED) = 60 s | total time budget across all attempts |
 /// | `retry_patch`  | `false`                                    | treat PATCH as idempotent                 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,7 +108,7 @@ impl RetryPolicy {
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
     /// Default backoff ceiling before the second attempt (doubling after that): 200 ms.
     pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(200);
-    /// Default cap on a single wait, `Retry-After` included: 20 s.
+    /// Default cap on a single backoff wait: 20 s. A `Retry-After` is not capped.
     pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(20);
     /// Default total time budget across all attempts and waits: 60 s.
     pub const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(60);
@@ -135,7 +136,8 @@ impl RetryPolicy {
         self
     }
 
-    /// Sets the cap on a single wait. It also caps waits requested by `Retry-After`.
+    /// Sets the cap on a single backoff wait. A wait that `Retry-After` asks for is not cut
+    /// to it; only the time budget ([`with_max_elapsed`](Self::with_max_elapsed)) bounds it.
     #[must_use]
     pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
         self.max_delay = max_delay;
@@ -169,7 +171,7 @@ impl RetryPolicy {
         self.base_delay
     }
 
-    /// Cap on a single wait.
+    /// Cap on a single backoff wait.
     #[must_use]
     pub fn max_delay(&self) -> Duration {
         self.max_delay
@@ -333,7 +335,8 @@ pub fn decide(
             if !matches!(status, 429 | 502 | 503 | 504) {
                 return Decision::Stop(StopReason::NotRetryable);
             }
-            if !idempotent {
+            // Atlas's rate limiter refuses a request before it is acted on.
+            if status != 429 && !idempotent {
                 return Decision::Stop(StopReason::NotIdempotent);
             }
             headers
@@ -352,7 +355,7 @@ pub fn decide(
 
     let backoff = policy.backoff(attempt_number, jitter);
     let delay = match retry_after {
-        Some(requested) => requested.max(backoff).min(policy.max_delay),
+        Some(requested) => requested.max(backoff),
         None => backoff,
     };
 
@@ -684,6 +687,8 @@ mod tests {
         Success,
         Final,
         Transient,
+        /// 429: refused before it was acted on, so retried for every method.
+        RateLimited,
     }
 
     #[test]
@@ -708,7 +713,7 @@ mod tests {
             (409, Class::Final),
             (422, Class::Final),
             (428, Class::Final),
-            (429, Class::Transient),
+            (429, Class::RateLimited),
             (430, Class::Final),
             (500, Class::Final),
             (501, Class::Final),
@@ -733,7 +738,7 @@ mod tests {
                 let expected = match (class, idempotent) {
                     (Class::Success, _) => stop(StopReason::Success),
                     (Class::Final, _) => stop(StopReason::NotRetryable),
-                    (Class::Transient, true) => retry(MS(100)),
+                    (Class::RateLimited, _) | (Class::Transient, true) => retry(MS(100)),
                     (Class::Transient, false) => stop(StopReason::NotIdempotent),
                 };
                 assert_eq!(
@@ -795,18 +800,19 @@ mod tests {
     }
 
     #[test]
-    fn post_is_retried_only_when_the_connection_failed() {
+    fn post_is_retried_only_when_rate_limited_or_never_connected() {
         // The most permissive policy there is, and a server asking for a retry.
         let p = roomy().with_retry_patch(true);
         let asks_again = headers(Some("1"));
         let plain = headers(None);
         let table = [
+            // Atlas's rate limiter refused it before acting on it.
             (
                 Attempt::Response {
                     status: 429,
-                    headers: &asks_again,
+                    headers: &plain,
                 },
-                stop(StopReason::NotIdempotent),
+                retry(MS(100)),
             ),
             (
                 Attempt::Response {
@@ -1017,13 +1023,13 @@ mod tests {
     // ---- Retry-After in decide ---------------------------------------------------------
 
     #[test]
-    fn retry_after_raises_the_delay_up_to_the_cap() {
+    fn retry_after_raises_the_delay_and_is_never_cut_short() {
         let p = roomy(); // 200 ms base, 20 s cap
         let in_7s = httpdate::fmt_http_date(now() + S(7));
         let in_1h = httpdate::fmt_http_date(now() + S(3_600));
         let an_hour_ago = httpdate::fmt_http_date(now() - S(3_600));
         // (Retry-After, attempt_number, jitter, expected delay)
-        let table: [(Option<&str>, u32, f64, Duration); 16] = [
+        let table: [(Option<&str>, u32, f64, Duration); 15] = [
             (None, 1, 0.5, MS(100)),
             (Some("3"), 1, 0.0, S(3)),
             (Some("3"), 1, 0.999, S(3)),
@@ -1031,10 +1037,9 @@ mod tests {
             (Some("0"), 1, 0.5, MS(100)), // the backoff is larger
             (Some("0"), 3, 0.5, MS(400)),
             (Some("1"), 7, 0.5, MS(6_400)), // backoff 6.4 s beats 1 s
-            (Some("120"), 1, 0.5, S(20)),   // capped
-            (Some("99999999999999999999999"), 1, 0.5, S(20)), // saturated, then capped
+            (Some("120"), 1, 0.5, S(120)),  // above max_delay: waited in full
             (Some(in_7s.as_str()), 1, 0.5, S(7)),
-            (Some(in_1h.as_str()), 1, 0.5, S(20)),
+            (Some(in_1h.as_str()), 1, 0.5, S(3_600)),
             (Some(an_hour_ago.as_str()), 2, 0.5, MS(200)), // past: zero, so the backoff
             (Some("soon"), 2, 0.5, MS(200)),               // garbage: ignored
             (Some("-5"), 2, 0.5, MS(200)),
@@ -1146,8 +1151,8 @@ mod tests {
             (Method::GET, 301, StopReason::Success),
             (Method::GET, 500, StopReason::NotRetryable),
             (Method::GET, 401, StopReason::NotRetryable),
-            (Method::POST, 429, StopReason::NotIdempotent),
-            (Method::PUT, 503, StopReason::NotIdempotent),
+            (Method::POST, 503, StopReason::NotIdempotent),
+            (Method::PUT, 502, StopReason::NotIdempotent),
         ];
         for (m, status, reason) in table {
             let attempt = Attempt::Response {
@@ -1159,6 +1164,32 @@ mod tests {
                 stop(reason),
                 "{m} {status}"
             );
+        }
+    }
+
+    /// A wait the server asks for that would end past the time budget stops the call at
+    /// once, with the 429 or 503 that asked: it is not shortened to fit.
+    #[test]
+    fn retry_after_past_the_budget_stops_at_once() {
+        let p = RetryPolicy::default(); // 60 s budget, 20 s max_delay
+        for (elapsed, asked, expected) in [
+            (S(0), "45", retry(S(45))),
+            (S(10), "50", retry(S(50))),
+            (S(10), "51", stop(StopReason::OutOfTime)),
+            (S(0), "120", stop(StopReason::OutOfTime)),
+        ] {
+            let h = headers(Some(asked));
+            for (status, m) in [(429, Method::POST), (503, Method::GET)] {
+                let attempt = Attempt::Response {
+                    status,
+                    headers: &h,
+                };
+                assert_eq!(
+                    decide(&p, &m, &attempt, 1, elapsed, now(), 0.5),
+                    expected,
+                    "{status} after {elapsed:?}, Retry-After {asked}"
+                );
+            }
         }
     }
 

@@ -24,27 +24,31 @@
 //! right at the deadline. Time is read from a [`Clock`] and waits go through a
 //! [`Sleep`], both replaceable: [`SimulatedTime`] is both, for tests that take no real time.
 //!
-//! # Errors
+//! # Errors and progress
 //!
-//! Waiters return [`WaitError`]: a typed [`Failed`](WaitError::Failed) with the provider's
-//! error detail, a [`TimedOut`](WaitError::TimedOut) with the last state seen, or
-//! [`Request`](WaitError::Request) wrapping the [`atlas_network_peering::Error`] of a poll that failed.
-//! A poll failing with a retryable error ([`Error::is_retryable`]: 429, 502, 503, 504,
-//! transport), after the client's own retries, does not end the wait: the waiter keeps
-//! polling, and a timeout reports that error as `last_error`. The client's retries happen
-//! inside one poll and use the client's own sleep, not the waiter's.
+//! Waiters return the crate's one [`Error`], so a create and the wait that follows it share
+//! one `?`. A poll that fails with an error waiting will not cure (404, 401, a bad id, ...)
+//! ends the wait with that error, as the call itself would. A wait that cannot succeed ends
+//! with [`Error::Wait`] holding a [`WaitError`]: [`Failed`](WaitError::Failed), with the
+//! provider's status and error detail, or [`TimedOut`](WaitError::TimedOut), with the last
+//! state seen. A poll failing with a retryable error ([`Error::is_retryable`]: 429, 502, 503,
+//! 504, timeouts, transport), after the client's own retries, does not end the wait: the
+//! waiter keeps polling, and a timeout reports that error as `last_error`.
+//!
+//! A wait can last half an hour: [`WaitOptions::on_poll`] sees every poll as it happens, with
+//! the state it saw and the time since the first poll, so that a tool can say
+//! "PENDING_ACCEPTANCE for 4 min: accept the peering request in your AWS account".
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use atlas_network_peering::waiter::{WaitError, WaitOptions, WaiterExt};
+//! use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
 //!
-//! # async fn run(client: atlas_network_peering::Client) -> Result<(), WaitError> {
+//! # async fn run(client: atlas_network_peering::Client) -> Result<(), atlas_network_peering::Error> {
+//! let options = WaitOptions::new()
+//!     .with_timeout(Duration::from_secs(15 * 60))
+//!     .on_poll(|poll| println!("{:?} after {:?}", poll.seen, poll.elapsed));
 //! let peer = client
-//!     .wait_peer_available(
-//!         "6f1c2a9e4b7d3e0a1c5f8b21",
-//!         "65c1d2e3f4a5b6c7d8e9f0a1",
-//!         WaitOptions::new().with_timeout(Duration::from_secs(15 * 60)),
-//!     )
+//!     .wait_peer_available("6f1c2a9e4b7d3e0a1c5f8b21", "65c1d2e3f4a5b6c7d8e9f0a1", options)
 //!     .await?;
 //! println!("up: {:?}", peer.id());
 //! # Ok(())
@@ -180,17 +184,49 @@ impl Sleep for SimulatedTime {
 /// | `max_delay`     | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 60 s | longest single wait; at least `initial_delay` |
 /// | `sleep`         | [`TokioSleep`] | how to wait |
 /// | `clock`         | [`SystemClock`] | how to tell the time |
+/// | `on_poll`       | none | called after every poll ([`Poll`]) |
 ///
 /// The delays are checked when a wait starts: a zero `initial_delay`, or a `max_delay`
-/// below it, ends the wait with [`WaitError::Request`] holding [`Error::InvalidArgument`]
-/// before anything is sent. A zero `timeout` polls exactly once.
-#[derive(Clone, Debug)]
+/// below it, ends the wait with [`Error::InvalidArgument`] before anything is sent. A zero
+/// `timeout` polls exactly once.
+#[derive(Clone)]
 pub struct WaitOptions {
     timeout: Duration,
     initial_delay: Duration,
     max_delay: Duration,
     sleep: Arc<dyn Sleep>,
     clock: Arc<dyn Clock>,
+    on_poll: Option<Observer>,
+}
+
+/// What [`WaitOptions::on_poll`] keeps.
+type Observer = Arc<dyn Fn(&Poll<'_>) + Send + Sync>;
+
+impl fmt::Debug for WaitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitOptions")
+            .field("timeout", &self.timeout)
+            .field("initial_delay", &self.initial_delay)
+            .field("max_delay", &self.max_delay)
+            .field("sleep", &self.sleep)
+            .field("clock", &self.clock)
+            .field("on_poll", &self.on_poll.as_ref().map(|_| "Fn(&Poll)"))
+            .finish()
+    }
+}
+
+/// One poll of a wait, as [`WaitOptions::on_poll`] sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Poll<'a> {
+    /// 1 for the first poll.
+    pub number: u32,
+    /// Time since the first poll, by the waiter's clock.
+    pub elapsed: Duration,
+    /// What the poll saw; `None` when it failed.
+    pub seen: Option<&'a Observed>,
+    /// The error of a poll that failed with an error the waiter polls on through.
+    pub error: Option<&'a Error>,
 }
 
 impl Default for WaitOptions {
@@ -216,7 +252,32 @@ impl WaitOptions {
             max_delay: Self::DEFAULT_MAX_DELAY,
             sleep: Arc::new(TokioSleep),
             clock: Arc::new(SystemClock),
+            on_poll: None,
         }
+    }
+
+    /// Calls `observer` after every poll, with what it saw and the time since the first poll
+    /// (the last call sees the state the wait ended on).
+    ///
+    /// ```
+    /// use atlas_network_peering::models::PeerStatus;
+    /// use atlas_network_peering::waiter::{Observed, WaitOptions};
+    ///
+    /// let options = WaitOptions::new().on_poll(|poll| {
+    ///     if let Some(Observed::Peer { status: Some(PeerStatus::WaitingForUser), raw_status, .. }) = poll.seen {
+    ///         eprintln!(
+    ///             "{} for {} min: accept the peering request in your cloud account",
+    ///             raw_status.as_deref().unwrap_or("waiting"),
+    ///             poll.elapsed.as_secs() / 60
+    ///         );
+    ///     }
+    /// });
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn on_poll(mut self, observer: impl Fn(&Poll<'_>) + Send + Sync + 'static) -> Self {
+        self.on_poll = Some(Arc::new(observer));
+        self
     }
 
     /// Gives up this long after the first poll.
@@ -296,20 +357,25 @@ pub enum Observed {
     Peer {
         /// Its normalized status; `None` when the entry carried no status.
         status: Option<PeerStatus>,
+        /// The status as the provider spells it (`PENDING_ACCEPTANCE`, `WAITING_FOR_USER`).
+        raw_status: Option<String>,
         /// The provider's error detail ([`Peer::error_detail`]), if any.
         detail: Option<String>,
     },
-    /// A container, not yet provisioned.
+    /// A container.
     Container {
         /// Its `provisioned` flag.
         provisioned: bool,
     },
+    /// Atlas answered 404 for the peering connection: it is gone.
+    Gone,
 }
 
 impl Observed {
     fn of_peer(peer: &Peer) -> Self {
         Self::Peer {
             status: peer.status(),
+            raw_status: peer.raw_status().map(str::to_owned),
             detail: peer.error_detail().map(str::to_owned),
         }
     }
@@ -318,7 +384,7 @@ impl Observed {
 impl fmt::Display for Observed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Peer { status, detail } => {
+            Self::Peer { status, detail, .. } => {
                 match status {
                     Some(status) => write!(f, "status {status}")?,
                     None => f.write_str("no status")?,
@@ -329,6 +395,7 @@ impl fmt::Display for Observed {
                 }
             }
             Self::Container { provisioned } => write!(f, "provisioned: {provisioned}"),
+            Self::Gone => f.write_str("gone"),
         }
     }
 }
@@ -340,7 +407,7 @@ pub enum WaitError {
     /// The resource reached a state from which the wanted one cannot follow: a failed
     /// connection (`FAILED`, `DELETION_FAILED`, an AWS `errorStateName`), or, when waiting
     /// for `AVAILABLE`, a connection being deleted. Returned at the first poll that sees it.
-    #[error("the peering connection cannot reach the wanted state: {}", Observed::Peer { status: status.clone(), detail: detail.clone() })]
+    #[error("the peering connection cannot reach the wanted state: {}", Observed::Peer { status: status.clone(), raw_status: None, detail: detail.clone() })]
     Failed {
         /// The normalized status seen; `None` if the entry carried none (an AWS connection
         /// with an `errorStateName` but no `statusName`).
@@ -361,10 +428,6 @@ pub enum WaitError {
         /// The error of the last poll, if it failed (with a retryable error).
         last_error: Option<Box<Error>>,
     },
-    /// A poll failed with an error that waiting will not cure (404, 401, a bad id, ...), or
-    /// the options were invalid.
-    #[error(transparent)]
-    Request(#[from] Error),
 }
 
 impl WaitError {
@@ -397,6 +460,14 @@ impl WaitError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::TimedOut { .. })
     }
+
+    /// The error of the last poll, when a timed-out wait's last poll failed.
+    pub fn last_error(&self) -> Option<&Error> {
+        match self {
+            Self::TimedOut { last_error, .. } => last_error.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 // ---- Waiters ------------------------------------------------------------------------------
@@ -411,18 +482,18 @@ pub trait WaiterExt: sealed::Sealed {
     /// Polls the peering connection until its status is `AVAILABLE` and returns it.
     ///
     /// Fails at once with [`WaitError::Failed`] on a failed connection or one being deleted,
-    /// and with [`WaitError::Request`] if the connection does not exist (404).
+    /// and with the poll's own error if the connection does not exist (404).
     fn wait_peer_available(
         &self,
         group_id: &str,
         peer_id: &str,
         options: WaitOptions,
-    ) -> impl Future<Output = Result<Peer, WaitError>> + Send;
+    ) -> impl Future<Output = Result<Peer, Error>> + Send;
 
     /// Polls the peering connection until Atlas answers 404 (it is gone). A connection that
     /// is already gone succeeds at the first poll. A 404 whose `errorCode` says the project
     /// does not exist (`GROUP_NOT_FOUND`, `INVALID_GROUP_ID`) is not taken for a deletion: it
-    /// ends the wait with [`WaitError::Request`].
+    /// ends the wait with that error ([`Error::is_gone`] tells them apart).
     ///
     /// Fails at once with [`WaitError::Failed`] on `DELETION_FAILED`. Every other status,
     /// `FAILED` and `AVAILABLE` included (Atlas may not have started on the deletion yet),
@@ -432,7 +503,7 @@ pub trait WaiterExt: sealed::Sealed {
         group_id: &str,
         peer_id: &str,
         options: WaitOptions,
-    ) -> impl Future<Output = Result<(), WaitError>> + Send;
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Polls the container until `provisioned` is `true` and returns it.
     ///
@@ -445,13 +516,13 @@ pub trait WaiterExt: sealed::Sealed {
         group_id: &str,
         container_id: &str,
         options: WaitOptions,
-    ) -> impl Future<Output = Result<Container, WaitError>> + Send;
+    ) -> impl Future<Output = Result<Container, Error>> + Send;
 }
 
 /// What one poll concluded.
 enum Verdict<T> {
-    Done(T),
-    Fail(WaitError),
+    Done(T, Observed),
+    Fail(WaitError, Observed),
     NotYet(Observed),
 }
 
@@ -471,21 +542,21 @@ impl WaiterExt for Client {
         group_id: &str,
         peer_id: &str,
         options: WaitOptions,
-    ) -> Result<Peer, WaitError> {
+    ) -> Result<Peer, Error> {
         poll_until(&options, move || async move {
             let peer = self
                 .get_peer()
                 .group_id(group_id)
                 .peer_id(peer_id)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
+            let seen = Observed::of_peer(&peer);
             Ok(if peer.is_available() {
-                Verdict::Done(peer)
+                Verdict::Done(peer, seen)
             } else if peer.is_terminal_failure() || peer.status() == Some(PeerStatus::Deleting) {
-                Verdict::Fail(WaitError::failed(&peer))
+                Verdict::Fail(WaitError::failed(&peer), seen)
             } else {
-                Verdict::NotYet(Observed::of_peer(&peer))
+                Verdict::NotYet(seen)
             })
         })
         .await
@@ -496,7 +567,7 @@ impl WaiterExt for Client {
         group_id: &str,
         peer_id: &str,
         options: WaitOptions,
-    ) -> Result<(), WaitError> {
+    ) -> Result<(), Error> {
         poll_until(&options, move || async move {
             let peer = match self
                 .get_peer()
@@ -505,20 +576,17 @@ impl WaiterExt for Client {
                 .send()
                 .await
             {
-                Ok(response) => response.into_inner(),
-                Err(error) => {
-                    let error = Error::from(error);
-                    return if is_peer_gone(&error) {
-                        Ok(Verdict::Done(()))
-                    } else {
-                        Err(error)
-                    };
+                Ok(peer) => peer,
+                Err(error) if is_peer_gone(&error) => {
+                    return Ok(Verdict::Done((), Observed::Gone));
                 }
+                Err(error) => return Err(error),
             };
+            let seen = Observed::of_peer(&peer);
             Ok(if peer.status() == Some(PeerStatus::DeletionFailed) {
-                Verdict::Fail(WaitError::failed(&peer))
+                Verdict::Fail(WaitError::failed(&peer), seen)
             } else {
-                Verdict::NotYet(Observed::of_peer(&peer))
+                Verdict::NotYet(seen)
             })
         })
         .await
@@ -529,19 +597,20 @@ impl WaiterExt for Client {
         group_id: &str,
         container_id: &str,
         options: WaitOptions,
-    ) -> Result<Container, WaitError> {
+    ) -> Result<Container, Error> {
         poll_until(&options, move || async move {
             let container = self
                 .get_container()
                 .group_id(group_id)
                 .container_id(container_id)
                 .send()
-                .await?
-                .into_inner();
-            Ok(if container.is_provisioned() {
-                Verdict::Done(container)
+                .await?;
+            let provisioned = container.is_provisioned();
+            let seen = Observed::Container { provisioned };
+            Ok(if provisioned {
+                Verdict::Done(container, seen)
             } else {
-                Verdict::NotYet(Observed::Container { provisioned: false })
+                Verdict::NotYet(seen)
             })
         })
         .await
@@ -559,7 +628,7 @@ fn is_peer_gone(error: &Error) -> bool {
 }
 
 /// Polls with `poll` until it concludes, backing off between polls, up to the timeout.
-async fn poll_until<T, F, Fut>(options: &WaitOptions, mut poll: F) -> Result<T, WaitError>
+async fn poll_until<T, F, Fut>(options: &WaitOptions, mut poll: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Verdict<T>, Error>>,
@@ -571,10 +640,26 @@ where
     let mut last = None;
     loop {
         polls = polls.saturating_add(1);
+        let outcome = poll().await;
+        let elapsed = options.clock.now().saturating_duration_since(start);
+        if let Some(observer) = &options.on_poll {
+            let (seen, error) = match &outcome {
+                Ok(Verdict::Done(_, seen) | Verdict::Fail(_, seen) | Verdict::NotYet(seen)) => {
+                    (Some(seen), None)
+                }
+                Err(error) => (None, Some(error)),
+            };
+            observer(&Poll {
+                number: polls,
+                elapsed,
+                seen,
+                error,
+            });
+        }
         // The error of this poll, if it failed in a way that waiting may cure.
-        let last_error = match poll().await {
-            Ok(Verdict::Done(value)) => return Ok(value),
-            Ok(Verdict::Fail(error)) => return Err(error),
+        let last_error = match outcome {
+            Ok(Verdict::Done(value, _)) => return Ok(value),
+            Ok(Verdict::Fail(error, _)) => return Err(error.into()),
             Ok(Verdict::NotYet(seen)) => {
                 tracing::debug!(target: "atlas_network_peering::waiter", polls, %seen, "not yet");
                 last = Some(seen);
@@ -584,9 +669,8 @@ where
                 tracing::debug!(target: "atlas_network_peering::waiter", polls, %error, "poll failed; polling on");
                 Some(Box::new(error))
             }
-            Err(error) => return Err(WaitError::Request(error)),
+            Err(error) => return Err(error),
         };
-        let elapsed = options.clock.now().saturating_duration_since(start);
         let remaining = options.timeout.saturating_sub(elapsed);
         if remaining.is_zero() {
             return Err(WaitError::TimedOut {
@@ -594,7 +678,8 @@ where
                 polls,
                 last,
                 last_error,
-            });
+            }
+            .into());
         }
         options.sleep.sleep(delay.min(remaining)).await;
         delay = delay.saturating_mul(2).min(options.max_delay);
@@ -606,6 +691,13 @@ mod tests {
     use super::*;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn wait_error(e: Error) -> WaitError {
+        match e {
+            Error::Wait(w) => *w,
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn backoff_doubles_to_the_cap_and_the_last_wait_meets_the_deadline() {
@@ -619,7 +711,8 @@ mod tests {
             polls += 1;
             async { Ok(Verdict::NotYet(Observed::Container { provisioned: false })) }
         })
-        .await;
+        .await
+        .map_err(wait_error);
         // Polls at 0, 5, 15, 35, 75, 135, 195, 200.
         assert_eq!(
             time.slept(),
@@ -647,7 +740,8 @@ mod tests {
         let result: Result<(), _> = poll_until(&options, move || async move {
             Ok(Verdict::NotYet(Observed::Container { provisioned: false }))
         })
-        .await;
+        .await
+        .map_err(wait_error);
         assert!(matches!(result, Err(WaitError::TimedOut { polls: 1, .. })));
         assert!(time.slept().is_empty());
     }
@@ -660,10 +754,7 @@ mod tests {
         ] {
             let result: Result<(), _> =
                 poll_until(&options, move || async move { panic!("must not poll") }).await;
-            assert!(matches!(
-                result,
-                Err(WaitError::Request(Error::InvalidArgument(_)))
-            ));
+            assert!(matches!(result, Err(Error::InvalidArgument(_))));
         }
     }
 
@@ -695,6 +786,7 @@ mod tests {
             polls: 4,
             last: Some(Observed::Peer {
                 status: Some(PeerStatus::Unknown("QUEUED".into())),
+                raw_status: Some("QUEUED".into()),
                 detail: None,
             }),
             last_error: None,

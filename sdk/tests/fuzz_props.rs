@@ -3,25 +3,25 @@
 //! Each property runs a fixed number of cases (256 by default, fewer for the slow ones); set
 //! `PROPTEST_CASES` to run more. Failing cases are shrunk and printed, never written to disk.
 //!
-//! - every response decoder (`ContainerPage`, `PeerPage`, `models::Container`, `models::Peer`,
-//!   `PrivateIpMode`, `ApiError`, `ErrorBody`) on arbitrary JSON, on fixture bodies mutated
+//! - every response type (`ContainerPage`, `PeerPage`, `models::Container`, `models::Peer`,
+//!   `PrivateIpMode`, `ApiError`) on arbitrary JSON, on fixture bodies mutated
 //!   byte by byte and on fixture bodies with a JSON value swapped: no panic, and whatever
 //!   decodes encodes and decodes back to an equal value (and encodes to the same bytes);
 //! - `Challenge::parse` on arbitrary text never panics, reads back what a challenge says, and
 //!   reads back the Authorization header built from what it accepted;
 //! - `parse_retry_after` on arbitrary text never panics; any number of seconds is that many
 //!   seconds, saturating at `u64::MAX`; an HTTP date is the time left until it;
-//! - `json_path_at` never panics for any bytes and position, and points at (or above) the
-//!   value that made a fixture body fail to decode;
+//! - the path of a decode error (`Error::Decode`, from `serde_path_to_error`) is exactly the
+//!   value that made a page fail to decode, compact or pretty;
 //! - the listing streams against a local server, against the documented paging rules
 //!   (`fuzz/harness/paging.rs`, shared with the `paging` fuzz target; it checks the count rule
 //!   the code follows, see `listings_read_the_count_of_the_first_page_only`).
 //!
-//! - the id and account-number checks compiled from the spec's patterns (codegen::rewrite)
-//!   accept exactly what a regex engine matches, on any text and on near-misses.
+//! - the id and account-number checks typify generates from the spec's patterns (Atlas's own
+//!   `^([a-f0-9]{24})$`) accept exactly what the regex matches, on any text and near-misses.
 //!
-//! Three tests pin the issues these properties found (docs/FUZZING.md), all fixed: floats
-//! round-trip exactly, decode paths name the failing entry, only the first totalCount counts.
+//! Two tests pin issues these properties found (docs/FUZZING.md), both fixed: floats
+//! round-trip exactly, only the first totalCount counts.
 
 use std::fmt::Debug;
 use std::sync::OnceLock;
@@ -30,8 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use atlas_network_peering::auth::digest::{
     Algorithm, Challenge, Credentials, DigestError, MAX_HEADER_LEN, Qop,
 };
-use atlas_network_peering::error::{ErrorBody, json_path_at};
-use atlas_network_peering::models::{Container, Peer};
+use atlas_network_peering::models::{Container, Peer, decode};
 use atlas_network_peering::retry::parse_retry_after;
 use atlas_network_peering::types::{
     ApiError, CloudProvider, ContainerPage, PeerPage, PrivateIpMode,
@@ -115,31 +114,8 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) 
     true
 }
 
-/// The sdk's own response decoder (`atlas_network_peering::runtime::response_value`, which decodes a single entry
-/// straight from the body) gives what `serde_json` gives: the same value, or an error.
-fn decoder_agrees<T: DeserializeOwned + PartialEq + Debug + 'static>(data: &[u8]) {
-    use futures_util::FutureExt;
-    let response = reqwest::Response::from(http::Response::new(data.to_vec()));
-    let decoded = atlas_network_peering::runtime::response_value::<T, ErrorBody>(response)
-        .now_or_never()
-        .expect("a body held in memory is read at once");
-    let direct = serde_json::from_slice::<T>(data);
-    match (decoded, direct) {
-        (Ok(value), Ok(expected)) => assert_eq!(value.into_inner(), expected),
-        (Err(_), Err(_)) => {}
-        (decoded, direct) => panic!(
-            "{}: response_value and serde_json disagree on {:?}: {:?} / {direct:?}",
-            std::any::type_name::<T>(),
-            String::from_utf8_lossy(data),
-            decoded.map(|v| v.into_inner()),
-        ),
-    }
-}
-
 /// Every response decoder on `data`; panics on a broken round trip. Returns how many decoded.
 fn decode_all(data: &[u8]) -> usize {
-    decoder_agrees::<Peer>(data);
-    decoder_agrees::<Container>(data);
     let decoded = [
         round_trip::<ContainerPage>(data),
         round_trip::<PeerPage>(data),
@@ -147,7 +123,6 @@ fn decode_all(data: &[u8]) -> usize {
         round_trip::<Peer>(data),
         round_trip::<PrivateIpMode>(data),
         round_trip::<ApiError>(data),
-        round_trip::<ErrorBody>(data),
     ];
     if let Ok(peer) = serde_json::from_slice::<Peer>(data) {
         // The provider-independent views read any entry.
@@ -187,8 +162,6 @@ const KEYS: &[&str] = &[
     "parameters",
     "reason",
     "badRequestDetail",
-    "sdkRawErrorBody",
-    "sdkTruncated",
 ];
 
 const STRINGS: &[&str] = &[
@@ -372,40 +345,9 @@ proptest! {
         decode_all(&encode(&body, pretty));
     }
 
-    #[test]
-    fn json_path_at_takes_any_bytes_and_position(
-        raw in prop::collection::vec(any::<u8>(), 0..400),
-        line in prop_oneof![0usize..4, any::<usize>()],
-        column in prop_oneof![0usize..400, any::<usize>()],
-    ) {
-        let path = json_path_at(&raw, line, column);
-        prop_assert!(path.starts_with('/'), "{path:?}");
-    }
-
-    #[test]
-    fn json_path_at_takes_mutated_fixtures_at_serde_positions(
-        (index, pretty) in fixture_body(),
-        edits in prop::collection::vec(edit(), 0..4),
-    ) {
-        let mut bytes = encode(&fixture_bodies()[index].1, pretty);
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
-        for error in [
-            serde_json::from_slice::<PeerPage>(&bytes).err(),
-            serde_json::from_slice::<ContainerPage>(&bytes).err(),
-            serde_json::from_slice::<ApiError>(&bytes).err(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let path = json_path_at(&bytes, error.line(), error.column());
-            prop_assert!(path.starts_with('/'), "{path:?}");
-        }
-    }
 }
 
-// ---- json_path_at points at the failure ------------------------------------------------------
+// ---- Decode errors name the failing value ---------------------------------------------------
 
 /// A value of another JSON type than `value`.
 fn wrong_type(value: &Value) -> Value {
@@ -420,16 +362,14 @@ fn wrong_type(value: &Value) -> Value {
 proptest! {
     #![proptest_config(config(256))]
 
-    /// When a compact list page (as Atlas sends them) stops decoding because one value has the
-    /// wrong type, the path the sdk reports (`Error::Decode::path`, from `json_path_at`) is that
-    /// value's pointer or one of its ancestors. (Pretty bodies: see the ignored
-    /// `decode_error_path_names_the_failing_entry_when_whitespace_follows_it`.)
+    /// When a list page stops decoding because one value has the wrong type, the path of the
+    /// decode error is that value's JSON pointer, in a compact body as in a pretty one.
     #[test]
-    fn json_path_points_at_the_failing_value_or_above(
+    fn decode_errors_name_the_failing_value(
         index in 0..fixture_bodies().len(),
         pick in any::<prop::sample::Index>(),
+        pretty in any::<bool>(),
     ) {
-        let pretty = false;
         let (name, body) = &fixture_bodies()[index];
         let peers = name.contains("/list_peers/");
         // Only the bodies that are pages: every failure then comes from the changed value.
@@ -447,19 +387,15 @@ proptest! {
             *slot = wrong_type(slot);
             let bytes = encode(&body, pretty);
             let error = if peers {
-                serde_json::from_slice::<PeerPage>(&bytes).err()
+                decode::<PeerPage>(&bytes).err()
             } else {
-                serde_json::from_slice::<ContainerPage>(&bytes).err()
+                decode::<ContainerPage>(&bytes).err()
             };
             if let Some(error) = error {
-                let path = json_path_at(&bytes, error.line(), error.column());
-                let is_ancestor = path == "/"
-                    || target == path
-                    || target.starts_with(&format!("{path}/"));
-                prop_assert!(
-                    is_ancestor,
-                    "changed {target}; the error ({error}) is reported at {path}"
-                );
+                let atlas_network_peering::Error::Decode { path, .. } = &error else {
+                    panic!("{error:?}")
+                };
+                prop_assert_eq!(path, &target, "{}", error);
             }
         }
     }
@@ -481,27 +417,6 @@ fn floats_round_trip_exactly() {
     let second: ApiError =
         serde_json::from_slice(&serde_json::to_vec(&first).expect("encodes")).expect("decodes");
     assert_eq!(first, second);
-}
-
-/// Known issue (found by `json_path_points_at_the_failing_value_or_above` on pretty bodies):
-/// when an entry of a page fails to decode, serde_json reports the position after the
-/// separator and whitespace that follow the entry, and `json_path_at` then counts that comma:
-/// `Error::Decode::path` names the next entry (`/results/1` for a bad `/results/0`).
-#[test]
-fn decode_error_path_names_the_failing_entry_when_whitespace_follows_it() {
-    let aws = r#"{"atlasCidrBlock": 5, "regionName": "EU_CENTRAL_1"}"#;
-    let gcp = r#"{"atlasCidrBlock": "10.24.0.0/22", "providerName": "GCP"}"#;
-    for body in [
-        format!("{{\"results\": [{aws}, {gcp}]}}"),
-        format!("{{\n  \"results\": [\n    {aws},\n    {gcp}\n  ]\n}}"),
-    ] {
-        let error = serde_json::from_slice::<ContainerPage>(body.as_bytes()).expect_err("fails");
-        let path = json_path_at(body.as_bytes(), error.line(), error.column());
-        assert!(
-            path.starts_with("/results/0"),
-            "{path} for {error} in {body}"
-        );
-    }
 }
 
 #[test]
@@ -887,14 +802,13 @@ fn id_like() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(config(512))]
 
-    /// The generated id checks are hand-compiled from the spec's patterns; they must agree with
-    /// the regexes they replace, on every way in: `FromStr`, `TryFrom<String>` (which keeps the
-    /// string instead of copying it) and decoding.
+    /// The id checks typify generates from the spec's patterns (Atlas's own `^([a-f0-9]{24})$`)
+    /// agree with the regex, on every way in: `FromStr`, `TryFrom<String>` and decoding.
     #[test]
-    fn compiled_pattern_checks_agree_with_the_regex(
+    fn generated_pattern_checks_agree_with_the_regex(
         value in prop_oneof![any::<String>(), id_like()],
     ) {
-        let object_id = regress::Regex::new("^[a-f0-9]{24}$").unwrap();
+        let object_id = regress::Regex::new("^([a-f0-9]{24})$").unwrap();
         let account = regress::Regex::new("^[0-9]{12}$").unwrap();
         let json = serde_json::Value::String(value.clone());
         let expected = object_id.find(&value).is_some();

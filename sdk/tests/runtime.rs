@@ -66,18 +66,14 @@ async fn digest_challenges_once_then_signs_pre_emptively() {
     let first = get_peer(&client).await.unwrap();
     assert!(matches!(first, atlas_network_peering::models::Peer::Gcp(_)));
     assert_eq!(
-        client.runtime().exchanges(),
+        client.exchanges(),
         2,
         "first call: challenge + signed request"
     );
     for _ in 0..5 {
         get_peer(&client).await.unwrap();
     }
-    assert_eq!(
-        client.runtime().exchanges(),
-        7,
-        "later calls: one exchange each"
-    );
+    assert_eq!(client.exchanges(), 7, "later calls: one exchange each");
     challenge.assert_calls_async(1).await;
     signed.assert_calls_async(6).await;
 }
@@ -121,7 +117,7 @@ async fn concurrent_calls_each_take_one_exchange_once_challenged() {
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    assert_eq!(client.runtime().exchanges(), 2 + 20);
+    assert_eq!(client.exchanges(), 2 + 20);
 }
 
 #[tokio::test]
@@ -176,8 +172,7 @@ async fn a_post_is_never_sent_twice_after_a_response() {
         .body(body)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     unavailable.assert_calls_async(1).await;
     assert!(sleep.slept().is_empty());
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
@@ -216,24 +211,18 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
             .peer_id(bad)
             .send()
             .await
-            .unwrap_err()
-            .into();
+            .unwrap_err();
         assert!(
             matches!(err, atlas_network_peering::Error::InvalidArgument(_)),
             "{bad}: {err:?}"
         );
         assert!(err.to_string().contains("peer_id"), "{err}");
     }
-    let err: atlas_network_peering::Error = client
-        .get_peer()
-        .peer_id(PEER)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: atlas_network_peering::Error =
+        client.get_peer().peer_id(PEER).send().await.unwrap_err();
     assert!(err.to_string().contains("group_id"), "{err}");
     any.assert_calls_async(0).await;
-    assert_eq!(client.runtime().exchanges(), 0);
+    assert_eq!(client.exchanges(), 0);
 }
 
 #[tokio::test]
@@ -247,8 +236,7 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .envelope(true)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     // A POST too: had it been sent, the peering would exist and the call would still fail.
     let create: atlas_network_peering::Error = client
         .create_peer()
@@ -257,8 +245,7 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .body(serde_json::from_value::<atlas_network_peering::models::Peer>(gcp_peer()).unwrap())
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     let list: atlas_network_peering::Error = client
         .list_peers()
         .group_id(GROUP)
@@ -266,8 +253,7 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .envelope(true)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     for err in [read, create, list] {
         assert!(
             matches!(err, atlas_network_peering::Error::InvalidArgument(_)),
@@ -276,7 +262,7 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         assert!(err.to_string().contains("envelope=true"), "{err}");
     }
     any.assert_calls_async(0).await;
-    assert_eq!(client.runtime().exchanges(), 0);
+    assert_eq!(client.exchanges(), 0);
 
     // `envelope=false` is Atlas's default, asks for nothing, and goes through.
     let peer = client
@@ -286,8 +272,7 @@ async fn envelope_true_is_refused_before_anything_is_sent() {
         .envelope(false)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(peer.id(), Some(PEER));
     any.assert_calls_async(1).await;
 }
@@ -310,12 +295,11 @@ async fn broken_success_bodies_are_typed_errors_with_a_path() {
         .group_id(GROUP)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     let atlas_network_peering::Error::Decode { path, raw, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(path, "/results/0");
+    assert_eq!(path, "/results/0/networkName");
     assert!(err.to_string().contains("networkName"), "{err}");
     assert!(raw.starts_with(b"{\"results\""));
 
@@ -340,8 +324,7 @@ async fn broken_success_bodies_are_typed_errors_with_a_path() {
             .group_id(GROUP)
             .send()
             .await
-            .unwrap_err()
-            .into();
+            .unwrap_err();
         assert!(
             matches!(err, atlas_network_peering::Error::Decode { .. }),
             "{what}: {err:?}"
@@ -385,7 +368,7 @@ async fn service_account_token_is_fetched_once_for_concurrent_calls() {
     }
     token.assert_calls_async(1).await;
     api.assert_calls_async(10).await;
-    assert_eq!(client.runtime().token_fetches(), 1);
+    assert_eq!(client.token_fetches(), 1);
 }
 
 #[tokio::test]
@@ -440,7 +423,7 @@ async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
 }
 
 #[tokio::test]
-async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
+async fn a_stalled_token_endpoint_is_retried_then_times_out_as_an_auth_error() {
     let server = MockServer::start_async().await;
     let token = server
         .mock_async(|when, then| {
@@ -450,7 +433,7 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
                 .json_body(json!({"access_token": TOKEN, "expires_in": 3600}));
         })
         .await;
-    let (config, _) = setup(&server);
+    let (config, sleep) = setup(&server);
     let client = Client::from_config(
         config
             .with_service_account("mdb_sa_id_1", CLIENT_SECRET)
@@ -459,6 +442,8 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
     .unwrap();
     let started = std::time::Instant::now();
     let err = get_peer_error(&client).await;
+    // Retried like a GET: four attempts of 300 ms, with the default backoff between them.
+    assert_eq!(sleep.slept().len(), 3);
     assert!(
         matches!(err, atlas_network_peering::Error::Auth(_)),
         "{err:?}"
@@ -469,7 +454,7 @@ async fn a_stalled_token_endpoint_times_out_as_an_auth_error() {
         "{err}"
     );
     assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
-    token.assert_calls_async(1).await;
+    token.assert_calls_async(4).await;
     // Bounded by the timeout, not by the server's 5 s.
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -544,7 +529,7 @@ async fn peer_delete_takes_an_empty_body_and_an_empty_object() {
             .delete_peer()
             .group_id(GROUP)
             .peer_id(PEER)
-            .send()
+            .send_with_response()
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 202);
@@ -565,7 +550,7 @@ async fn without_preemptive_digest_every_call_answers_its_own_challenge() {
     for _ in 0..3 {
         get_peer(&client).await.unwrap();
     }
-    assert_eq!(client.runtime().exchanges(), 6);
+    assert_eq!(client.exchanges(), 6);
     challenge.assert_calls_async(3).await;
     signed.assert_calls_async(3).await;
 }
@@ -588,10 +573,9 @@ async fn a_body_over_the_limit_is_a_typed_error() {
         .group_id(GROUP)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(
-        matches!(err, atlas_network_peering::Error::BodyTooLarge),
+        matches!(err, atlas_network_peering::Error::BodyTooLarge { .. }),
         "{err:?}"
     );
     // The same page within the default limit decodes.

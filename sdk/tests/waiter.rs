@@ -16,6 +16,14 @@ use common::{CONTAINER, GROUP, PEER, peer_path};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
+/// Why a wait ended without the wanted state: the [`WaitError`] in the crate's error.
+fn wait_error(e: atlas_network_peering::Error) -> WaitError {
+    match e {
+        atlas_network_peering::Error::Wait(w) => *w,
+        other => panic!("not a wait error: {other:?}"),
+    }
+}
+
 fn container_path() -> String {
     format!("/api/atlas/v1.0/groups/{GROUP}/containers/{CONTAINER}")
 }
@@ -158,6 +166,7 @@ async fn aws_rejected_fails_at_once_with_the_error_state() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     match &error {
         WaitError::Failed { status, detail } => {
@@ -187,6 +196,7 @@ async fn aws_error_state_fails_even_before_the_status_says_failed() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert_eq!(error.last_status(), Some(&PeerStatus::WaitingForUser));
     assert_eq!(error.detail(), Some("EXPIRED"));
@@ -208,10 +218,12 @@ async fn azure_deletion_failed_ends_both_peer_waiters_with_the_error_state() {
         client
             .wait_peer_available(GROUP, PEER, options(&time))
             .await
+            .map_err(wait_error)
             .unwrap_err(),
         client
             .wait_peer_deleted(GROUP, PEER, options(&time))
             .await
+            .map_err(wait_error)
             .unwrap_err(),
     ] {
         match error {
@@ -245,6 +257,7 @@ async fn gcp_failed_carries_the_error_message() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert!(matches!(
         &error,
@@ -270,6 +283,7 @@ async fn passing_the_deadline_times_out_with_the_last_status() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(60)))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     // Polls at 0, 5, 15, 35 and, the last wait cut short, 60.
     assert_eq!(time.slept(), [S(5), S(10), S(20), S(25)]);
@@ -285,6 +299,7 @@ async fn passing_the_deadline_times_out_with_the_last_status() {
                 last,
                 &Some(Observed::Peer {
                     status: Some(PeerStatus::Pending),
+                    raw_status: Some("ADDING_PEER".into()),
                     detail: None
                 })
             );
@@ -313,6 +328,7 @@ async fn an_unknown_status_keeps_polling_and_is_reported_on_timeout() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(20)))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
     assert_eq!(
@@ -361,6 +377,7 @@ async fn delete_waiter_times_out_reporting_deleting() {
     let error = client(&server)
         .wait_peer_deleted(GROUP, PEER, options(&time).with_timeout(S(5)))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert!(error.is_timeout());
     assert_eq!(error.last_status(), Some(&PeerStatus::Deleting));
@@ -376,10 +393,7 @@ async fn a_missing_peer_ends_the_available_waiter_at_once() {
         .wait_peer_available(GROUP, PEER, options(&time))
         .await
         .unwrap_err();
-    match &error {
-        WaitError::Request(e) => assert!(e.is_not_found(), "{e:?}"),
-        other => panic!("{other:?}"),
-    }
+    assert!(error.is_gone(), "{error:?}");
     assert!(time.slept().is_empty());
     mocks[0].assert_calls_async(1).await;
 }
@@ -397,6 +411,7 @@ async fn a_peer_being_deleted_cannot_become_available() {
     let error = client(&server)
         .wait_peer_available(GROUP, PEER, options(&time))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert!(matches!(
         error,
@@ -440,6 +455,7 @@ async fn a_retryable_failure_is_polled_through_and_reported_on_timeout() {
     let error = self::client(&down)
         .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(10)))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     match error {
         WaitError::TimedOut {
@@ -484,6 +500,7 @@ async fn container_waiter_waits_for_provisioned() {
     let error = client(&idle)
         .wait_container_provisioned(GROUP, CONTAINER, options(&time).with_timeout(S(5)))
         .await
+        .map_err(wait_error)
         .unwrap_err();
     assert!(matches!(
         error,
@@ -511,7 +528,7 @@ async fn bad_ids_and_options_send_nothing() {
         .unwrap_err();
     assert!(matches!(
         bad_id,
-        WaitError::Request(atlas_network_peering::Error::InvalidArgument(_))
+        atlas_network_peering::Error::InvalidArgument(_)
     ));
     let bad_options = client
         .wait_peer_deleted(
@@ -544,12 +561,9 @@ async fn a_missing_project_is_not_taken_for_a_deleted_peer() {
         .wait_peer_deleted(GROUP, PEER, options(&time))
         .await
         .unwrap_err();
-    match &error {
-        WaitError::Request(e) => assert_eq!(
-            e.error_code(),
-            Some(&atlas_network_peering::types::ApiErrorCode::GroupNotFound)
-        ),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        error.error_code(),
+        Some(&atlas_network_peering::types::ApiErrorCode::GroupNotFound)
+    );
     mocks[0].assert_calls_async(1).await;
 }

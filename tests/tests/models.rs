@@ -172,7 +172,7 @@ fn a_malformed_known_provider_entry_names_provider_and_path() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("AZURE container") && err.contains("`region`"),
+        err.contains("AZURE container") && err.contains("`/region`"),
         "{err}"
     );
 }

@@ -169,7 +169,7 @@ fn id_parameters_are_24_hex_object_ids() {
     let pattern = spec
         .pointer("/components/schemas/ObjectId/pattern")
         .and_then(Value::as_str);
-    assert_eq!(pattern, Some("^[a-f0-9]{24}$"));
+    assert_eq!(pattern, Some("^([a-f0-9]{24})$"));
     for name in ["groupId", "containerId", "peerId"] {
         let param = &spec["components"]["parameters"][name];
         assert_eq!(param["in"], "path");

@@ -624,8 +624,6 @@ async fn get_first_container(
                 .container_id(id.as_str())
                 .send()
                 .await
-                .map(|r| r.into_inner())
-                .map_err(atlas_network_peering::Error::from)
         },
     )
     .await;
@@ -656,8 +654,6 @@ async fn get_first_peer(
                 .peer_id(id.as_str())
                 .send()
                 .await
-                .map(|r| r.into_inner())
-                .map_err(atlas_network_peering::Error::from)
         },
     )
     .await;
@@ -671,15 +667,7 @@ async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, 
         "get_private_ip_mode",
         "mode",
         "get_private_ip_mode".to_owned(),
-        async {
-            client
-                .get_private_ip_mode()
-                .group_id(group)
-                .send()
-                .await
-                .map(|r| r.into_inner())
-                .map_err(atlas_network_peering::Error::from)
-        },
+        async { client.get_private_ip_mode().group_id(group).send().await },
     )
     .await;
 
@@ -689,15 +677,7 @@ async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, 
             "list_all_containers",
             "all",
             "list_all_containers".to_owned(),
-            async {
-                client
-                    .list_all_containers()
-                    .group_id(group)
-                    .send()
-                    .await
-                    .map(|r| r.into_inner())
-                    .map_err(atlas_network_peering::Error::from)
-            },
+            async { client.list_all_containers().group_id(group).send().await },
         )
         .await;
     if let Some(page) = all {
@@ -722,8 +702,6 @@ async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, 
                     .provider_name(provider.clone())
                     .send()
                     .await
-                    .map(|r| r.into_inner())
-                    .map_err(atlas_network_peering::Error::from)
             })
             .await;
         if let Some(page) = page {
@@ -750,8 +728,6 @@ async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, 
                     .provider_name(provider.clone())
                     .send()
                     .await
-                    .map(|r| r.into_inner())
-                    .map_err(atlas_network_peering::Error::from)
             })
             .await;
         if let Some(page) = page {

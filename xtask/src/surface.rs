@@ -42,7 +42,7 @@ const REQUIRED: &str = " (required)";
 pub fn record(source: &str) -> Result<String, String> {
     let file =
         syn::parse_file(source).map_err(|e| format!("the generated client does not parse: {e}"))?;
-    let krate = crate_name(&file.items);
+    let krate = crate_name(source);
     let types = module(&file.items, "types").ok_or("the generated client has no `mod types`")?;
     let builders =
         module(&file.items, "builder").ok_or("the generated client has no `mod builder`")?;
@@ -288,22 +288,14 @@ fn module<'a>(items: &'a [Item], name: &str) -> Option<&'a [Item]> {
     })
 }
 
-/// The name the generated code gives its own crate (`::atlas_network_peering::...`), read from the path of the
-/// client's runtime state type; paths through it are shown from the crate root.
-fn crate_name(items: &[Item]) -> Option<String> {
-    items.iter().find_map(|item| match item {
-        Item::Struct(s) if s.ident == "Client" => {
-            s.fields.iter().find_map(|f| match (&f.ident, &f.ty) {
-                (Some(name), Type::Path(t))
-                    if name == "inner" && t.path.leading_colon.is_some() =>
-                {
-                    t.path.segments.first().map(|s| s.ident.to_string())
-                }
-                _ => None,
-            })
-        }
-        _ => None,
-    })
+/// The name the generated code gives its own crate (`::atlas_network_peering::...`), read from
+/// the paths of the hand-written types it uses (`::atlas_network_peering::models::Peer`); paths
+/// through it are shown from the crate root.
+fn crate_name(source: &str) -> Option<String> {
+    let at = source.find("::models::")?;
+    let before = &source[..at];
+    let start = before.rfind("::")? + 2;
+    Some(before[start..].to_owned())
 }
 
 /// The last segment's name of a type that is a plain path.
@@ -522,9 +514,12 @@ fn record_operation(
     }
     let find = |name: &str| methods.iter().copied().find(|f| f.sig.ident == name);
     let send = find("send").ok_or_else(|| format!("op {op}: builder::{builder} has no `send`"))?;
+    // progenitor's own `send`, which builds the request, is kept as the private `send_attempt`
+    // behind the public one (codegen's facade).
+    let attempt = find("send_attempt").unwrap_or(send);
     let required = find("new").map(required_fields).unwrap_or_default();
 
-    let (method, path) = request(send).map_err(|e| format!("op {op}: {e}"))?;
+    let (method, path) = request(attempt).map_err(|e| format!("op {op}: {e}"))?;
     match response(&send.sig.output) {
         Some((ok, err)) => {
             out.push(format!("op {op}: {method} {path} -> {}", p.ty(ok)));
@@ -541,7 +536,7 @@ fn record_operation(
 
     for f in &methods {
         let name = f.sig.ident.to_string();
-        if !is_pub(&f.vis) || name == "new" || name == "send" {
+        if !is_pub(&f.vis) || matches!(name.as_str(), "new" | "send" | "send_with_response") {
             continue;
         }
         let ty = setter_type(&f.sig, p)
@@ -647,7 +642,10 @@ fn response(output: &ReturnType) -> Option<(&Type, &Type)> {
     let [ok, err] = result.as_slice() else {
         return None;
     };
-    let ok = *args(ok, "ResponseValue")?.first()?;
+    // progenitor's `Result<ResponseValue<T>, Error<E>>`, or the facade's `Result<T, Error>`.
+    let ok = args(ok, "ResponseValue")
+        .and_then(|a| a.first().copied())
+        .unwrap_or(ok);
     let err = match args(err, "Error") {
         Some(e) if e.len() == 1 => e[0],
         _ => err,

@@ -631,6 +631,11 @@ impl DigestSession {
         challenge.authorization(&self.credentials, method, uri, nc, &cnonce)
     }
 
+    /// Whether a challenge is stored.
+    pub fn has_challenge(&self) -> bool {
+        self.lock().is_some()
+    }
+
     /// A copy of the stored challenge, if any.
     pub fn challenge(&self) -> Option<Challenge> {
         self.lock().as_ref().map(|c| Challenge::clone(&c.challenge))

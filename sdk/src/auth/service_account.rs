@@ -2,15 +2,23 @@
 //! Service accounts: OAuth 2.0 client credentials traded for a bearer token at the token
 //! endpoint, cached until shortly before it expires. One refresh at a time: concurrent callers
 //! that find the token missing or stale wait for the one fetch in flight.
+//!
+//! The token request authenticates with HTTP Basic, client id and secret each form-encoded
+//! first (RFC 6749 §2.3.1), and is retried like a GET (429, 5xx, a connection that failed or
+//! broke) within the client's retry policy and time limits.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
+use reqwest::Method;
 use serde::Deserialize;
-use tokio::sync::Mutex;
+use tokio::time::Instant;
 
-use crate::config::Secret;
-use crate::deadline::{self, Limits, Progress};
+use crate::config::{Config, Secret};
+use crate::error::Error;
+use crate::retry::{self, Attempt, Decision, Jitter, RetryPolicy, Sleep};
 
 /// A token is renewed this long before the server says it expires.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
@@ -31,8 +39,14 @@ pub struct TokenSource {
     client_secret: Secret,
     token_url: String,
     cache: Mutex<Option<Token>>,
-    fetches: std::sync::atomic::AtomicU64,
-    limits: Limits,
+    refresh: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+    retry: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    jitter: Arc<dyn Jitter>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    attempt_timeout: Duration,
 }
 
 impl fmt::Debug for TokenSource {
@@ -54,127 +68,213 @@ struct TokenResponse {
     token_type: Option<String>,
 }
 
+/// What one token request brought back.
+enum Answer {
+    Token(Token),
+    /// An error status, with its headers (for `Retry-After`) and the failure's wording.
+    Refused(reqwest::StatusCode, reqwest::header::HeaderMap, String),
+}
+
 impl TokenSource {
-    /// A source for this service account at `token_url`.
-    pub fn new(client_id: String, client_secret: Secret, token_url: String) -> Self {
+    /// A source for this service account at `token_url`; the token requests follow the
+    /// retry policy of `config` (as a GET would) and its time limits.
+    pub(crate) fn new(
+        client_id: String,
+        client_secret: Secret,
+        token_url: String,
+        config: &Config,
+    ) -> Self {
         Self {
             client_id,
             client_secret,
             token_url,
             cache: Mutex::new(None),
-            fetches: Default::default(),
-            limits: Limits::default(),
+            refresh: tokio::sync::Mutex::new(()),
+            fetches: AtomicU64::new(0),
+            retry: config.retry,
+            sleep: config.sleep(),
+            jitter: config.jitter(),
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            attempt_timeout: config.timeout,
         }
-    }
-
-    /// The time limits of a token request (the client's, as for every other request).
-    pub(crate) fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
     }
 
     /// How many times a token was fetched (for tests and metrics).
     pub fn fetches(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Token>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached token, unless it is missing or due for renewal.
+    pub fn cached(&self) -> Option<Secret> {
+        self.cache()
+            .as_ref()
+            .filter(|t| Instant::now() < t.renew_at)
+            .map(|t| t.value.clone())
     }
 
     /// A valid token: the cached one, or a new one fetched with `http`.
-    pub async fn token(&self, http: &reqwest::Client) -> Result<Secret, String> {
-        let mut cache = self.cache.lock().await;
-        if let Some(token) = cache.as_ref().filter(|t| Instant::now() < t.renew_at) {
-            return Ok(token.value.clone());
+    pub async fn token(&self, http: &reqwest::Client) -> Result<Secret, Error> {
+        if let Some(token) = self.cached() {
+            return Ok(token);
+        }
+        let _refreshing = self.refresh.lock().await;
+        // Another caller may have refreshed it while this one waited.
+        if let Some(token) = self.cached() {
+            return Ok(token);
         }
         let token = self.fetch(http).await?;
         let value = token.value.clone();
-        *cache = Some(token);
+        *self.cache() = Some(token);
         Ok(value)
     }
 
     /// Forgets `used` if it is still the cached token (the server refused it); a token some
     /// other caller already renewed is kept.
-    pub async fn invalidate(&self, used: &Secret) {
-        let mut cache = self.cache.lock().await;
+    pub fn invalidate(&self, used: &Secret) {
+        let mut cache = self.cache();
         if cache.as_ref().is_some_and(|t| &t.value == used) {
             *cache = None;
         }
     }
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<Token, String> {
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Fetches a token, retrying what a GET would be retried for.
+    async fn fetch(&self, http: &reqwest::Client) -> Result<Token, Error> {
         let started = Instant::now();
-        let request = http
+        let mut number: u32 = 0;
+        loop {
+            number += 1;
+            self.fetches.fetch_add(1, Ordering::Relaxed);
+            let answer = match tokio::time::timeout(self.attempt_timeout, self.request(http)).await
+            {
+                Ok(answer) => answer,
+                Err(_) => Err(Error::attempt_timed_out(self.attempt_timeout)),
+            };
+            let (error, outcome) = match &answer {
+                Ok(Answer::Token(token)) => return Ok(token.clone()),
+                Ok(Answer::Refused(status, headers, message)) => (
+                    Error::Auth(message.clone()),
+                    Some(Attempt::Response {
+                        status: status.as_u16(),
+                        headers,
+                    }),
+                ),
+                Err(e @ Error::Timeout { .. }) => (self.failed(e), Some(Attempt::TimedOut)),
+                Err(e @ Error::Transport(inner)) if !e.is_tls() => {
+                    let outcome = if inner.is_connect() {
+                        Attempt::ConnectFailed
+                    } else {
+                        Attempt::SendFailed {
+                            request_may_have_reached_server: true,
+                        }
+                    };
+                    (self.failed(e), Some(outcome))
+                }
+                Err(e) => (self.failed(e), None),
+            };
+            let Some(outcome) = outcome else {
+                return Err(error);
+            };
+            let decision = retry::decide(
+                &self.retry,
+                &Method::GET,
+                &outcome,
+                number,
+                started.elapsed(),
+                SystemTime::now(),
+                self.jitter.next(),
+            );
+            match decision {
+                Decision::Retry { after } => self.sleep.sleep(after).await,
+                Decision::Stop(_) => return Err(error),
+            }
+        }
+    }
+
+    fn failed(&self, e: &Error) -> Error {
+        Error::Auth(format!("token request to {} failed: {e}", self.token_url))
+    }
+
+    /// One token request.
+    async fn request(&self, http: &reqwest::Client) -> Result<Answer, Error> {
+        let started = Instant::now();
+        // RFC 6749 §2.3.1: each is form-encoded before it goes into Basic authentication.
+        let form = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let transport = |e| {
+            Error::from_reqwest(
+                e,
+                self.connect_timeout,
+                self.read_timeout,
+                MAX_TOKEN_RESPONSE,
+            )
+        };
+        let mut response = http
             .post(&self.token_url)
-            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+            .basic_auth(
+                form(&self.client_id),
+                Some(form(self.client_secret.expose())),
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body("grant_type=client_credentials");
-        let progress = Progress::start();
-        let exchange = async {
-            let mut response = request
-                .send()
-                .await
-                .map_err(|e| format!("token request to {} failed: {e}", self.token_url))?;
-            progress.mark();
-            let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| format!("token response from {} broke: {e}", self.token_url))?
-            {
-                progress.mark();
-                if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
-                    return Err(format!(
-                        "token response from {} is longer than {MAX_TOKEN_RESPONSE} bytes",
-                        self.token_url
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok::<_, String>((response.status(), body))
-        };
-        let (status, body) = deadline::within(self.limits, &progress, std::pin::pin!(exchange))
+            .body("grant_type=client_credentials")
+            .send()
             .await
-            .map_err(|limit| format!("token request to {} timed out: {limit}", self.token_url))??;
+            .map_err(transport)?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+                return Err(Error::Auth(format!(
+                    "the token response from {} is longer than {MAX_TOKEN_RESPONSE} bytes",
+                    self.token_url
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let status = response.status();
         if !status.is_success() {
             // OAuth error bodies carry `error`/`error_description`, never the secret; show a
             // bounded excerpt.
             let text = String::from_utf8_lossy(&body);
             let excerpt: String = text.chars().take(300).collect();
-            return Err(format!(
-                "token endpoint {} answered {}: {}",
+            let message = format!(
+                "the token endpoint {} answered {}: {}",
                 self.token_url,
                 status.as_u16(),
                 excerpt.trim()
-            ));
+            );
+            return Ok(Answer::Refused(status, response.headers().clone(), message));
         }
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            format!(
-                "token endpoint {} sent a body that is not a token response: {e}",
+            Error::Auth(format!(
+                "the token endpoint {} sent a body that is not a token response: {e}",
                 self.token_url
-            )
+            ))
         })?;
         if parsed
             .token_type
             .as_deref()
             .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
         {
-            return Err(format!(
-                "token endpoint {} sent a token of type {:?}, not bearer",
+            return Err(Error::Auth(format!(
+                "the token endpoint {} sent a token of type {:?}, not bearer",
                 self.token_url, parsed.token_type
-            ));
+            )));
         }
         let lifetime = parsed
             .expires_in
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_LIFETIME);
         let renew_at = started + lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 2));
-        Ok(Token {
+        Ok(Answer::Token(Token {
             value: Secret::new(parsed.access_token),
             renew_at,
-        })
+        }))
     }
 }

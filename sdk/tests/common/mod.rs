@@ -19,12 +19,5 @@ pub fn peer_path() -> String {
 pub async fn get_peer(
     client: &atlas_network_peering::Client,
 ) -> Result<atlas_network_peering::models::Peer, atlas_network_peering::Error> {
-    client
-        .get_peer()
-        .group_id(GROUP)
-        .peer_id(PEER)
-        .send()
-        .await
-        .map(|r| r.into_inner())
-        .map_err(atlas_network_peering::Error::from)
+    client.get_peer().group_id(GROUP).peer_id(PEER).send().await
 }
