@@ -891,3 +891,60 @@ async fn the_algorithm_apache_offers_is_the_one_the_sdk_signs_with() {
     }
     eprintln!("algorithm: {algorithm}, 3 calls in 4 exchanges");
 }
+
+/// Eight tasks of 13 calls each, started together on a fresh client: the first challenge is
+/// taken once and shared, so the 104 calls cost 105 exchanges (MongoDB's own clients pay two
+/// per call: 208).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_of_thirteen_calls_share_the_first_challenge() {
+    // Concurrent requests signed with one nonce arrive in any order: apache's default, without
+    // nonce-count tracking, takes them all.
+    let apache = Apache::start(&DigestOptions {
+        nc_check: false,
+        ..DigestOptions::default()
+    });
+    let client = apache.client(PRIVATE_KEY);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for call in 0..13 {
+                    match call % 3 {
+                        0 => get_peer(&client).await.map(|_| ()),
+                        1 => client
+                            .get_private_ip_mode()
+                            .group_id(GROUP)
+                            .send()
+                            .await
+                            .map(|_| ()),
+                        _ => client
+                            .list_all_containers()
+                            .group_id(GROUP)
+                            .include_count(false)
+                            .send()
+                            .await
+                            .map(|_| ()),
+                    }
+                    .unwrap_or_else(|e| panic!("call {call} failed: {e}"));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task finished");
+    }
+    let exchanges = client.exchanges();
+    let log = apache.access_log(usize::try_from(exchanges).unwrap());
+    eprintln!(
+        "8 tasks x 13 calls started together: {exchanges} exchanges; apache saw {}",
+        summary(&log)
+    );
+    assert_eq!(log.len() as u64, exchanges);
+    assert_eq!(
+        log.iter().filter(|l| l.status == 401).count(),
+        1,
+        "{}",
+        summary(&log)
+    );
+    assert_eq!(exchanges, 105, "{}", summary(&log));
+}

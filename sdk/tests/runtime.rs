@@ -589,3 +589,217 @@ async fn a_body_over_the_limit_is_a_typed_error() {
         .unwrap();
     assert_eq!(page.results.len(), 2000);
 }
+
+#[tokio::test]
+async fn eight_concurrent_first_calls_share_one_challenge() {
+    let server = MockServer::start_async().await;
+    let (challenge, signed) = digest_server(&server).await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_api_key("pub-key", PRIVATE_KEY)).unwrap();
+    // A fresh client: no challenge yet. One call takes it; the seven others wait for it.
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_peer(&client).await.map(|_| ()) })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        client.exchanges(),
+        9,
+        "one challenge and eight signed requests"
+    );
+    challenge.assert_calls_async(1).await;
+    signed.assert_calls_async(8).await;
+}
+
+#[tokio::test]
+async fn a_post_is_retried_on_429_after_the_wait_asked_for() {
+    let server = MockServer::start_async().await;
+    let path = format!("/api/atlas/v1.0/groups/{GROUP}/privateIpMode");
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(PATCH).path(&path).header_missing("x-retried");
+            then.status(429).header("retry-after", "2").json_body(json!({
+                "error": 429, "errorCode": "RATE_LIMITED", "reason": "Too Many Requests",
+                "detail": "Resource /groups is limited to 100 requests every 1 minutes. Please retry after 2 seconds."}));
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let err = client
+        .set_private_ip_mode()
+        .group_id(GROUP)
+        .body(atlas_network_peering::types::PrivateIpMode { enabled: false })
+        .send()
+        .await
+        .expect_err("rate limited every time");
+    // Retried within the default policy (4 attempts), each wait the 2 s Atlas asked for.
+    assert!(err.is_rate_limited(), "{err}");
+    limited.assert_calls_async(4).await;
+    assert_eq!(sleep.slept(), [Duration::from_secs(2); 3]);
+    // A 503 to the same PATCH is not sent again: it may have been acted on.
+    let server = MockServer::start_async().await;
+    let unavailable = server
+        .mock_async(|when, then| {
+            when.method(PATCH).path(&path);
+            then.status(503).body("busy");
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let client = Client::from_config(config).unwrap();
+    let err = client
+        .set_private_ip_mode()
+        .group_id(GROUP)
+        .body(atlas_network_peering::types::PrivateIpMode { enabled: false })
+        .send()
+        .await
+        .expect_err("503");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    unavailable.assert_calls_async(1).await;
+    assert!(sleep.slept().is_empty());
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_budget_stops_at_once_with_the_answer() {
+    let server = MockServer::start_async().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(GET).path(peer_path());
+            then.status(429)
+                .header("retry-after", "55")
+                .json_body(json!({
+                "error": 429, "errorCode": "RATE_LIMITED", "reason": "Too Many Requests"}));
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let policy = RetryPolicy::default().with_max_elapsed(Duration::from_secs(30));
+    let client = Client::from_config(config.with_retry_policy(policy)).unwrap();
+    let err = get_peer_error(&client).await;
+    assert!(err.is_rate_limited(), "{err}");
+    limited.assert_calls_async(1).await;
+    assert!(
+        sleep.slept().is_empty(),
+        "a 55 s wait is not cut to fit 30 s"
+    );
+}
+
+/// RFC 4648 base64, for the expected `Authorization: Basic` value.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_token_request_form_encodes_id_and_secret_and_is_retried_like_a_get() {
+    let (id, secret) = ("mdb_sa_id:7 ä", "s3cr%t+/=&x");
+    // RFC 6749 §2.3.1: each form-encoded, then joined by `:` for Basic authentication.
+    let expected = format!(
+        "Basic {}",
+        base64(b"mdb_sa_id%3A7+%C3%A4:s3cr%25t%2B%2F%3D%26x")
+    );
+    let server = MockServer::start_async().await;
+    let busy = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/oauth/token")
+                .header_missing("x-second");
+            then.status(503).body("busy");
+        })
+        .await;
+    let (config, sleep) = setup(&server);
+    let client = Client::from_config(config.with_service_account(id, secret)).unwrap();
+    let err = get_peer_error(&client).await;
+    assert!(
+        matches!(err, atlas_network_peering::Error::Auth(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("503"), "{err}");
+    // Four attempts, like a GET, with the backoff between them.
+    busy.assert_calls_async(4).await;
+    assert_eq!(sleep.slept().len(), 3);
+
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/oauth/token")
+                .header("authorization", &expected)
+                .body("grant_type=client_credentials");
+            then.status(200).json_body(
+                json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
+            );
+        })
+        .await;
+    let api = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(peer_path())
+                .header("authorization", format!("Bearer {TOKEN}"));
+            then.status(200).json_body(gcp_peer());
+        })
+        .await;
+    let (config, _) = setup(&server);
+    let client = Client::from_config(config.with_service_account(id, secret)).unwrap();
+    get_peer(&client).await.unwrap();
+    token.assert_calls_async(1).await;
+    api.assert_calls_async(1).await;
+}
+
+/// The sdk's time limits and waits are tokio's: a caller's paused clock drives them. Against a
+/// server that never answers, the call ends on the read timeout in virtual time, at once in
+/// real time.
+#[tokio::test(start_paused = true)]
+async fn a_paused_clock_drives_the_time_limits() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let client = Client::from_config(
+        Config::new()
+            .with_base_url(&base)
+            .unwrap()
+            .with_retry_policy(RetryPolicy::none()),
+    )
+    .unwrap();
+    let (real, virtual_) = (std::time::Instant::now(), tokio::time::Instant::now());
+    let err = get_peer_error(&client).await;
+    assert!(
+        matches!(
+            err,
+            atlas_network_peering::Error::Timeout {
+                limit: atlas_network_peering::error::TimeLimit::Read(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        virtual_.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        virtual_.elapsed()
+    );
+    assert!(
+        real.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        real.elapsed()
+    );
+    held.abort();
+}
