@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz-ci.sh                                  # 20 s per target
 #   FUZZ_SECONDS=600 scripts/fuzz-ci.sh                 # longer
-#   FUZZ_TARGETS="paging json_path" scripts/fuzz-ci.sh  # some targets only
+#   FUZZ_TARGETS="paging retry_after" scripts/fuzz-ci.sh  # some targets only
 #   FUZZ_JOBS=1 scripts/fuzz-ci.sh                      # one target at a time
 #
 # 1. Installs what is missing: a C++ compiler (libFuzzer is C++), jq (only when neither jq nor
@@ -42,7 +42,6 @@ declare -A max_len=(
     [decode_responses]=16384
     [www_authenticate]=20000 # above MAX_HEADER_LEN, so that the length check is reached
     [retry_after]=256
-    [json_path]=16384
     [paging]=4096
 )
 declare -A extra_args=(
