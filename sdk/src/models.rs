@@ -521,6 +521,199 @@ impl Peer {
     }
 }
 
+// ---- Request bodies from what the caller knows ---------------------------------------------
+
+/// `value` as an id, or the crate's error naming `field`.
+fn object_id(field: &str, value: &str) -> Result<types::ObjectId, crate::Error> {
+    value.parse().map_err(|_| {
+        crate::Error::InvalidArgument(format!(
+            "{field}: `{value}` is not an Atlas id (24 lower-case hexadecimal characters)"
+        ))
+    })
+}
+
+impl types::AwsContainer {
+    /// An AWS container to create (or the body of an update): its Atlas CIDR block (private,
+    /// /21 to /24) and region. `providerName` is `AWS`; the fields Atlas fills in (`id`,
+    /// `provisioned`, `vpcId`) are left out.
+    pub fn new(atlas_cidr_block: impl Into<String>, region_name: types::AwsRegion) -> Self {
+        Self {
+            atlas_cidr_block: atlas_cidr_block.into(),
+            region_name,
+            provider_name: Some(types::AwsContainerProviderName::Aws),
+            id: None,
+            provisioned: None,
+            vpc_id: None,
+        }
+    }
+}
+
+impl types::GcpContainer {
+    /// The project's GCP container: its Atlas CIDR block (private, /18 or larger unless
+    /// [`with_regions`](Self::with_regions) names the regions). `providerName` is `GCP`; the
+    /// fields Atlas fills in are left out.
+    pub fn new(atlas_cidr_block: impl Into<String>) -> Self {
+        Self {
+            atlas_cidr_block: atlas_cidr_block.into(),
+            provider_name: types::GcpContainerProviderName::Gcp,
+            regions: None,
+            id: None,
+            provisioned: None,
+            gcp_project_id: None,
+            network_name: None,
+        }
+    }
+
+    /// The regions the container serves (each takes a /24 of the block, which may then be
+    /// /21 to /24).
+    #[must_use]
+    pub fn with_regions(mut self, regions: impl IntoIterator<Item = types::GcpRegion>) -> Self {
+        self.regions = Some(regions.into_iter().collect());
+        self
+    }
+}
+
+impl types::AzureContainer {
+    /// An Azure container to create: its Atlas CIDR block (private, /21 to /24) and region.
+    /// `providerName` is `AZURE`; the fields Atlas fills in are left out.
+    pub fn new(atlas_cidr_block: impl Into<String>, region: types::AzureRegion) -> Self {
+        Self {
+            atlas_cidr_block: atlas_cidr_block.into(),
+            region,
+            provider_name: types::AzureContainerProviderName::Azure,
+            id: None,
+            provisioned: None,
+            azure_subscription_id: None,
+            vnet_name: None,
+        }
+    }
+}
+
+impl types::AwsPeer {
+    /// An AWS peering request: the Atlas container, the customer's 12-digit AWS account, VPC,
+    /// the VPC's CIDR block (or the subnet of it that reaches Atlas), and the VPC's region in
+    /// AWS's own spelling (`"eu-west-1"`), or `None` when it is the container's region.
+    /// `providerName` is `AWS`; the fields Atlas fills in (`id`, `statusName`, `connectionId`,
+    /// `errorStateName`) are left out.
+    ///
+    /// Fails with [`crate::Error::InvalidArgument`] naming the field when `container_id` is not
+    /// an Atlas id or `aws_account_id` not 12 digits.
+    ///
+    /// ```
+    /// use atlas_network_peering::types::AwsPeer;
+    /// let peer = AwsPeer::new("65b07d4e1a2c3f5e6d7b8a90", "418273645091", "vpc-07e3c5a9b1d2f4e68", "172.31.0.0/16", Some("eu-west-1"))?;
+    /// assert_eq!(serde_json::to_value(&peer)?["providerName"], "AWS");
+    /// assert!(AwsPeer::new("not-an-id", "418273645091", "vpc-1", "10.0.0.0/16", None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(
+        container_id: &str,
+        aws_account_id: &str,
+        vpc_id: impl Into<String>,
+        route_table_cidr_block: impl Into<String>,
+        accepter_region_name: Option<&str>,
+    ) -> Result<Self, crate::Error> {
+        Ok(Self {
+            container_id: object_id("container_id", container_id)?,
+            aws_account_id: aws_account_id.parse().map_err(|_| {
+                crate::Error::InvalidArgument(format!(
+                    "aws_account_id: `{aws_account_id}` is not a 12-digit AWS account id"
+                ))
+            })?,
+            vpc_id: vpc_id.into(),
+            route_table_cidr_block: route_table_cidr_block.into(),
+            accepter_region_name: accepter_region_name.map(str::to_owned),
+            provider_name: Some(types::AwsPeerProviderName::Aws),
+            id: None,
+            connection_id: None,
+            status_name: None,
+            error_state_name: None,
+        })
+    }
+}
+
+impl types::GcpPeer {
+    /// A GCP peering request: the Atlas container, and the customer's Google Cloud project id
+    /// and VPC network name. `providerName` is `GCP`; the fields Atlas fills in are left out.
+    /// Fails with [`crate::Error::InvalidArgument`] when `container_id` is not an Atlas id.
+    pub fn new(
+        container_id: &str,
+        gcp_project_id: impl Into<String>,
+        network_name: impl Into<String>,
+    ) -> Result<Self, crate::Error> {
+        Ok(Self {
+            container_id: object_id("container_id", container_id)?,
+            gcp_project_id: gcp_project_id.into(),
+            network_name: network_name.into(),
+            provider_name: types::GcpPeerProviderName::Gcp,
+            id: None,
+            status: None,
+            error_message: None,
+        })
+    }
+}
+
+impl types::AzurePeer {
+    /// An Azure peering request: the Atlas container, and the customer's Azure AD tenant
+    /// (directory) id, subscription id, resource group and virtual network. `providerName` is
+    /// `AZURE`; the fields Atlas fills in are left out. Fails with
+    /// [`crate::Error::InvalidArgument`] when `container_id` is not an Atlas id.
+    pub fn new(
+        container_id: &str,
+        azure_directory_id: impl Into<String>,
+        azure_subscription_id: impl Into<String>,
+        resource_group_name: impl Into<String>,
+        vnet_name: impl Into<String>,
+    ) -> Result<Self, crate::Error> {
+        Ok(Self {
+            container_id: object_id("container_id", container_id)?,
+            azure_directory_id: azure_directory_id.into(),
+            azure_subscription_id: azure_subscription_id.into(),
+            resource_group_name: resource_group_name.into(),
+            vnet_name: vnet_name.into(),
+            atlas_cidr_block: None,
+            provider_name: types::AzurePeerProviderName::Azure,
+            id: None,
+            status: None,
+            error_state: None,
+        })
+    }
+
+    /// The Atlas container's CIDR block, which older Atlas versions took here.
+    #[must_use]
+    pub fn with_atlas_cidr_block(mut self, atlas_cidr_block: impl Into<String>) -> Self {
+        self.atlas_cidr_block = Some(atlas_cidr_block.into());
+        self
+    }
+}
+
+// ---- Ids ----------------------------------------------------------------------------------
+
+macro_rules! checked_string {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self)
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self
+            }
+        }
+
+        impl TryFrom<&String> for $ty {
+            type Error = types::error::ConversionError;
+            fn try_from(value: &String) -> Result<Self, Self::Error> {
+                value.parse()
+            }
+        }
+    )*};
+}
+
+checked_string!(types::ObjectId, types::AwsPeerAwsAccountId);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,6 +729,63 @@ mod tests {
     fn failure<T: DeserializeOwned>(body: &str) -> (String, String) {
         assert!(serde_json::from_str::<T>(body).is_err(), "{body} decodes");
         decode_failure::<T>(body.as_bytes())
+    }
+
+    #[test]
+    fn ids_display_borrow_and_convert_from_every_string() {
+        let text = "65c1d2e3f4a5b6c7d8e9f0a1".to_owned();
+        let id = types::ObjectId::try_from(&text).unwrap();
+        assert_eq!(id.to_string(), text);
+        assert_eq!(AsRef::<str>::as_ref(&id), text);
+        assert_eq!(types::ObjectId::try_from(text.as_str()).unwrap(), id);
+        assert_eq!(types::ObjectId::try_from(text.clone()).unwrap(), id);
+        assert_eq!(text.parse::<types::ObjectId>().unwrap(), id);
+        for bad in [
+            "65C1D2E3F4A5B6C7D8E9F0A1",
+            "65c1d2e3f4a5b6c7d8e9f0a",
+            "../65c1d2e3f4a5b6c7d8e9f0",
+        ] {
+            assert!(bad.parse::<types::ObjectId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_bodies_hold_only_what_the_caller_gives() {
+        let aws =
+            types::AwsPeer::new(CONTAINER, "418273645091", "vpc-1", "10.0.0.0/16", None).unwrap();
+        assert_eq!(
+            serde_json::to_value(Peer::from(aws)).unwrap(),
+            json!({"providerName": "AWS", "containerId": CONTAINER, "awsAccountId": "418273645091",
+                   "vpcId": "vpc-1", "routeTableCidrBlock": "10.0.0.0/16", "accepterRegionName": null})
+        );
+        let err = types::AwsPeer::new(CONTAINER, "4182", "vpc-1", "10.0.0.0/16", None).unwrap_err();
+        assert!(err.to_string().contains("aws_account_id: `4182`"), "{err}");
+        let err = types::GcpPeer::new("nope", "p", "n").unwrap_err();
+        assert!(
+            matches!(err, crate::Error::InvalidArgument(ref m) if m.starts_with("container_id: `nope`")),
+            "{err}"
+        );
+        let azure = types::AzurePeer::new(CONTAINER, "d", "s", "rg", "vnet")
+            .unwrap()
+            .with_atlas_cidr_block("10.1.0.0/21");
+        assert_eq!(
+            serde_json::to_value(&azure).unwrap()["atlasCidrBlock"],
+            "10.1.0.0/21"
+        );
+        let gcp =
+            types::GcpContainer::new("10.64.0.0/21").with_regions([types::GcpRegion::EuropeWest3]);
+        assert_eq!(
+            serde_json::to_value(Container::from(gcp)).unwrap(),
+            json!({"providerName": "GCP", "atlasCidrBlock": "10.64.0.0/21", "regions": ["EUROPE_WEST_3"]})
+        );
+        assert_eq!(
+            serde_json::to_value(types::AwsContainer::new(
+                "10.8.0.0/21",
+                types::AwsRegion::UsEast1
+            ))
+            .unwrap(),
+            json!({"providerName": "AWS", "atlasCidrBlock": "10.8.0.0/21", "regionName": "US_EAST_1"})
+        );
     }
 
     #[test]
