@@ -214,38 +214,33 @@ fn url_of(source: Option<&reqwest::Error>) -> String {
 /// say it: `error sending request for url (...): invalid peer certificate: UnknownIssuer`.
 fn with_cause(e: &reqwest::Error) -> String {
     let top = e.to_string();
-    let mut innermost = None;
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        innermost = Some(s);
-        source = s.source();
-    }
-    match innermost.map(ToString::to_string) {
+    match chain(e).last().map(ToString::to_string) {
         Some(cause) if !cause.is_empty() && !top.contains(&cause) => format!("{top}: {cause}"),
         _ => top,
     }
 }
 
-/// The first error of type `T` in the chain that starts at `e`, looking inside `io::Error`s as
-/// well (whose `source()` skips the error they wrap).
+/// The chain of errors that starts at `e`, looking inside `io::Error`s as well (whose
+/// `source()` skips the error they wrap, and which hyper and rustls nest).
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |s| {
+        match s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => s.source(),
+        }
+    })
+}
+
+/// The first error of type `T` in the chain that starts at `e`.
 fn source_of<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if let Some(found) = s.downcast_ref::<T>() {
-            return Some(found);
-        }
-        if let Some(inner) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<T>())
-        {
-            return Some(inner);
-        }
-        source = s.source();
-    }
-    None
+    chain(e).find_map(|s| s.downcast_ref::<T>())
 }
 
 /// Whether `e` is a certificate or TLS failure: it will fail the same way on every attempt.
