@@ -519,7 +519,9 @@ const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "security
 /// - every entry of `components/{schemas,parameters,responses,securitySchemes}` is used: reached
 ///   by `$ref`s (or discriminator mappings) from outside the components, directly or through
 ///   other used components; a security scheme is also used when a `security` requirement names
-///   it. An entry referenced only by unused entries (or by itself) is unused too.
+///   it. An entry referenced only by unused entries (or by itself) is unused too;
+/// - every `format` is one the generator takes, and every `nullable` stands beside a `type`
+///   (`codegen::formats`; OpenAPI 3.0.3 gives `nullable` no meaning without one).
 pub fn rule_problems(
     file: &str,
     spec: &Value,
@@ -531,6 +533,11 @@ pub fn rule_problems(
     example_problems(file, spec, &operations, &mut problems);
     reference_problems(file, spec, &mut problems);
     unused_component_problems(file, spec, &mut problems);
+    problems.extend(
+        codegen::formats::problems(file, spec)
+            .iter()
+            .map(ToString::to_string),
+    );
     problems
 }
 
@@ -906,6 +913,25 @@ fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String
                 "unused: no `$ref` points at it".to_owned()
             };
             problems.push(problem(file, &node, &what));
+        }
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn nullable_without_a_type_and_unknown_formats_are_refused() {
+        let spec: Value = serde_json::json!({"components": {"schemas": {
+            "A": {"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": true},
+            "B": {"type": "string", "format": "semver"}}}});
+        let problems = rule_problems("s.yaml", &spec, &BTreeMap::new());
+        for expected in ["/components/schemas/A/nullable", "/components/schemas/B/format"] {
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{expected} not in {problems:#?}"
+            );
         }
     }
 }
