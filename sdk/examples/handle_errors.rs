@@ -1,5 +1,6 @@
-//! Handling failures: a 404, a 409, a rate limit (429), an HTML page from a proxy (503) and an
-//! id refused before sending, each matched on `atlas_network_peering::Error` and its helpers.
+//! Handling failures: a 404, a 409, a rate limit (429), a service that stays unavailable (503)
+//! and an id refused before sending, each matched on `atlas_network_peering::Error` and its
+//! helpers.
 //!
 //! ```sh
 //! cargo run -p atlas-network-peering --example handle_errors
@@ -7,8 +8,8 @@
 //!
 //! With `MONGODB_ATLAS_*` credentials and `MONGODB_ATLAS_GROUP_ID` in the environment, the 404
 //! is asked of Atlas (a read of a peering connection that does not exist). The 409, the 429 and
-//! the 503 always come from a local mock serving the recorded exchanges of `fixtures/`:
-//! provoking them on a real project would mean creating resources or flooding the API.
+//! the 503 always come from the local Atlas of `sim/`: provoking them on a real project would
+//! mean creating resources or flooding the API.
 
 mod support;
 
@@ -16,20 +17,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use atlas_network_peering::models::Peer;
-use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
 use atlas_network_peering::retry::RetryPolicy;
-use atlas_network_peering::types::{ApiErrorCode, CloudProvider};
-use futures_util::StreamExt;
-use support::{BoxError, Fixture, Session};
-
-/// What the local mock answers with.
-const RECORDED: &[&str] = &[
-    "get_peer/not_found_404",
-    "create_peer/peer_already_exists_409",
-    "list_peers/aws_200",
-    "list_peers/rate_limited_429",
-    "get_peer/service_unavailable_503",
-];
+use atlas_network_peering::types::{ApiErrorCode, AwsContainer, AwsRegion, CloudProvider};
+use atlas_network_peering_sim::Fault;
+use support::{BoxError, Session};
 
 /// A peering connection id that exists neither in the recordings nor, most likely, on Atlas.
 const MISSING_PEER: &str = "660899aabbccddeeff001122";
@@ -46,27 +37,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), BoxError> {
-    let session = support::connect(RECORDED).await?;
+    let session = support::connect().await?;
     not_found(&session).await?;
     refused_before_sending(&session).await?;
 
-    let mock_only = if session.is_mock() {
+    let local_only = if session.is_local() {
         None
     } else {
-        Some(
-            support::local(
-                RECORDED,
-                "the 409, 429 and 503 are not provoked on a real project",
-            )
-            .await?,
-        )
+        Some(support::local("the 409, 429 and 503 are not provoked on a real project").await?)
     };
-    let local = mock_only.as_ref().unwrap_or(&session);
+    let local = local_only.as_ref().unwrap_or(&session);
     conflict(local).await?;
     rate_limited(local).await?;
-    proxy_error_page(local).await?;
+    unavailable(local).await?;
 
-    if let Some(local) = &mock_only {
+    if let Some(local) = &local_only {
         local.finish();
     }
     session.finish();
@@ -123,82 +108,65 @@ async fn refused_before_sending(session: &Session) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Creating something that may exist already: a 409 with `PEER_ALREADY_EXISTS` means the
-/// work is done; carry on with the existing connection.
+/// Creating something that may exist already: a 409 that `is_already_exists()` means the
+/// work is done; carry on with the existing one. Any other conflict needs a person.
 async fn conflict(session: &Session) -> Result<(), BoxError> {
-    println!("\n409: requesting an AWS peering that exists already");
-    // The recorded request, sent again.
-    let request: Peer = serde_json::from_value(
-        Fixture::load("create_peer/peer_already_exists_409")?
-            .request
-            .get("body")
-            .cloned()
-            .ok_or("the recording has no request body")?,
-    )?;
-    let Peer::Aws(aws) = &request else {
-        return Err("the recorded request is not an AWS peering".into());
+    println!("\n409: creating the AWS container of a region twice");
+    let create = || {
+        session
+            .client
+            .create_container()
+            .group_id(session.group_id.as_str())
+            .body(AwsContainer::new("10.20.0.0/21", AwsRegion::UsWest2))
+            .send()
     };
-    let vpc_id = aws.vpc_id.clone();
-    let sent = session
-        .client
-        .create_peer()
-        .group_id(session.group_id.as_str())
-        .body(request)
-        .send()
-        .await;
-    match sent {
-        Ok(created) => println!("   created {:?}", created.id()),
-        Err(e) if e.is_conflict() => {
+    let first = create().await?;
+    println!("   created {}", first.id().unwrap_or("?"));
+    match create().await {
+        Ok(again) => println!("   created another: {:?}", again.id()),
+        Err(e) if e.is_already_exists() => {
             describe(&e);
-            match e.error_code() {
-                Some(ApiErrorCode::PeerAlreadyExists) => {
-                    let paging = Paging::new()
-                        .items_per_page(MAX_ITEMS_PER_PAGE)
-                        .provider(CloudProvider::Aws);
-                    let mut peers = session.client.peers(&session.group_id, paging);
-                    while let Some(peer) = peers.next().await {
-                        let peer = peer?;
-                        if matches!(&peer, Peer::Aws(p) if p.vpc_id == vpc_id) {
-                            println!(
-                                "   carrying on with the existing connection {} ({})",
-                                peer.id().unwrap_or("?"),
-                                peer.raw_status().unwrap_or("no status")
-                            );
-                        }
-                    }
-                }
-                // Other conflicts (PEER_ALREADY_REQUESTED_DELETION, CONTAINERS_IN_USE, ...)
-                // need a person.
-                _ => return Err(e.into()),
-            }
+            println!(
+                "   carrying on with the existing container {}",
+                first.id().unwrap_or("?")
+            );
         }
         Err(e) => return Err(e.into()),
     }
     Ok(())
 }
 
-/// A client whose retries do not wait long, so that this example does not sit through the
-/// 37 s the recorded 429 asks for. `Retry-After` is honoured up to `max_delay`.
-fn impatient_client(session: &Session) -> Result<atlas_network_peering::Client, BoxError> {
-    let policy = RetryPolicy::default().with_max_delay(Duration::from_millis(200));
+/// A client that makes one attempt, so that the failures below reach this example at once.
+fn one_attempt_client(session: &Session) -> Result<atlas_network_peering::Client, BoxError> {
+    let sim = session.sim.as_ref().ok_or("the local Atlas")?;
     let config = atlas_network_peering::Config::new()
         .with_base_url(&session.base_url)?
-        .with_retry_policy(policy);
+        .with_api_key(sim.public_key(), sim.private_key())
+        .with_retry_policy(RetryPolicy::none());
     Ok(atlas_network_peering::Client::from_config(config)?)
 }
 
-/// A rate limit reaches the caller only after the client's own retries; then it is the
-/// caller's turn to back off, for as long as `Retry-After` says.
+/// A rate limit reaches the caller only after the client's own retries (a `Retry-After` is
+/// waited in full, or the call stops at once when it would pass the time budget); then it is
+/// the caller's turn to back off, for as long as `Retry-After` says.
 async fn rate_limited(session: &Session) -> Result<(), BoxError> {
     println!("\n429: listing Azure peering connections too often");
-    let client = impatient_client(session)?;
-    let sent = client
-        .list_peers()
-        .group_id(session.group_id.as_str())
-        .provider_name(CloudProvider::Azure)
-        .send()
-        .await;
-    match sent {
+    let sim = session.sim.as_ref().ok_or("the local Atlas")?;
+    sim.set_rate_limit(Some((1, Duration::from_secs(120))));
+    let client = one_attempt_client(session)?;
+    let list = || {
+        client
+            .list_peers()
+            .group_id(session.group_id.as_str())
+            .provider_name(CloudProvider::Azure)
+            .send()
+    };
+    let mut outcome = list().await;
+    if outcome.is_ok() {
+        outcome = list().await;
+    }
+    sim.set_rate_limit(None);
+    match outcome {
         Ok(page) => println!("   {} connections", page.results.len()),
         Err(e) if e.is_rate_limited() => {
             describe(&e);
@@ -208,8 +176,7 @@ async fn rate_limited(session: &Session) -> Result<(), BoxError> {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             println!(
-                "   the client tried {} times; the server asks to wait {} s before the next try",
-                client.exchanges(),
+                "   the server asks to wait {} s before the next try",
                 retry_after.map_or_else(|| "an unknown number of".to_owned(), |s| s.to_string())
             );
         }
@@ -218,14 +185,19 @@ async fn rate_limited(session: &Session) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Something in front of Atlas answered with an HTML page: no Atlas error object, but the
-/// status and the text still reach the caller.
-async fn proxy_error_page(session: &Session) -> Result<(), BoxError> {
-    println!("\n503: a proxy answers with an HTML page");
-    let client = impatient_client(session)?;
-    match find_peer(&client, &session.group_id, "66045d7f1b6e0a5c8d2f3b94").await {
+/// A service that stays unavailable: the client retries (4 attempts by default, with backoff),
+/// then the last 503 reaches the caller.
+async fn unavailable(session: &Session) -> Result<(), BoxError> {
+    println!("\n503: the service stays unavailable");
+    let sim = session.sim.as_ref().ok_or("the local Atlas")?;
+    sim.fail_next(4, Fault::Unavailable);
+    let before = session.client.exchanges();
+    match find_peer(&session.client, &session.group_id, MISSING_PEER).await {
         Ok(peer) => println!("   found: {:?}", peer.as_ref().and_then(Peer::id)),
-        Err(e) => describe(&e),
+        Err(e) => {
+            describe(&e);
+            println!("   after {} attempts", session.client.exchanges() - before);
+        }
     }
     Ok(())
 }
@@ -267,18 +239,16 @@ fn describe(e: &atlas_network_peering::Error) {
 
 #[cfg(test)]
 mod tests {
-    /// The example, run against the recorded exchanges whatever the environment holds.
+    /// The example, run against the local Atlas whatever the environment holds.
     #[tokio::test]
-    async fn runs_against_the_recorded_exchanges() {
-        let session = super::support::local(super::RECORDED, "test")
-            .await
-            .expect("the local mock starts");
+    async fn runs_against_the_local_atlas() {
+        let session = super::support::local("test").await.unwrap();
         super::not_found(&session).await.expect("404");
         super::refused_before_sending(&session)
             .await
             .expect("bad id");
         super::conflict(&session).await.expect("409");
         super::rate_limited(&session).await.expect("429");
-        super::proxy_error_page(&session).await.expect("503");
+        super::unavailable(&session).await.expect("503");
     }
 }

@@ -7,8 +7,8 @@
 //! ```
 //!
 //! With `MONGODB_ATLAS_*` credentials and `MONGODB_ATLAS_GROUP_ID` in the environment it reads
-//! that project on Atlas. Otherwise it starts a local mock that answers with the recorded
-//! exchanges of `fixtures/`, where the containers come in three pages of two.
+//! that project on Atlas. Otherwise it starts the local Atlas of `sim/`, gives its project a
+//! few containers and peering connections, and lists them in pages of two.
 //!
 //! The listing goes through the pagination streams of `atlas_network_peering::pagination`: each yields one
 //! entry at a time and asks for the next page only when the current one is used up.
@@ -19,25 +19,20 @@ use std::process::ExitCode;
 
 use atlas_network_peering::models::{Container, Peer, PeerStatus};
 use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
-use atlas_network_peering::types::CloudProvider;
+use atlas_network_peering::types::{
+    AwsContainer, AwsPeer, AwsRegion, AzureContainer, AzurePeer, AzureRegion, CloudProvider,
+    GcpContainer, GcpPeer,
+};
 use futures_util::StreamExt;
 use support::{BoxError, Session};
-
-/// What the local mock answers with.
-const RECORDED: &[&str] = &[
-    "list_all_containers/page1_of_3_200",
-    "list_all_containers/page2_of_3_200",
-    "list_all_containers/page3_of_3_200",
-    "list_peers/aws_200",
-    "list_peers/gcp_200",
-    "list_peers/azure_200",
-    "get_private_ip_mode/enabled_200",
-];
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = async {
-        let session = support::connect(RECORDED).await?;
+        let session = support::connect().await?;
+        if session.is_local() {
+            fill(&session).await?;
+        }
         list_everything(&session).await?;
         session.finish();
         Ok::<_, BoxError>(())
@@ -56,9 +51,9 @@ async fn list_everything(session: &Session) -> Result<(), BoxError> {
     let client = &session.client;
     let project = session.group_id.as_str();
 
-    // Against Atlas, the largest pages (fewest requests). The recorded listing of containers
-    // was made with pages of two, which shows the stream walking three pages.
-    let per_page = if session.is_mock() {
+    // Against Atlas, the largest pages (fewest requests); locally, pages of two, which shows
+    // the stream walking several pages.
+    let per_page = if session.is_local() {
         2
     } else {
         MAX_ITEMS_PER_PAGE
@@ -97,6 +92,54 @@ async fn list_everything(session: &Session) -> Result<(), BoxError> {
         "\nConnect-via-Peering-Only mode (deprecated): {}",
         if mode.enabled { "enabled" } else { "disabled" }
     );
+    Ok(())
+}
+
+/// Gives the local Atlas's project something to list: a container of each provider (two in
+/// AWS) and a peering connection in each.
+async fn fill(session: &Session) -> Result<(), BoxError> {
+    let (client, project) = (&session.client, session.group_id.as_str());
+    let create = |body: Container| {
+        client
+            .create_container()
+            .group_id(project)
+            .body(body)
+            .send()
+    };
+    let aws = create(AwsContainer::new("10.8.0.0/21", AwsRegion::UsEast1).into()).await?;
+    create(AwsContainer::new("10.8.8.0/21", AwsRegion::EuWest1).into()).await?;
+    let gcp = create(GcpContainer::new("10.64.0.0/18").into()).await?;
+    let azure =
+        create(AzureContainer::new("192.168.208.0/21", AzureRegion::SwedenCentral).into()).await?;
+    let id = |c: &Container| c.id().unwrap_or_default().to_owned();
+    for peer in [
+        Peer::from(AwsPeer::new(
+            &id(&aws),
+            "730418265093",
+            "vpc-0b7d19e4c2a86f351",
+            "172.20.0.0/16",
+            None,
+        )?),
+        Peer::from(GcpPeer::new(
+            &id(&gcp),
+            "orbital-ledger-204817",
+            "shared-services",
+        )?),
+        Peer::from(AzurePeer::new(
+            &id(&azure),
+            "5b2c9e71-0f4d-4a83-b6e2-91c7d3a5f048",
+            "0d7e5c3a-9f21-4b8e-a6c4-2f1e3d5b7a90",
+            "rg-payments",
+            "vnet-payments",
+        )?),
+    ] {
+        client
+            .create_peer()
+            .group_id(project)
+            .body(peer)
+            .send()
+            .await?;
+    }
     Ok(())
 }
 
@@ -178,14 +221,14 @@ fn describe_peer(peer: &Peer) -> String {
 
 #[cfg(test)]
 mod tests {
-    /// The example, run against the recorded exchanges whatever the environment holds.
+    /// The example, run against the local Atlas whatever the environment holds.
     #[tokio::test]
-    async fn runs_against_the_recorded_exchanges() {
-        let session = super::support::local(super::RECORDED, "test")
-            .await
-            .expect("the local mock starts");
-        super::list_everything(&session)
-            .await
-            .expect("the example succeeds");
+    async fn runs_against_the_local_atlas() {
+        let session = super::support::local("test").await.unwrap();
+        super::fill(&session).await.unwrap();
+        super::list_everything(&session).await.unwrap();
+        // The Digest challenge and seven creates; then the four containers in two pages of
+        // two, one page of peers per provider, and the mode.
+        assert_eq!(session.sim.as_ref().unwrap().requests(), 8 + 2 + 3 + 1);
     }
 }
