@@ -927,7 +927,10 @@ mod format_tests {
             "A": {"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": true},
             "B": {"type": "string", "format": "semver"}}}});
         let problems = rule_problems("s.yaml", &spec, &BTreeMap::new());
-        for expected in ["/components/schemas/A/nullable", "/components/schemas/B/format"] {
+        for expected in [
+            "/components/schemas/A/nullable",
+            "/components/schemas/B/format",
+        ] {
             assert!(
                 problems.iter().any(|p| p.contains(expected)),
                 "{expected} not in {problems:#?}"
