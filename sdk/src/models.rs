@@ -164,11 +164,10 @@ pub(crate) fn decode_failure<T: DeserializeOwned>(raw: &[u8]) -> (String, String
 
 macro_rules! polymorphic {
     (
-        $(#[$doc:meta])*
-        $name:ident, $kind:literal,
+        $doc:literal, $name:ident, $kind:literal,
         aws: $aws:ty, gcp: $gcp:ty, azure: $azure:ty
     ) => {
-        $(#[$doc])*
+        #[doc = $doc]
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
         pub enum $name {
@@ -286,13 +285,13 @@ macro_rules! polymorphic {
 }
 
 polymorphic! {
-    /// A network peering container of any cloud provider.
+    "A network peering container of any cloud provider.",
     Container, "container",
     aws: types::AwsContainer, gcp: types::GcpContainer, azure: types::AzureContainer
 }
 
 polymorphic! {
-    /// A network peering connection of any cloud provider.
+    "A network peering connection of any cloud provider.",
     Peer, "peering connection",
     aws: types::AwsPeer, gcp: types::GcpPeer, azure: types::AzurePeer
 }
@@ -690,7 +689,7 @@ impl types::AzurePeer {
 // ---- Ids ----------------------------------------------------------------------------------
 
 macro_rules! checked_string {
-    ($($ty:ty),*) => {$(
+    ($ty:ty) => {
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self)
@@ -709,10 +708,11 @@ macro_rules! checked_string {
                 value.parse()
             }
         }
-    )*};
+    };
 }
 
-checked_string!(types::ObjectId, types::AwsPeerAwsAccountId);
+checked_string!(types::ObjectId);
+checked_string!(types::AwsPeerAwsAccountId);
 
 #[cfg(test)]
 mod tests {

@@ -75,8 +75,8 @@ impl<T> Response<T> {
     }
 }
 
-impl<T> From<ResponseValue<T>> for Response<T> {
-    fn from(value: ResponseValue<T>) -> Self {
+impl<T> Response<T> {
+    fn from_progenitor(value: ResponseValue<T>) -> Self {
         let status = value.status();
         let headers = value.headers().clone();
         Self {
@@ -386,7 +386,7 @@ impl Call {
         let deadline = Instant::now() + shared.attempt_timeout;
         match tokio::time::timeout_at(deadline, attempt(&self.client)).await {
             Err(_) => Err(Error::attempt_timed_out(shared.attempt_timeout)),
-            Ok(Ok(value)) => Ok(Response::from(value)),
+            Ok(Ok(value)) => Ok(Response::from_progenitor(value)),
             Ok(Err(e)) => Err(self.error::<T>(e, deadline).await),
         }
     }

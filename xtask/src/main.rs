@@ -8,6 +8,7 @@
 //!   stale, with the diff and the command that fixes it.
 //! - `cargo xtask record ...`: records real exchanges into new fixtures (see `record.rs`).
 
+mod api;
 mod record;
 mod spec_checks;
 mod surface;
@@ -94,7 +95,17 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
             None
         }
     };
-    let surface = match source.as_deref().map(surface::record) {
+    let hand_written = match api::record(&root().join("sdk/src")) {
+        Ok(lines) => lines,
+        Err(e) => {
+            problems.push(format!("cannot record the sdk's hand-written surface: {e}"));
+            Vec::new()
+        }
+    };
+    let surface = match source
+        .as_deref()
+        .map(|s| surface::record_with(s, &hand_written))
+    {
         Some(Ok(record)) => Some(record),
         Some(Err(e)) => {
             problems.push(format!("cannot record the sdk's public surface: {e}"));

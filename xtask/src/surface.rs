@@ -40,6 +40,11 @@ const REQUIRED: &str = " (required)";
 
 /// The public surface of the generated client `source`, one sorted line per item.
 pub fn record(source: &str) -> Result<String, String> {
+    record_with(source, &[])
+}
+
+/// [`record`], with the lines of the hand-written surface (`crate::api::record`) among them.
+pub fn record_with(source: &str, hand_written: &[String]) -> Result<String, String> {
     let file =
         syn::parse_file(source).map_err(|e| format!("the generated client does not parse: {e}"))?;
     let krate = crate_name(source);
@@ -61,6 +66,7 @@ pub fn record(source: &str) -> Result<String, String> {
     if !lines.iter().any(|l| l.starts_with("op ")) {
         return Err("the generated client has no operations (`impl Client`)".to_owned());
     }
+    lines.extend(hand_written.iter().cloned());
 
     lines.sort_by(|a, b| split(a).key.cmp(&split(b).key).then_with(|| a.cmp(b)));
     for pair in lines.windows(2) {

@@ -1,0 +1,491 @@
+//! The hand-written part of the sdk's public surface, read from `sdk/src` with `syn`, as lines
+//! of the same record as the generated client (`surface.rs`), so that `diff` tells additive from
+//! breaking changes there too.
+//!
+//! One line per item a consumer can name, keyed by its path from the crate root:
+//!
+//! ```text
+//! api config::Config: struct
+//! api config::Config::with_timeout: fn(mut self, timeout: Duration) -> Self
+//! api error::Error: enum (non_exhaustive)
+//! api error::Error::Timeout: variant { limit: TimeLimit, source: Option<reqwest::Error> }
+//! api error::Error@From<crate::waiter::WaitError>: impl
+//! api crate::Response: use runtime::Response
+//! ```
+//!
+//! Modules are followed from `lib.rs` (`pub mod x;`, and `pub use` of items of private
+//! modules); `pub(crate)`, private and `#[cfg(test)]` items are left out. The items a
+//! `macro_rules!` of the same file writes (one arm, no repetition) are expanded by substituting
+//! the invocation's arguments, so `models::Peer` is recorded like any enum.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{Attribute, Fields, ImplItem, Item, TraitItem, Visibility};
+
+/// The lines of the hand-written surface of the crate whose sources are in `src` (`lib.rs` and
+/// its modules). A file that cannot be read or parsed is an error naming it.
+pub fn record(src: &Path) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let lib = parse(&src.join("lib.rs"))?;
+    // Private modules whose items `lib.rs` re-exports (`pub use runtime::Response;`), and every
+    // name the crate root re-exports (`Client`, `Config`, ...): a private module's impls on
+    // those are public API too (`impl Client { pub fn from_config .. }` in `runtime`).
+    let mut private_reexports: Vec<String> = Vec::new();
+    let mut root_names: Vec<String> = Vec::new();
+    for item in &lib.items {
+        if let Item::Use(u) = item
+            && is_pub(&u.vis)
+        {
+            let text = one_line(&u.tree);
+            let (module, name) = text.rsplit_once("::").unwrap_or(("", &text));
+            out.push(format!("api crate::{name}: use {text}"));
+            root_names.push(name.to_owned());
+            private_reexports.push(module.to_owned());
+        }
+    }
+    for item in &lib.items {
+        let Item::Mod(m) = item else { continue };
+        if m.content.is_some() || is_test(&m.attrs) {
+            continue;
+        }
+        let name = m.ident.to_string();
+        if is_pub(&m.vis) {
+            module(src, &name, &name, &mut out)?;
+        } else if private_reexports.contains(&name) {
+            let file = module_file(src, &name)?;
+            let mut lines = Vec::new();
+            items(&file.items, "", &mut lines);
+            out.extend(lines.into_iter().filter(|l| {
+                let owner = l["api ".len()..]
+                    .split([':', '.', '@'])
+                    .next()
+                    .unwrap_or_default();
+                root_names.iter().any(|n| n == owner)
+            }));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn parse(path: &Path) -> Result<syn::File, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    syn::parse_file(&text).map_err(|e| format!("{} does not parse: {e}", path.display()))
+}
+
+/// `src/name.rs` or `src/name/mod.rs`.
+fn module_file(dir: &Path, name: &str) -> Result<syn::File, String> {
+    let flat = dir.join(format!("{name}.rs"));
+    if flat.exists() {
+        parse(&flat)
+    } else {
+        parse(&dir.join(name).join("mod.rs"))
+    }
+}
+
+/// Records the public module `name` (in `dir`), reached as `path`, and its public submodules.
+fn module(dir: &Path, name: &str, path: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let file = module_file(dir, name)?;
+    items(&file.items, path, out);
+    for item in &file.items {
+        if let Item::Mod(m) = item
+            && m.content.is_none()
+            && is_pub(&m.vis)
+            && !is_test(&m.attrs)
+        {
+            let child = m.ident.to_string();
+            module(&dir.join(name), &child, &format!("{path}::{child}"), out)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_pub(vis: &Visibility) -> bool {
+    matches!(vis, Visibility::Public(_))
+}
+
+fn is_test(attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.path().is_ident("cfg") && one_line(&a.meta).contains("test"))
+}
+
+fn is_non_exhaustive(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("non_exhaustive"))
+}
+
+/// Tokens on one line, spaces only where Rust needs them (`fn with_timeout(mut self, timeout:
+/// Duration) -> Self`).
+fn one_line(tokens: &impl ToTokens) -> String {
+    let mut text = tokens.to_token_stream().to_string();
+    for (from, to) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ::", "::"),
+        (" ,", ","),
+        (" ;", ";"),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" <", "<"),
+        ("& ", "&"),
+        ("# ", "#"),
+        (" .", "."),
+        (" ?", "?"),
+        ("! ", "!"),
+        (" :", ":"),
+    ] {
+        text = text.replace(from, to);
+    }
+    // `name (` is a call or a parameter list: no space.
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let word_before = i >= 1 && chars[i - 1].is_alphanumeric() || i >= 1 && chars[i - 1] == '_';
+        if c == ' ' && word_before && chars.get(i + 1) == Some(&'(') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn key(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}::{name}")
+    }
+}
+
+/// The public items among `items`, reached under `path`.
+fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
+    let macros: BTreeMap<String, &syn::ItemMacro> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
+                m.ident.as_ref().map(|id| (id.to_string(), m))
+            }
+            _ => None,
+        })
+        .collect();
+    for item in items {
+        match item {
+            Item::Fn(f) if is_pub(&f.vis) => {
+                out.push(format!(
+                    "api {}: {}",
+                    key(path, &f.sig.ident.to_string()),
+                    one_line(&f.sig)
+                ));
+            }
+            Item::Const(c) if is_pub(&c.vis) => {
+                out.push(format!(
+                    "api {}: const {}",
+                    key(path, &c.ident.to_string()),
+                    one_line(&c.ty)
+                ));
+            }
+            Item::Static(s) if is_pub(&s.vis) => {
+                out.push(format!(
+                    "api {}: static {}",
+                    key(path, &s.ident.to_string()),
+                    one_line(&s.ty)
+                ));
+            }
+            Item::Type(t) if is_pub(&t.vis) => {
+                out.push(format!(
+                    "api {}: type = {}",
+                    key(path, &t.ident.to_string()),
+                    one_line(&t.ty)
+                ));
+            }
+            Item::Struct(s) if is_pub(&s.vis) => {
+                let name = key(path, &s.ident.to_string());
+                let generics = one_line(&s.generics);
+                let marker = if is_non_exhaustive(&s.attrs) {
+                    " (non_exhaustive)"
+                } else {
+                    ""
+                };
+                out.push(format!("api {name}: struct{generics}{marker}"));
+                for (i, field) in s.fields.iter().enumerate() {
+                    if is_pub(&field.vis) {
+                        let field_name = field
+                            .ident
+                            .as_ref()
+                            .map_or(i.to_string(), ToString::to_string);
+                        out.push(format!("api {name}.{field_name}: {}", one_line(&field.ty)));
+                    }
+                }
+            }
+            Item::Enum(e) if is_pub(&e.vis) => {
+                let name = key(path, &e.ident.to_string());
+                let marker = if is_non_exhaustive(&e.attrs) {
+                    " (non_exhaustive)"
+                } else {
+                    ""
+                };
+                out.push(format!("api {name}: enum{}{marker}", one_line(&e.generics)));
+                for v in &e.variants {
+                    let fields = match &v.fields {
+                        Fields::Unit => String::new(),
+                        other => format!(" {}", one_line(other)),
+                    };
+                    out.push(format!("api {name}::{}: variant{fields}", v.ident));
+                }
+            }
+            Item::Trait(t) if is_pub(&t.vis) => {
+                let name = key(path, &t.ident.to_string());
+                out.push(format!(
+                    "api {name}: trait{}",
+                    one_line(&t.supertraits)
+                        .split_whitespace()
+                        .next()
+                        .map(|s| format!(": {s}"))
+                        .unwrap_or_default()
+                ));
+                for ti in &t.items {
+                    if let TraitItem::Fn(f) = ti {
+                        out.push(format!("api {name}::{}: {}", f.sig.ident, one_line(&f.sig)));
+                    }
+                }
+            }
+            Item::Impl(imp) if !is_test(&imp.attrs) => {
+                let ty = one_line(&imp.self_ty);
+                let ty = ty.strip_prefix("crate::").unwrap_or(&ty);
+                // `Response<T>`: the impl is on `Response`.
+                let ty = ty.split('<').next().unwrap_or(ty);
+                let owner = if ty.contains("::") || path.is_empty() {
+                    ty.to_owned()
+                } else {
+                    key(path, ty)
+                };
+                match &imp.trait_ {
+                    Some((trait_path, _)) => {
+                        out.push(format!(
+                            "api {owner}@{}: impl",
+                            one_line(trait_path).replace(' ', "")
+                        ));
+                    }
+                    None => {
+                        for ii in &imp.items {
+                            if let ImplItem::Fn(f) = ii
+                                && is_pub(&f.vis)
+                            {
+                                out.push(format!(
+                                    "api {owner}::{}: {}",
+                                    f.sig.ident,
+                                    one_line(&f.sig)
+                                ));
+                            }
+                            if let ImplItem::Const(c) = ii
+                                && is_pub(&c.vis)
+                            {
+                                out.push(format!(
+                                    "api {owner}::{}: const {}",
+                                    c.ident,
+                                    one_line(&c.ty)
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Item::Macro(call) if !call.mac.path.is_ident("macro_rules") => {
+                let name = call
+                    .mac
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if let Some(def) = macros.get(&name) {
+                    match expand(def, &call.mac.tokens) {
+                        Some(expanded) => self::items(&expanded.items, path, out),
+                        None => out.push(format!(
+                            "api {}: macro {} (not expanded)",
+                            key(path, &name),
+                            one_line(&call.mac.tokens)
+                        )),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The items `def` (a `macro_rules!` of one arm whose pattern has no repetition) writes for
+/// the invocation `args`; `None` when it cannot tell.
+fn expand(def: &syn::ItemMacro, args: &TokenStream) -> Option<syn::File> {
+    let mut arm = def.mac.tokens.clone().into_iter();
+    let TokenTree::Group(pattern) = arm.next()? else {
+        return None;
+    };
+    let (Some(TokenTree::Punct(eq)), Some(TokenTree::Punct(gt))) = (arm.next(), arm.next()) else {
+        return None;
+    };
+    if eq.as_char() != '=' || gt.as_char() != '>' {
+        return None;
+    }
+    let TokenTree::Group(body) = arm.next()? else {
+        return None;
+    };
+    let pattern: Vec<TokenTree> = pattern.stream().into_iter().collect();
+    let args: Vec<TokenTree> = args.clone().into_iter().collect();
+    let mut bound: BTreeMap<String, TokenStream> = BTreeMap::new();
+    let (mut p, mut a) = (0, 0);
+    while p < pattern.len() {
+        match (&pattern[p], pattern.get(p + 1)) {
+            (TokenTree::Punct(dollar), Some(TokenTree::Ident(var))) if dollar.as_char() == '$' => {
+                // `$var:fragment`: everything up to the pattern's next literal token.
+                let next = pattern.get(p + 4).map(ToString::to_string);
+                let mut captured = TokenStream::new();
+                while a < args.len() && Some(args[a].to_string()) != next {
+                    captured.extend([args[a].clone()]);
+                    a += 1;
+                }
+                bound.insert(var.to_string(), captured);
+                p += 4;
+            }
+            (TokenTree::Punct(dollar), Some(TokenTree::Group(_))) if dollar.as_char() == '$' => {
+                return None;
+            }
+            (literal, _) => {
+                if args.get(a).map(ToString::to_string) != Some(literal.to_string()) {
+                    return None;
+                }
+                p += 1;
+                a += 1;
+            }
+        }
+    }
+    syn::parse2(substitute(body.stream(), &bound)).ok()
+}
+
+fn substitute(tokens: TokenStream, bound: &BTreeMap<String, TokenStream>) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(p) if p.as_char() == '$' => {
+                if let Some(TokenTree::Ident(var)) = tokens.peek()
+                    && let Some(value) = bound.get(&var.to_string())
+                {
+                    out.extend([TokenTree::Group(Group::new(Delimiter::None, value.clone()))]);
+                    tokens.next();
+                } else {
+                    out.extend([TokenTree::Punct(p)]);
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut inner = Group::new(g.delimiter(), substitute(g.stream(), bound));
+                inner.set_span(g.span());
+                out.extend([TokenTree::Group(inner)]);
+            }
+            other => out.extend([other]),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sdk_src() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/src")
+    }
+
+    #[test]
+    fn the_hand_written_surface_is_recorded() {
+        let lines = record(&sdk_src()).unwrap();
+        let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+        for prefix in [
+            "api crate::Config: use config::Config",
+            "api crate::Response: use runtime::Response",
+            "api Response: struct<T>",
+            "api Response::status: fn status(&self) -> StatusCode",
+            "api config::Config::with_timeout: fn with_timeout(mut self, timeout: Duration) -> Self",
+            "api error::Error: enum (non_exhaustive)",
+            "api error::Error::Timeout: variant {",
+            "api error::Error::is_gone: fn is_gone(&self) -> bool",
+            "api error::Error@From<crate::waiter::WaitError>: impl",
+            "api Client::from_config: fn from_config(config: Config) -> Result<Self, Error>",
+            "api error::MAX_ERROR_BODY: const usize",
+            "api pagination::ClientPaginationExt::peers: fn peers(",
+            "api waiter::WaitOptions::on_poll: fn on_poll(",
+            "api models::Peer: enum (non_exhaustive)",
+            "api models::Peer::Unknown: variant (UnknownProvider)",
+            "api models::Peer::provider_name: fn provider_name(&self) -> Option<&str>",
+            "api types::AwsPeer::new: fn new(",
+            "api types::ObjectId@std::fmt::Display: impl",
+            "api retry::RetryPolicy::with_max_delay: fn with_max_delay(",
+            "api auth::digest::Challenge::parse: fn parse(",
+        ] {
+            assert!(
+                has(prefix),
+                "no line starting `{prefix}`:\n{}",
+                lines.join("\n")
+            );
+        }
+        for absent in [
+            "api runtime::",
+            "api Runtime",
+            "api Call",
+            "api error::Error::decode:",
+            "auth::service_account",
+            "api models::tests",
+        ] {
+            assert!(
+                !lines.iter().any(|l| l.contains(absent)),
+                "`{absent}` recorded"
+            );
+        }
+    }
+
+    #[test]
+    fn a_removed_method_is_breaking_and_an_added_one_additive() {
+        let dir = std::env::temp_dir().join(format!("xtask-api-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = "pub mod config;\n";
+        let config = "pub struct Config;\nimpl Config {\n    pub fn with_timeout(self) -> Self { self }\n    pub(crate) fn hidden(&self) {}\n}\n#[cfg(test)]\nmod tests { pub fn t() {} }\n";
+        std::fs::write(dir.join("lib.rs"), lib).unwrap();
+        std::fs::write(dir.join("config.rs"), config).unwrap();
+        let before = record(&dir).unwrap().join("\n");
+        assert!(
+            !before.contains("hidden") && !before.contains("api config::t"),
+            "{before}"
+        );
+        std::fs::write(
+            dir.join("config.rs"),
+            config.replace("with_timeout", "with_deadline"),
+        )
+        .unwrap();
+        let after = record(&dir).unwrap().join("\n");
+        let changes = crate::surface::diff(&before, &after);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        let removed = changes
+            .iter()
+            .find(|c| c.line.contains("with_timeout"))
+            .unwrap();
+        assert!(removed.is_breaking());
+        let added = changes
+            .iter()
+            .find(|c| c.line.contains("with_deadline"))
+            .unwrap();
+        assert!(!added.is_breaking());
+        std::fs::write(dir.join("config.rs"), "not rust {").unwrap();
+        let err = record(&dir).unwrap_err();
+        assert!(err.contains("config.rs does not parse"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
