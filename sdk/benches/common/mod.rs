@@ -1,7 +1,7 @@
 //! What the benches share: realistic list pages (`decode`, `stream`, `stream_memory`), mixed
 //! AWS / GCP / Azure entries with the values and nulls Atlas sends, built deterministically so
 //! every run decodes the same bytes; and the one-peer server and runtime of the per-call
-//! benches (`overhead`, `overhead_breakdown`).
+//! benches (`overhead`, `call_instructions`).
 
 // Each bench uses part of this module.
 #![allow(dead_code)]
