@@ -115,6 +115,16 @@ fn is_test(attrs: &[Attribute]) -> bool {
         .any(|a| a.path().is_ident("cfg") && one_line(&a.meta).contains("test"))
 }
 
+/// `#[derive(A, B)]` as `api NAME@A: derive` lines: removing one breaks callers too.
+fn derives(name: &str, attrs: &[Attribute], out: &mut Vec<String>) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            out.push(format!("api {name}@{}: derive", one_line(&meta.path)));
+            Ok(())
+        });
+    }
+}
+
 fn is_non_exhaustive(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| a.path().is_ident("non_exhaustive"))
 }
@@ -149,7 +159,7 @@ fn one_line(tokens: &impl ToTokens) -> String {
     let mut out = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        let word_before = i >= 1 && chars[i - 1].is_alphanumeric() || i >= 1 && chars[i - 1] == '_';
+        let word_before = i >= 1 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
         if c == ' ' && word_before && chars.get(i + 1) == Some(&'(') {
             continue;
         }
@@ -166,8 +176,71 @@ fn key(path: &str, name: &str) -> String {
     }
 }
 
+/// What a module's `use` declarations bring in (`ApiError` -> `types::ApiError`), and the
+/// names of its items a consumer cannot reach (private structs, enums and traits).
+fn context(items: &[Item]) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut imports = BTreeMap::new();
+    let mut private = Vec::new();
+    for item in items {
+        match item {
+            Item::Use(u) => {
+                let text = one_line(&u.tree);
+                let Some(rest) = text.strip_prefix("crate::") else {
+                    continue;
+                };
+                let (prefix, names) = match rest.split_once("::{") {
+                    Some((prefix, names)) => {
+                        (prefix.to_owned(), names.trim_end_matches('}').to_owned())
+                    }
+                    None => match rest.rsplit_once("::") {
+                        Some((prefix, name)) => (prefix.to_owned(), name.to_owned()),
+                        None => continue,
+                    },
+                };
+                for name in names
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty() && !n.contains(['{', ':']))
+                {
+                    imports.insert(name.to_owned(), format!("{prefix}::{name}"));
+                }
+            }
+            Item::Struct(s) if !is_pub(&s.vis) => private.push(s.ident.to_string()),
+            Item::Enum(e) if !is_pub(&e.vis) => private.push(e.ident.to_string()),
+            Item::Trait(t) if !is_pub(&t.vis) => private.push(t.ident.to_string()),
+            Item::Mod(m) if !is_pub(&m.vis) => private.push(m.ident.to_string()),
+            _ => {}
+        }
+    }
+    // The runtime state is public only to satisfy progenitor's trait bounds.
+    private.push("Runtime".to_owned());
+    (imports, private)
+}
+
+/// Whether `text` (a type or trait path) names one of `private`.
+fn names_private(text: &str, private: &[String]) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| private.iter().any(|p| p == word))
+}
+
+/// Fields on one line, without their attributes (doc comments are not part of the surface).
+fn fields_line(fields: &Fields) -> String {
+    let mut fields = fields.clone();
+    for field in fields.iter_mut() {
+        field.attrs.clear();
+    }
+    one_line(&fields)
+}
+
 /// The public items among `items`, reached under `path`.
 fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
+    items_in(items, path, out, &[]);
+}
+
+/// [`items`], knowing the private names of the module around them (a macro's expansion).
+fn items_in(items: &[Item], path: &str, out: &mut Vec<String>, outer: &[String]) {
+    let (imports, mut private) = context(items);
+    private.extend(outer.iter().cloned());
     let macros: BTreeMap<String, &syn::ItemMacro> = items
         .iter()
         .filter_map(|i| match i {
@@ -216,6 +289,7 @@ fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
                     ""
                 };
                 out.push(format!("api {name}: struct{generics}{marker}"));
+                derives(&name, &s.attrs, out);
                 for (i, field) in s.fields.iter().enumerate() {
                     if is_pub(&field.vis) {
                         let field_name = field
@@ -228,30 +302,36 @@ fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
             }
             Item::Enum(e) if is_pub(&e.vis) => {
                 let name = key(path, &e.ident.to_string());
-                let marker = if is_non_exhaustive(&e.attrs) {
-                    " (non_exhaustive)"
+                let exhaustive = !is_non_exhaustive(&e.attrs);
+                let marker = if exhaustive { "" } else { " (non_exhaustive)" };
+                out.push(format!("api {name}: enum{}{marker}", one_line(&e.generics)));
+                derives(&name, &e.attrs, out);
+                // A variant added to an exhaustive enum breaks a caller's `match`.
+                let required = if exhaustive {
+                    crate::surface::REQUIRED
                 } else {
                     ""
                 };
-                out.push(format!("api {name}: enum{}{marker}", one_line(&e.generics)));
                 for v in &e.variants {
                     let fields = match &v.fields {
                         Fields::Unit => String::new(),
-                        other => format!(" {}", one_line(other)),
+                        other => format!(" {}", fields_line(other)),
                     };
-                    out.push(format!("api {name}::{}: variant{fields}", v.ident));
+                    out.push(format!(
+                        "api {name}::{}: variant{fields}{required}",
+                        v.ident
+                    ));
                 }
             }
             Item::Trait(t) if is_pub(&t.vis) => {
                 let name = key(path, &t.ident.to_string());
-                out.push(format!(
-                    "api {name}: trait{}",
-                    one_line(&t.supertraits)
-                        .split_whitespace()
-                        .next()
-                        .map(|s| format!(": {s}"))
-                        .unwrap_or_default()
-                ));
+                let supertraits = one_line(&t.supertraits);
+                let supertraits = if supertraits.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {supertraits}")
+                };
+                out.push(format!("api {name}: trait{supertraits}"));
                 for ti in &t.items {
                     if let TraitItem::Fn(f) = ti {
                         out.push(format!("api {name}::{}: {}", f.sig.ident, one_line(&f.sig)));
@@ -263,10 +343,18 @@ fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
                 let ty = ty.strip_prefix("crate::").unwrap_or(&ty);
                 // `Response<T>`: the impl is on `Response`.
                 let ty = ty.split('<').next().unwrap_or(ty);
-                let owner = if ty.contains("::") || path.is_empty() {
-                    ty.to_owned()
-                } else {
-                    key(path, ty)
+                let trait_text = imp
+                    .trait_
+                    .as_ref()
+                    .map(|(t, _)| one_line(t))
+                    .unwrap_or_default();
+                if names_private(ty, &private) || names_private(&trait_text, &private) {
+                    continue;
+                }
+                let owner = match imports.get(ty) {
+                    Some(full) => full.clone(),
+                    None if ty.contains("::") || path.is_empty() => ty.to_owned(),
+                    None => key(path, ty),
                 };
                 match &imp.trait_ {
                     Some((trait_path, _)) => {
@@ -308,7 +396,7 @@ fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
                     .unwrap_or_default();
                 if let Some(def) = macros.get(&name) {
                     match expand(def, &call.mac.tokens) {
-                        Some(expanded) => self::items(&expanded.items, path, out),
+                        Some(expanded) => items_in(&expanded.items, path, out, &private),
                         None => out.push(format!(
                             "api {}: macro {} (not expanded)",
                             key(path, &name),
@@ -418,6 +506,10 @@ mod tests {
             "api error::Error::Timeout: variant {",
             "api error::Error::is_gone: fn is_gone(&self) -> bool",
             "api error::Error@From<crate::waiter::WaitError>: impl",
+            "api error::Error@Debug: derive",
+            "api types::ApiError::new: fn new(",
+            "api retry::Sleep: trait: Send + Sync + Debug",
+            "api retry::StopReason::Success: variant (required)",
             "api Client::from_config: fn from_config(config: Config) -> Result<Self, Error>",
             "api error::MAX_ERROR_BODY: const usize",
             "api pagination::ClientPaginationExt::peers: fn peers(",
@@ -439,6 +531,11 @@ mod tests {
         for absent in [
             "api runtime::",
             "api Runtime",
+            "Runtime>",
+            "@Lister",
+            "@ListPage",
+            "error::ApiError",
+            "///",
             "api Call",
             "api error::Error::decode:",
             "auth::service_account",
