@@ -332,15 +332,22 @@ async fn broken_success_bodies_are_typed_errors_with_a_path() {
     }
 }
 
-#[tokio::test]
-async fn service_account_token_is_fetched_once_for_concurrent_calls() {
-    let server = MockServer::start_async().await;
+/// A token endpoint that grants [`TOKEN`] (to a request with this `Authorization`, when given)
+/// and the peer, served to that token.
+async fn token_endpoint_and_peer<'a>(
+    server: &'a MockServer,
+    authorization: Option<&str>,
+) -> (httpmock::Mock<'a>, httpmock::Mock<'a>) {
     let token = server
         .mock_async(|when, then| {
-            when.method(POST)
+            let when = when
+                .method(POST)
                 .path("/api/oauth/token")
-                .header_exists("authorization")
                 .body("grant_type=client_credentials");
+            match authorization {
+                Some(value) => when.header("authorization", value),
+                None => when.header_exists("authorization"),
+            };
             then.status(200).json_body(
                 json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
             );
@@ -354,6 +361,13 @@ async fn service_account_token_is_fetched_once_for_concurrent_calls() {
             then.status(200).json_body(gcp_peer());
         })
         .await;
+    (token, api)
+}
+
+#[tokio::test]
+async fn service_account_token_is_fetched_once_for_concurrent_calls() {
+    let server = MockServer::start_async().await;
+    let (token, api) = token_endpoint_and_peer(&server, None).await;
     let (config, _) = setup(&server);
     let client =
         Client::from_config(config.with_service_account("mdb_sa_id_1", CLIENT_SECRET)).unwrap();
@@ -733,25 +747,7 @@ async fn the_token_request_form_encodes_id_and_secret_and_is_retried_like_a_get(
     assert_eq!(sleep.slept().len(), 3);
 
     let server = MockServer::start_async().await;
-    let token = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/oauth/token")
-                .header("authorization", &expected)
-                .body("grant_type=client_credentials");
-            then.status(200).json_body(
-                json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
-            );
-        })
-        .await;
-    let api = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path(peer_path())
-                .header("authorization", format!("Bearer {TOKEN}"));
-            then.status(200).json_body(gcp_peer());
-        })
-        .await;
+    let (token, api) = token_endpoint_and_peer(&server, Some(&expected)).await;
     let (config, _) = setup(&server);
     let client = Client::from_config(config.with_service_account(id, secret)).unwrap();
     get_peer(&client).await.unwrap();

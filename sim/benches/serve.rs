@@ -102,6 +102,7 @@ fn main() {
         (calls, started.elapsed())
     });
     let _ = child.kill();
+    let _ = child.wait();
     println!(
         "serve: get_peer with Digest, {TASKS} tasks for {SECONDS} s: {calls} calls, {:.0} requests/s",
         calls as f64 / elapsed.as_secs_f64()
