@@ -318,6 +318,10 @@ polymorphic! {
 /// matching peering in their GCP project. Why a connection failed is not part of the status;
 /// see [`Peer::error_detail`] (AWS `errorStateName`, GCP `errorMessage`, Azure `errorState`).
 ///
+/// It is a category to match on, not a name to show: it has no `Display`, and every message
+/// of this crate (errors, waiter progress) shows the status as Atlas spells it
+/// ([`Peer::raw_status`]).
+///
 /// [`Pending`]: PeerStatus::Pending
 /// [`WaitingForUser`]: PeerStatus::WaitingForUser
 /// [`Available`]: PeerStatus::Available
@@ -368,29 +372,6 @@ impl PeerStatus {
     /// ([`Failed`](Self::Failed) or [`DeletionFailed`](Self::DeletionFailed)).
     pub fn is_terminal_failure(&self) -> bool {
         matches!(self, Self::Failed | Self::DeletionFailed)
-    }
-
-    /// A short name for the normalized state (`PENDING`, `WAITING_FOR_USER`, ...); for
-    /// [`Unknown`](Self::Unknown), the value as sent.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::WaitingForUser => "WAITING_FOR_USER",
-            Self::Available => "AVAILABLE",
-            Self::Failed => "FAILED",
-            Self::Deleting => "DELETING",
-            Self::DeletionFailed => "DELETION_FAILED",
-            Self::Unknown(other) => other,
-        }
-    }
-}
-
-impl std::fmt::Display for PeerStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unknown(other) => write!(f, "{other:?} (unknown)"),
-            known => f.write_str(known.as_str()),
-        }
     }
 }
 
@@ -517,6 +498,235 @@ impl Peer {
             Self::Aws(p) => matches!(p.error_state_name, Some(Some(_))),
             _ => false,
         }
+    }
+}
+
+// ---- Regions: Atlas's spelling and the provider's -----------------------------------------
+
+// Atlas names regions its own way (`EU_CENTRAL_1`, `WESTERN_EUROPE`, `EUROPE_WEST`) in the
+// container fields `regionName` (AWS), `regions` (GCP) and `region` (Azure), which the
+// generated `AwsRegion`, `GcpRegion` and `AzureRegion` hold. A peering's AWS
+// `accepterRegionName` takes AWS's own spelling (`eu-central-1`) as a plain string. The
+// conversions below go between the two; the provider names are from each provider's region
+// list as the Atlas documentation pairs them ("Amazon Web Services", "Google Cloud" and
+// "Microsoft Azure" pages of "Cloud Providers and Regions").
+
+/// GCP: Atlas's name and Google Cloud's.
+const GCP_REGIONS: &[(&str, &str)] = &[
+    ("AFRICA_SOUTH_1", "africa-south1"),
+    ("ASIA_EAST_2", "asia-east2"),
+    ("ASIA_NORTHEAST_2", "asia-northeast2"),
+    ("ASIA_NORTHEAST_3", "asia-northeast3"),
+    ("ASIA_SOUTH_1", "asia-south1"),
+    ("ASIA_SOUTH_2", "asia-south2"),
+    ("ASIA_SOUTHEAST_2", "asia-southeast2"),
+    ("AUSTRALIA_SOUTHEAST_1", "australia-southeast1"),
+    ("AUSTRALIA_SOUTHEAST_2", "australia-southeast2"),
+    ("CENTRAL_US", "us-central1"),
+    ("EASTERN_ASIA_PACIFIC", "asia-east1"),
+    ("EASTERN_US", "us-east1"),
+    ("EUROPE_CENTRAL_2", "europe-central2"),
+    ("EUROPE_NORTH_1", "europe-north1"),
+    ("EUROPE_WEST_2", "europe-west2"),
+    ("EUROPE_WEST_3", "europe-west3"),
+    ("EUROPE_WEST_4", "europe-west4"),
+    ("EUROPE_WEST_6", "europe-west6"),
+    ("EUROPE_WEST_10", "europe-west10"),
+    ("EUROPE_WEST_12", "europe-west12"),
+    ("MIDDLE_EAST_CENTRAL_1", "me-central1"),
+    ("MIDDLE_EAST_CENTRAL_2", "me-central2"),
+    ("MIDDLE_EAST_WEST_1", "me-west1"),
+    ("NORTH_AMERICA_NORTHEAST_1", "northamerica-northeast1"),
+    ("NORTH_AMERICA_NORTHEAST_2", "northamerica-northeast2"),
+    ("NORTH_AMERICA_SOUTH_1", "northamerica-south1"),
+    ("NORTHEASTERN_ASIA_PACIFIC", "asia-northeast1"),
+    ("SOUTH_AMERICA_EAST_1", "southamerica-east1"),
+    ("SOUTH_AMERICA_WEST_1", "southamerica-west1"),
+    ("SOUTHEASTERN_ASIA_PACIFIC", "asia-southeast1"),
+    ("US_EAST_4", "us-east4"),
+    ("US_EAST_5", "us-east5"),
+    ("US_WEST_2", "us-west2"),
+    ("US_WEST_3", "us-west3"),
+    ("US_WEST_4", "us-west4"),
+    ("US_SOUTH_1", "us-south1"),
+    ("WESTERN_EUROPE", "europe-west1"),
+    ("WESTERN_US", "us-west1"),
+];
+
+/// Azure: Atlas's name and Azure's (the `name` of `az account list-locations`).
+const AZURE_REGIONS: &[(&str, &str)] = &[
+    ("US_CENTRAL", "centralus"),
+    ("US_EAST", "eastus"),
+    ("US_EAST_2", "eastus2"),
+    ("US_EAST_2_EUAP", "eastus2euap"),
+    ("US_NORTH_CENTRAL", "northcentralus"),
+    ("US_WEST", "westus"),
+    ("US_SOUTH_CENTRAL", "southcentralus"),
+    ("EUROPE_NORTH", "northeurope"),
+    ("EUROPE_WEST", "westeurope"),
+    ("US_WEST_CENTRAL", "westcentralus"),
+    ("US_WEST_2", "westus2"),
+    ("US_WEST_3", "westus3"),
+    ("CANADA_EAST", "canadaeast"),
+    ("CANADA_CENTRAL", "canadacentral"),
+    ("BRAZIL_SOUTH", "brazilsouth"),
+    ("BRAZIL_SOUTHEAST", "brazilsoutheast"),
+    ("AUSTRALIA_EAST", "australiaeast"),
+    ("AUSTRALIA_SOUTH_EAST", "australiasoutheast"),
+    ("AUSTRALIA_CENTRAL", "australiacentral"),
+    ("AUSTRALIA_CENTRAL_2", "australiacentral2"),
+    ("UAE_NORTH", "uaenorth"),
+    ("GERMANY_WEST_CENTRAL", "germanywestcentral"),
+    ("GERMANY_NORTH", "germanynorth"),
+    ("SWITZERLAND_NORTH", "switzerlandnorth"),
+    ("SWITZERLAND_WEST", "switzerlandwest"),
+    ("SWEDEN_CENTRAL", "swedencentral"),
+    ("SWEDEN_SOUTH", "swedensouth"),
+    ("UK_SOUTH", "uksouth"),
+    ("UK_WEST", "ukwest"),
+    ("INDIA_CENTRAL", "centralindia"),
+    ("INDIA_WEST", "westindia"),
+    ("INDIA_SOUTH", "southindia"),
+    ("CHINA_EAST", "chinaeast"),
+    ("CHINA_NORTH", "chinanorth"),
+    ("ASIA_EAST", "eastasia"),
+    ("JAPAN_EAST", "japaneast"),
+    ("JAPAN_WEST", "japanwest"),
+    ("ASIA_SOUTH_EAST", "southeastasia"),
+    ("KOREA_CENTRAL", "koreacentral"),
+    ("KOREA_SOUTH", "koreasouth"),
+    ("FRANCE_CENTRAL", "francecentral"),
+    ("FRANCE_SOUTH", "francesouth"),
+    ("SOUTH_AFRICA_NORTH", "southafricanorth"),
+    ("SOUTH_AFRICA_WEST", "southafricawest"),
+    ("NORWAY_EAST", "norwayeast"),
+    ("NORWAY_WEST", "norwaywest"),
+    ("UAE_CENTRAL", "uaecentral"),
+    ("QATAR_CENTRAL", "qatarcentral"),
+    ("POLAND_CENTRAL", "polandcentral"),
+    ("ISRAEL_CENTRAL", "israelcentral"),
+    ("ITALY_NORTH", "italynorth"),
+    ("SPAIN_CENTRAL", "spaincentral"),
+    ("MEXICO_CENTRAL", "mexicocentral"),
+    ("NEW_ZEALAND_NORTH", "newzealandnorth"),
+    ("INDONESIA_CENTRAL", "indonesiacentral"),
+    ("MALAYSIA_WEST", "malaysiawest"),
+    ("CHILE_CENTRAL", "chilecentral"),
+    ("US_GOV_VIRGINIA", "usgovvirginia"),
+    ("US_GOV_ARIZONA", "usgovarizona"),
+    ("US_GOV_TEXAS", "usgovtexas"),
+];
+
+/// The error for a provider region name the SDK cannot place; says when `name` is Atlas's
+/// own spelling, which the enum's `From<&str>` takes.
+fn unknown_region(
+    kind: &str,
+    provider: &str,
+    example: &str,
+    name: &str,
+    atlas: bool,
+) -> crate::Error {
+    let hint = if atlas {
+        format!("; `{name}` is Atlas's spelling, which `{kind}::from` takes")
+    } else {
+        String::new()
+    };
+    crate::Error::InvalidArgument(format!(
+        "`{name}` is not a region Atlas lists for {provider} in {provider}'s spelling (like `{example}`){hint}"
+    ))
+}
+
+/// `(Atlas's name, the provider's)` of `table` whose side `pick` equals `name`.
+fn region_row(
+    table: &'static [(&str, &str)],
+    name: &str,
+    provider_side: bool,
+) -> Option<(&'static str, &'static str)> {
+    table
+        .iter()
+        .copied()
+        .find(|(atlas, provider)| (if provider_side { *provider } else { *atlas }) == name)
+}
+
+impl types::AwsRegion {
+    /// AWS's own name of the region (`eu-central-1` for [`EuCentral1`](Self::EuCentral1)),
+    /// as a peering's `accepterRegionName` takes it: Atlas's name in lower case with `-` for
+    /// `_`. `None` for `GLOBAL` (no AWS region) and for a value the spec does not list.
+    pub fn provider_name(&self) -> Option<String> {
+        (self.is_known() && *self != Self::Global)
+            .then(|| self.as_str().to_ascii_lowercase().replace('_', "-"))
+    }
+
+    /// The region AWS calls `name` (`eu-central-1`), for a container's `regionName`. A name
+    /// Atlas does not list is [`crate::Error::InvalidArgument`] naming it (where
+    /// `AwsRegion::from` would keep it as `Unknown` and Atlas answer 400).
+    ///
+    /// ```
+    /// use atlas_network_peering::types::AwsRegion;
+    /// assert_eq!(AwsRegion::from_provider_name("eu-central-1")?, AwsRegion::EuCentral1);
+    /// assert!(AwsRegion::from_provider_name("EU_CENTRAL_1").is_err()); // Atlas's spelling: `AwsRegion::from`
+    /// # Ok::<(), atlas_network_peering::Error>(())
+    /// ```
+    pub fn from_provider_name(name: &str) -> Result<Self, crate::Error> {
+        let region = Self::from(name.to_ascii_uppercase().replace('-', "_").as_str());
+        match region.provider_name() {
+            Some(spelled) if spelled == name => Ok(region),
+            _ => Err(unknown_region(
+                "AwsRegion",
+                "AWS",
+                "eu-central-1",
+                name,
+                Self::from(name).is_known(),
+            )),
+        }
+    }
+}
+
+impl types::GcpRegion {
+    /// Google Cloud's own name of the region (`europe-west1` for
+    /// [`WesternEurope`](Self::WesternEurope)); `None` for a value the spec does not list.
+    pub fn provider_name(&self) -> Option<&'static str> {
+        region_row(GCP_REGIONS, self.as_str(), false).map(|(_, gcp)| gcp)
+    }
+
+    /// The region Google Cloud calls `name` (`europe-west1`), for a container's `regions`;
+    /// an unlisted name is [`crate::Error::InvalidArgument`] naming it.
+    pub fn from_provider_name(name: &str) -> Result<Self, crate::Error> {
+        region_row(GCP_REGIONS, name, true)
+            .map(|(atlas, _)| Self::from(atlas))
+            .ok_or_else(|| {
+                unknown_region(
+                    "GcpRegion",
+                    "GCP",
+                    "europe-west1",
+                    name,
+                    Self::from(name).is_known(),
+                )
+            })
+    }
+}
+
+impl types::AzureRegion {
+    /// Azure's own name of the region (`westeurope` for [`EuropeWest`](Self::EuropeWest));
+    /// `None` for a value the spec does not list.
+    pub fn provider_name(&self) -> Option<&'static str> {
+        region_row(AZURE_REGIONS, self.as_str(), false).map(|(_, azure)| azure)
+    }
+
+    /// The region Azure calls `name` (`westeurope`), for a container's `region`; an unlisted
+    /// name is [`crate::Error::InvalidArgument`] naming it.
+    pub fn from_provider_name(name: &str) -> Result<Self, crate::Error> {
+        region_row(AZURE_REGIONS, name, true)
+            .map(|(atlas, _)| Self::from(atlas))
+            .ok_or_else(|| {
+                unknown_region(
+                    "AzureRegion",
+                    "Azure",
+                    "westeurope",
+                    name,
+                    Self::from(name).is_known(),
+                )
+            })
     }
 }
 
@@ -968,7 +1178,6 @@ mod tests {
             assert_eq!(status, PeerStatus::Unknown("QUARANTINED".into()));
             assert!(!status.is_available() && !status.is_terminal_failure());
             assert!(!p.is_available() && !p.is_terminal_failure());
-            assert_eq!(status.to_string(), "\"QUARANTINED\" (unknown)");
         }
         // Case matters: the wire values are upper case.
         assert_eq!(
@@ -1000,14 +1209,90 @@ mod tests {
                 matches!(s, S::Failed | S::DeletionFailed),
                 "{s:?}"
             );
-            // Every name but PENDING (which stands for several wire values) reads back as itself.
+        }
+    }
+
+    #[test]
+    fn every_listed_region_round_trips_through_the_provider_spelling() {
+        let mut aws = 0;
+        for atlas in types::AwsRegion::KNOWN {
+            let region = types::AwsRegion::from(*atlas);
+            let Some(name) = region.provider_name() else {
+                assert_eq!(region, types::AwsRegion::Global);
+                continue;
+            };
+            assert_eq!(name, atlas.to_ascii_lowercase().replace('_', "-"));
+            assert_eq!(types::AwsRegion::from_provider_name(&name).unwrap(), region);
+            aws += 1;
+        }
+        assert_eq!(aws, types::AwsRegion::KNOWN.len() - 1, "all but GLOBAL");
+        // The tables list every value the spec does, once each side.
+        for (table, known) in [
+            (GCP_REGIONS, types::GcpRegion::KNOWN),
+            (AZURE_REGIONS, types::AzureRegion::KNOWN),
+        ] {
+            let mut atlas: Vec<_> = table.iter().map(|(a, _)| *a).collect();
+            let mut provider: Vec<_> = table.iter().map(|(_, p)| *p).collect();
+            let mut listed = known.to_vec();
+            atlas.sort_unstable();
+            listed.sort_unstable();
+            provider.sort_unstable();
+            provider.dedup();
+            assert_eq!(atlas, listed);
+            assert_eq!(provider.len(), listed.len(), "a provider name twice");
+        }
+        for atlas in types::GcpRegion::KNOWN {
+            let region = types::GcpRegion::from(*atlas);
+            let name = region.provider_name().unwrap();
+            assert_eq!(types::GcpRegion::from_provider_name(name).unwrap(), region);
+        }
+        for atlas in types::AzureRegion::KNOWN {
+            let region = types::AzureRegion::from(*atlas);
+            let name = region.provider_name().unwrap();
             assert_eq!(
-                PeerStatus::from_wire(s.as_str()) == *s,
-                *s != S::Pending,
-                "{s:?}"
+                types::AzureRegion::from_provider_name(name).unwrap(),
+                region
             );
         }
-        assert_eq!(S::WaitingForUser.to_string(), "WAITING_FOR_USER");
+        assert_eq!(
+            types::GcpRegion::from_provider_name("europe-west1").unwrap(),
+            types::GcpRegion::WesternEurope
+        );
+        assert_eq!(
+            types::AzureRegion::from_provider_name("westeurope").unwrap(),
+            types::AzureRegion::EuropeWest
+        );
+        assert_eq!(
+            types::AwsRegion::EuCentral1.provider_name().as_deref(),
+            Some("eu-central-1")
+        );
+    }
+
+    #[test]
+    fn an_unknown_provider_region_is_an_error_naming_it() {
+        let messages = [
+            types::AwsRegion::from_provider_name("eu-central-9"),
+            types::AwsRegion::from_provider_name("global"),
+            types::AwsRegion::from_provider_name("Eu-Central-1"),
+        ]
+        .map(|r| r.unwrap_err().to_string());
+        assert!(messages[0].contains("`eu-central-9` is not a region Atlas lists for AWS in AWS's spelling (like `eu-central-1`)"), "{}", messages[0]);
+        assert!(messages[1].contains("`global`"), "{}", messages[1]);
+        assert!(messages[2].contains("`Eu-Central-1`"), "{}", messages[2]);
+        let atlas = types::AwsRegion::from_provider_name("EU_CENTRAL_1").unwrap_err();
+        assert!(
+            matches!(&atlas, crate::Error::InvalidArgument(m) if m.ends_with("`EU_CENTRAL_1` is Atlas's spelling, which `AwsRegion::from` takes")),
+            "{atlas}"
+        );
+        let gcp = types::GcpRegion::from_provider_name("WESTERN_EUROPE").unwrap_err();
+        assert!(gcp.to_string().contains("`GcpRegion::from`"), "{gcp}");
+        let azure = types::AzureRegion::from_provider_name("West Europe").unwrap_err();
+        assert!(azure.to_string().contains("`West Europe` is not a region Atlas lists for Azure in Azure's spelling (like `westeurope`)"), "{azure}");
+        assert!(!azure.to_string().contains("Atlas's spelling"));
+        // Values the spec does not list have no provider name.
+        assert_eq!(types::AwsRegion::from("MARS_1").provider_name(), None);
+        assert_eq!(types::GcpRegion::from("MARS_1").provider_name(), None);
+        assert_eq!(types::AzureRegion::from("MARS_1").provider_name(), None);
     }
 
     #[test]

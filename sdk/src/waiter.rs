@@ -1,28 +1,80 @@
 #![deny(missing_docs)]
 //! Waiters: poll a peering connection or container until it reaches a wanted state.
 //!
-//! [`WaiterExt`] adds three methods to [`Client`]:
+//! [`WaiterExt`] adds four methods to [`Client`]:
 //!
 //! | method | done when | fails at once when |
 //! |---|---|---|
-//! | [`wait_peer_available`](WaiterExt::wait_peer_available) | the status is [`PeerStatus::Available`] | the connection failed ([`Peer::is_terminal_failure`]: `FAILED`, `DELETION_FAILED`, or an AWS `errorStateName` such as `REJECTED`, `EXPIRED`, `INVALID_ARGUMENT`), is being deleted, or the request fails (404 included) |
+//! | [`wait_for_customer_step`](WaiterExt::wait_for_customer_step) | the customer must act (AWS `PENDING_ACCEPTANCE` with its `connectionId`, GCP `WAITING_FOR_USER`), or the connection is already `AVAILABLE` | the connection failed or is being deleted, or the request fails (404 included) |
+//! | [`wait_peer_available`](WaiterExt::wait_peer_available) | the status is `AVAILABLE` | the connection failed ([`Peer::is_terminal_failure`]: `FAILED`, `DELETION_FAILED`, or an AWS `errorStateName` such as `REJECTED`, `EXPIRED`, `INVALID_ARGUMENT`), is being deleted, or the request fails (404 included) |
 //! | [`wait_peer_deleted`](WaiterExt::wait_peer_deleted) | Atlas answers 404 for the connection | the status is `DELETION_FAILED`, or the request fails otherwise |
 //! | [`wait_container_provisioned`](WaiterExt::wait_container_provisioned) | `provisioned` is `true` | the request fails (404 included) |
 //!
-//! Any other status, [`PeerStatus::WaitingForUser`] and unknown values included, means "not
-//! yet": the waiter polls again. A connection waiting for the user comes up only once the
-//! customer acts on their side (accepts the AWS peering request, creates the GCP peering); if
-//! nobody does, the wait ends with [`WaitError::TimedOut`] and that status as the last seen.
+//! Any other status, unknown values included, means "not yet": the waiter polls again.
 //!
-//! # Timing
+//! # The customer's step
+//!
+//! A peering comes up only after the customer acts in their own cloud account: on AWS they
+//! accept the VPC peering request whose id (`pcx-…`) Atlas shows in `connectionId` from
+//! `PENDING_ACCEPTANCE` on; on GCP they create the peering from their network to Atlas's
+//! project and network, which the container's `gcpProjectId` and `networkName` name. Azure
+//! has no such step. So a peering is automated in two waits, as Terraform's
+//! `mongodbatlas_network_peering` and MongoDB's Kubernetes operator do it:
+//!
+//! ```no_run
+//! use atlas_network_peering::waiter::{CustomerStep, WaitOptions, WaiterExt};
+//!
+//! # async fn run(client: atlas_network_peering::Client, project: &str, peer_id: &str) -> Result<(), atlas_network_peering::Error> {
+//! match client.wait_for_customer_step(project, peer_id, WaitOptions::new()).await? {
+//!     CustomerStep::AcceptAwsPeering { connection_id, .. } => {
+//!         println!("accept {connection_id} in your AWS account"); // or let your tooling do it
+//!     }
+//!     CustomerStep::CreateGcpPeering { gcp_project_id, network_name, .. } => {
+//!         println!("peer your network with {gcp_project_id}/{network_name}");
+//!     }
+//!     CustomerStep::AlreadyAvailable(_) => {}
+//!     _ => {}
+//! }
+//! let peer = client.wait_peer_available(project, peer_id, WaitOptions::new()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Timing, beside Terraform's
 //!
 //! The first poll is sent at once. Between polls the waiter sleeps with exponential backoff:
-//! [`initial_delay`](WaitOptions::with_initial_delay) (5 s), doubled after each wait up to
-//! [`max_delay`](WaitOptions::with_max_delay) (60 s), without jitter. The wait ends with
-//! [`WaitError::TimedOut`] once [`timeout`](WaitOptions::with_timeout) (30 min by default)
-//! has passed since the first poll; the last wait is shortened so that one last poll happens
-//! right at the deadline. Time is read from a [`Clock`] and waits go through a
-//! [`Sleep`], both replaceable: [`SimulatedTime`] is both, for tests that take no real time.
+//! [`initial_delay`](WaitOptions::with_initial_delay) (5 s), doubled after each poll up to
+//! [`max_delay`](WaitOptions::with_max_delay) (30 s), each sleep shortened by a random part
+//! of up to a quarter so that many waiters do not poll in step. The wait ends with
+//! [`WaitError::TimedOut`] once [`timeout`](WaitOptions::with_timeout) (1 h) has passed since
+//! the first poll; the last sleep is cut short so that one last poll happens right at the
+//! deadline. Time is tokio's (`tokio::time::Instant` and `sleep`): under a paused clock
+//! (`#[tokio::test(start_paused = true)]`) an hour-long wait takes no real time.
+//!
+//! Terraform's `mongodbatlas_network_peering` waits 1 h by default for a create, update or
+//! delete, polling about every 10 s; the 1 h timeout is the same here, since a wait may span
+//! a human's step. The polls back off to 30 s instead: an hour of waiting costs about 120
+//! requests instead of 360, and a state change is seen at most 30 s late.
+//!
+//! # A wait that timed out: clean up
+//!
+//! Terraform deletes a peering whose create wait timed out (`delete_on_create_timeout`,
+//! true by default). The waiters do not delete anything themselves; the same cleanup is a
+//! few lines, since the caller holds the ids:
+//!
+//! ```no_run
+//! # use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
+//! # async fn run(client: atlas_network_peering::Client, project: &str, peer_id: &str) -> Result<(), atlas_network_peering::Error> {
+//! match client.wait_peer_available(project, peer_id, WaitOptions::new()).await {
+//!     Err(e) if e.wait_error().is_some_and(|w| w.is_timeout()) => {
+//!         client.delete_peer().group_id(project).peer_id(peer_id).send().await?;
+//!         return Err(e);
+//!     }
+//!     other => other?,
+//! };
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Errors and progress
 //!
@@ -30,148 +82,25 @@
 //! one `?`. A poll that fails with an error waiting will not cure (404, 401, a bad id, ...)
 //! ends the wait with that error, as the call itself would. A wait that cannot succeed ends
 //! with [`Error::Wait`] holding a [`WaitError`]: [`Failed`](WaitError::Failed), with the
-//! provider's status and error detail, or [`TimedOut`](WaitError::TimedOut), with the last
+//! status and the provider's reason, or [`TimedOut`](WaitError::TimedOut), with the last
 //! state seen. A poll failing with a retryable error ([`Error::is_retryable`]: 429, 502, 503,
 //! 504, timeouts, transport), after the client's own retries, does not end the wait: the
 //! waiter keeps polling, and a timeout reports that error as `last_error`.
 //!
-//! A wait can last half an hour: [`WaitOptions::on_poll`] sees every poll as it happens, with
-//! the state it saw and the time since the first poll, so that a tool can say
-//! "PENDING_ACCEPTANCE for 4 min: accept the peering request in your AWS account".
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
-//!
-//! # async fn run(client: atlas_network_peering::Client) -> Result<(), atlas_network_peering::Error> {
-//! let options = WaitOptions::new()
-//!     .with_timeout(Duration::from_secs(15 * 60))
-//!     .on_poll(|poll| println!("{:?} after {:?}", poll.seen, poll.elapsed));
-//! let peer = client
-//!     .wait_peer_available("6f1c2a9e4b7d3e0a1c5f8b21", "65c1d2e3f4a5b6c7d8e9f0a1", options)
-//!     .await?;
-//! println!("up: {:?}", peer.id());
-//! # Ok(())
-//! # }
-//! ```
+//! [`WaitOptions::on_poll`] sees every poll as it happens, with what it saw (the status as
+//! Atlas spells it and, on AWS, the `connectionId`) and the time since the first poll.
+//! Statuses in messages are always Atlas's own words (`PENDING_ACCEPTANCE`, `ADDING_PEER`).
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::models::{Container, Peer, PeerStatus};
-use crate::retry::{Sleep, TokioSleep};
 use crate::types::ApiErrorCode;
 use crate::{Client, Error};
-
-// ---- Time ---------------------------------------------------------------------------------
-
-/// Tells the time to a waiter. Replace it in tests ([`SimulatedTime`]).
-pub trait Clock: Send + Sync + fmt::Debug {
-    /// The current instant. Must never go backwards.
-    fn now(&self) -> Instant;
-}
-
-/// [`Clock`] with [`Instant::now`], the default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock and a sleep for tests: sleeping completes at once and moves the clock forward by
-/// the requested time. Hand the same `Arc` to [`WaitOptions::with_sleep`] and
-/// [`WaitOptions::with_clock`].
-///
-/// ```
-/// use std::sync::Arc;
-/// use std::time::Duration;
-/// use atlas_network_peering::retry::Sleep;
-/// use atlas_network_peering::waiter::{Clock, SimulatedTime};
-///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let time = Arc::new(SimulatedTime::new());
-/// let start = time.now();
-/// time.sleep(Duration::from_secs(5)).await;
-/// assert_eq!(time.now() - start, Duration::from_secs(5));
-/// assert_eq!(time.slept(), [Duration::from_secs(5)]);
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct SimulatedTime {
-    start: Instant,
-    state: Mutex<Simulated>,
-}
-
-#[derive(Debug, Default)]
-struct Simulated {
-    elapsed: Duration,
-    slept: Vec<Duration>,
-}
-
-impl Default for SimulatedTime {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SimulatedTime {
-    /// The longest the simulated clock moves away from its start (100 years); longer sleeps
-    /// are recorded as asked but move the clock only up to this.
-    pub const MAX_ELAPSED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-    /// A clock standing at the current instant, with nothing slept.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            state: Mutex::default(),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, Simulated> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Moves the clock forward without recording a sleep.
-    pub fn advance(&self, by: Duration) {
-        let mut state = self.state();
-        state.elapsed = state.elapsed.saturating_add(by).min(Self::MAX_ELAPSED);
-    }
-
-    /// How far the clock has moved since it was created.
-    #[must_use]
-    pub fn elapsed(&self) -> Duration {
-        self.state().elapsed
-    }
-
-    /// Every sleep requested so far, oldest first.
-    #[must_use]
-    pub fn slept(&self) -> Vec<Duration> {
-        self.state().slept.clone()
-    }
-}
-
-impl Clock for SimulatedTime {
-    fn now(&self) -> Instant {
-        let elapsed = self.elapsed();
-        // `MAX_ELAPSED` keeps this in range on every platform; fall back to the start rather
-        // than panic if it were not.
-        self.start.checked_add(elapsed).unwrap_or(self.start)
-    }
-}
-
-impl Sleep for SimulatedTime {
-    fn sleep(&self, d: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        self.advance(d);
-        self.state().slept.push(d);
-        Box::pin(std::future::ready(()))
-    }
-}
 
 // ---- Options ------------------------------------------------------------------------------
 
@@ -179,11 +108,9 @@ impl Sleep for SimulatedTime {
 ///
 /// | setting         | default | meaning |
 /// |-----------------|---------|---------|
-/// | `timeout`       | [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT) = 30 min | give up this long after the first poll |
-/// | `initial_delay` | [`DEFAULT_INITIAL_DELAY`](Self::DEFAULT_INITIAL_DELAY) = 5 s | wait after the first poll; more than zero |
-/// | `max_delay`     | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 60 s | longest single wait; at least `initial_delay` |
-/// | `sleep`         | [`TokioSleep`] | how to wait |
-/// | `clock`         | [`SystemClock`] | how to tell the time |
+/// | `timeout`       | [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT) = 1 h | give up this long after the first poll |
+/// | `initial_delay` | [`DEFAULT_INITIAL_DELAY`](Self::DEFAULT_INITIAL_DELAY) = 5 s | sleep after the first poll; more than zero |
+/// | `max_delay`     | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 30 s | longest single sleep; at least `initial_delay` |
 /// | `on_poll`       | none | called after every poll ([`Poll`]) |
 ///
 /// The delays are checked when a wait starts: a zero `initial_delay`, or a `max_delay`
@@ -194,13 +121,8 @@ pub struct WaitOptions {
     timeout: Duration,
     initial_delay: Duration,
     max_delay: Duration,
-    sleep: Arc<dyn Sleep>,
-    clock: Arc<dyn Clock>,
-    on_poll: Option<Observer>,
+    on_poll: Option<Arc<dyn Fn(&Poll<'_>) + Send + Sync>>,
 }
-
-/// What [`WaitOptions::on_poll`] keeps.
-type Observer = Arc<dyn Fn(&Poll<'_>) + Send + Sync>;
 
 impl fmt::Debug for WaitOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,8 +130,6 @@ impl fmt::Debug for WaitOptions {
             .field("timeout", &self.timeout)
             .field("initial_delay", &self.initial_delay)
             .field("max_delay", &self.max_delay)
-            .field("sleep", &self.sleep)
-            .field("clock", &self.clock)
             .field("on_poll", &self.on_poll.as_ref().map(|_| "Fn(&Poll)"))
             .finish()
     }
@@ -221,7 +141,7 @@ impl fmt::Debug for WaitOptions {
 pub struct Poll<'a> {
     /// 1 for the first poll.
     pub number: u32,
-    /// Time since the first poll, by the waiter's clock.
+    /// Time since the first poll, on tokio's clock.
     pub elapsed: Duration,
     /// What the poll saw; `None` when it failed.
     pub seen: Option<&'a Observed>,
@@ -236,12 +156,12 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
-    /// Default `timeout`.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+    /// Default `timeout`: 1 h, as Terraform's `mongodbatlas_network_peering`.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
     /// Default `initial_delay`.
     pub const DEFAULT_INITIAL_DELAY: Duration = Duration::from_secs(5);
     /// Default `max_delay`.
-    pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
+    pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
 
     /// The defaults of the table above.
     #[must_use]
@@ -250,8 +170,6 @@ impl WaitOptions {
             timeout: Self::DEFAULT_TIMEOUT,
             initial_delay: Self::DEFAULT_INITIAL_DELAY,
             max_delay: Self::DEFAULT_MAX_DELAY,
-            sleep: Arc::new(TokioSleep),
-            clock: Arc::new(SystemClock),
             on_poll: None,
         }
     }
@@ -260,16 +178,11 @@ impl WaitOptions {
     /// (the last call sees the state the wait ended on).
     ///
     /// ```
-    /// use atlas_network_peering::models::PeerStatus;
     /// use atlas_network_peering::waiter::{Observed, WaitOptions};
     ///
     /// let options = WaitOptions::new().on_poll(|poll| {
-    ///     if let Some(Observed::Peer { status: Some(PeerStatus::WaitingForUser), raw_status, .. }) = poll.seen {
-    ///         eprintln!(
-    ///             "{} for {} min: accept the peering request in your cloud account",
-    ///             raw_status.as_deref().unwrap_or("waiting"),
-    ///             poll.elapsed.as_secs() / 60
-    ///         );
+    ///     if let Some(Observed::Peer { status: Some(status), connection_id, .. }) = poll.seen {
+    ///         eprintln!("{status} after {} s ({connection_id:?})", poll.elapsed.as_secs());
     ///     }
     /// });
     /// # let _ = options;
@@ -287,32 +200,17 @@ impl WaitOptions {
         self
     }
 
-    /// The wait after the first poll; each later wait doubles, up to `max_delay`.
+    /// The sleep after the first poll; each later one doubles, up to `max_delay`.
     #[must_use]
     pub fn with_initial_delay(mut self, initial_delay: Duration) -> Self {
         self.initial_delay = initial_delay;
         self
     }
 
-    /// The longest single wait.
+    /// The longest single sleep.
     #[must_use]
     pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
         self.max_delay = max_delay;
-        self
-    }
-
-    /// How to wait between polls (tests: [`SimulatedTime`] or
-    /// [`RecordingSleep`](crate::retry::RecordingSleep)).
-    #[must_use]
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
-        self
-    }
-
-    /// How to tell the time (tests: [`SimulatedTime`]).
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -321,12 +219,12 @@ impl WaitOptions {
         self.timeout
     }
 
-    /// The first wait set.
+    /// The first sleep set.
     pub fn initial_delay(&self) -> Duration {
         self.initial_delay
     }
 
-    /// The longest wait set.
+    /// The longest sleep set.
     pub fn max_delay(&self) -> Duration {
         self.max_delay
     }
@@ -347,7 +245,7 @@ impl WaitOptions {
     }
 }
 
-// ---- Errors -------------------------------------------------------------------------------
+// ---- What a wait sees, and how it ends ----------------------------------------------------
 
 /// What a waiter last saw of the resource it polls.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -355,11 +253,12 @@ impl WaitOptions {
 pub enum Observed {
     /// A peering connection.
     Peer {
-        /// Its normalized status; `None` when the entry carried no status.
-        status: Option<PeerStatus>,
-        /// The status as the provider spells it (`PENDING_ACCEPTANCE`, `WAITING_FOR_USER`).
-        raw_status: Option<String>,
-        /// The provider's error detail ([`Peer::error_detail`]), if any.
+        /// The status as Atlas spells it (`PENDING_ACCEPTANCE`, `WAITING_FOR_USER`, ...);
+        /// `None` when the entry carried none.
+        status: Option<String>,
+        /// AWS `connectionId`, the `pcx-…` id of the peering request, once there is one.
+        connection_id: Option<String>,
+        /// The provider's reason for a failure ([`Peer::error_detail`]), if any.
         detail: Option<String>,
     },
     /// A container.
@@ -374,20 +273,32 @@ pub enum Observed {
 impl Observed {
     fn of_peer(peer: &Peer) -> Self {
         Self::Peer {
-            status: peer.status(),
-            raw_status: peer.raw_status().map(str::to_owned),
+            status: peer.raw_status().map(str::to_owned),
+            connection_id: connection_id(peer).map(str::to_owned),
             detail: peer.error_detail().map(str::to_owned),
         }
+    }
+}
+
+/// AWS `connectionId`, when set.
+fn connection_id(peer: &Peer) -> Option<&str> {
+    match peer {
+        Peer::Aws(aws) => aws.connection_id.as_ref()?.as_deref(),
+        _ => None,
     }
 }
 
 impl fmt::Display for Observed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Peer { status, detail, .. } => {
-                match status {
-                    Some(status) => write!(f, "status {status}")?,
-                    None => f.write_str("no status")?,
+            Self::Peer {
+                status,
+                connection_id,
+                detail,
+            } => {
+                f.write_str(status.as_deref().unwrap_or("no status"))?;
+                if let Some(id) = connection_id {
+                    write!(f, ", connection {id}")?;
                 }
                 match detail {
                     Some(detail) => write!(f, " ({detail})"),
@@ -404,22 +315,22 @@ impl fmt::Display for Observed {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WaitError {
-    /// The resource reached a state from which the wanted one cannot follow: a failed
-    /// connection (`FAILED`, `DELETION_FAILED`, an AWS `errorStateName`), or, when waiting
-    /// for `AVAILABLE`, a connection being deleted. Returned at the first poll that sees it.
-    #[error("the peering connection cannot reach the wanted state: {}", Observed::Peer { status: status.clone(), raw_status: None, detail: detail.clone() })]
+    /// The connection reached a state the wanted one cannot follow: it failed (`FAILED`,
+    /// `DELETION_FAILED`, an AWS `errorStateName`), or, when waiting for it to come up, it is
+    /// being deleted. Returned at the first poll that sees it.
+    #[error("the peering connection cannot reach the wanted state: {}", Observed::Peer { status: status.clone(), connection_id: None, detail: detail.clone() })]
     Failed {
-        /// The normalized status seen; `None` if the entry carried none (an AWS connection
+        /// The status as Atlas spells it; `None` if the entry carried none (an AWS connection
         /// with an `errorStateName` but no `statusName`).
-        status: Option<PeerStatus>,
-        /// The provider's error detail: AWS `errorStateName` (`REJECTED`, `EXPIRED`,
+        status: Option<String>,
+        /// The provider's reason: AWS `errorStateName` (`REJECTED`, `EXPIRED`,
         /// `INVALID_ARGUMENT`), GCP `errorMessage`, Azure `errorState`.
         detail: Option<String>,
     },
     /// The timeout passed before the wanted state was seen.
     #[error("gave up after {elapsed:?} and {polls} polls; last seen: {}", last.as_ref().map_or_else(|| "nothing".to_owned(), ToString::to_string))]
     TimedOut {
-        /// Time from the first poll to giving up, by the waiter's clock.
+        /// Time from the first poll to giving up, on tokio's clock.
         elapsed: Duration,
         /// Polls sent.
         polls: u32,
@@ -431,24 +342,24 @@ pub enum WaitError {
 }
 
 impl WaitError {
-    /// The last peering-connection status seen: the failed one, or the last one before a
-    /// timeout.
-    pub fn last_status(&self) -> Option<&PeerStatus> {
+    /// The last peering-connection status seen, as Atlas spells it: the failed one, or the
+    /// last one before a timeout.
+    pub fn last_status(&self) -> Option<&str> {
         match self {
-            Self::Failed { status, .. } => status.as_ref(),
-            Self::TimedOut {
+            Self::Failed { status, .. }
+            | Self::TimedOut {
                 last: Some(Observed::Peer { status, .. }),
                 ..
-            } => status.as_ref(),
+            } => status.as_deref(),
             _ => None,
         }
     }
 
-    /// The provider's error detail, for a failed connection (or the last one seen).
+    /// The provider's reason, for a failed connection (or the last one seen).
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Self::Failed { detail, .. } => detail.as_deref(),
-            Self::TimedOut {
+            Self::Failed { detail, .. }
+            | Self::TimedOut {
                 last: Some(Observed::Peer { detail, .. }),
                 ..
             } => detail.as_deref(),
@@ -468,6 +379,43 @@ impl WaitError {
             _ => None,
         }
     }
+
+    fn failed(peer: &Peer) -> Self {
+        Self::Failed {
+            status: peer.raw_status().map(str::to_owned),
+            detail: peer.error_detail().map(str::to_owned),
+        }
+    }
+}
+
+/// What the customer must do for a peering connection to come up, as
+/// [`WaiterExt::wait_for_customer_step`] found it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CustomerStep {
+    /// AWS `PENDING_ACCEPTANCE`: accept the VPC peering request `connection_id` (`pcx-…`) in
+    /// the AWS account of the VPC (console, `aws ec2 accept-vpc-peering-connection`, or
+    /// Terraform's `aws_vpc_peering_connection_accepter`). AWS lets it expire after 7 days.
+    AcceptAwsPeering {
+        /// The AWS peering connection id, `pcx-` and 17 hexadecimal digits.
+        connection_id: String,
+        /// The connection as polled.
+        peer: Peer,
+    },
+    /// GCP `WAITING_FOR_USER`: create the peering from your VPC network to Atlas's network
+    /// `network_name` in Atlas's project `gcp_project_id` (the container's `gcpProjectId` and
+    /// `networkName`).
+    CreateGcpPeering {
+        /// Atlas's Google Cloud project.
+        gcp_project_id: String,
+        /// Atlas's VPC network in that project.
+        network_name: String,
+        /// The connection as polled.
+        peer: Peer,
+    },
+    /// The connection is already `AVAILABLE`: nothing to do (always so on Azure, which has no
+    /// customer step, and when the customer acted before the wait).
+    AlreadyAvailable(Peer),
 }
 
 // ---- Waiters ------------------------------------------------------------------------------
@@ -479,10 +427,26 @@ mod sealed {
 
 /// Waiters on [`Client`]; see the [module documentation](self).
 pub trait WaiterExt: sealed::Sealed {
+    /// Polls the peering connection until the customer must act, and says what to do
+    /// ([`CustomerStep`]); returns [`CustomerStep::AlreadyAvailable`] when it is already up.
+    ///
+    /// An AWS `PENDING_ACCEPTANCE` without a `connectionId` yet, and a GCP `WAITING_FOR_USER`
+    /// whose container does not name its project and network yet, mean "not yet". Fails at
+    /// once with [`WaitError::Failed`] on a failed connection (`FAILED`, or an AWS
+    /// `errorStateName` such as `REJECTED` or `EXPIRED`) or one being deleted, and with the
+    /// poll's own error if the connection does not exist (404).
+    fn wait_for_customer_step(
+        &self,
+        group_id: &str,
+        peer_id: &str,
+        options: WaitOptions,
+    ) -> impl Future<Output = Result<CustomerStep, Error>> + Send;
+
     /// Polls the peering connection until its status is `AVAILABLE` and returns it.
     ///
     /// Fails at once with [`WaitError::Failed`] on a failed connection or one being deleted,
-    /// and with the poll's own error if the connection does not exist (404).
+    /// and with the poll's own error if the connection does not exist (404). A connection
+    /// waiting for the customer polls on until the timeout.
     fn wait_peer_available(
         &self,
         group_id: &str,
@@ -526,17 +490,84 @@ enum Verdict<T> {
     NotYet(Observed),
 }
 
-impl WaitError {
-    /// The failure a peer in a terminal state reports: its status and the provider's detail.
-    fn failed(peer: &Peer) -> Self {
-        WaitError::Failed {
-            status: peer.status(),
-            detail: peer.error_detail().map(str::to_owned),
-        }
+/// The verdict on a peering connection that is neither done nor failed for good yet: `Fail`
+/// when it failed or is being deleted, else `None`.
+fn failed<T>(peer: &Peer) -> Option<Verdict<T>> {
+    (peer.is_terminal_failure() || peer.status() == Some(PeerStatus::Deleting))
+        .then(|| Verdict::Fail(WaitError::failed(peer), Observed::of_peer(peer)))
+}
+
+impl Client {
+    async fn poll_peer(&self, group_id: &str, peer_id: &str) -> Result<Peer, Error> {
+        self.get_peer()
+            .group_id(group_id)
+            .peer_id(peer_id)
+            .send()
+            .await
+    }
+
+    /// The GCP container's `gcpProjectId` and `networkName`, when both are set.
+    async fn gcp_network(
+        &self,
+        group_id: &str,
+        peer: &Peer,
+    ) -> Result<Option<(String, String)>, Error> {
+        let Some(container_id) = peer.container_id() else {
+            return Ok(None);
+        };
+        let container = self
+            .get_container()
+            .group_id(group_id)
+            .container_id(container_id)
+            .send()
+            .await?;
+        Ok(match container {
+            Container::Gcp(gcp) => gcp.gcp_project_id.flatten().zip(gcp.network_name.flatten()),
+            _ => None,
+        })
     }
 }
 
 impl WaiterExt for Client {
+    async fn wait_for_customer_step(
+        &self,
+        group_id: &str,
+        peer_id: &str,
+        options: WaitOptions,
+    ) -> Result<CustomerStep, Error> {
+        poll_until(&options, move || async move {
+            let peer = self.poll_peer(group_id, peer_id).await?;
+            if let Some(fail) = failed(&peer) {
+                return Ok(fail);
+            }
+            let seen = Observed::of_peer(&peer);
+            let step = match (&peer, peer.status()) {
+                (_, Some(PeerStatus::Available)) => Some(CustomerStep::AlreadyAvailable(peer)),
+                (Peer::Aws(_), Some(PeerStatus::WaitingForUser)) => connection_id(&peer)
+                    .map(str::to_owned)
+                    .map(|connection_id| CustomerStep::AcceptAwsPeering {
+                        connection_id,
+                        peer,
+                    }),
+                (Peer::Gcp(_), Some(PeerStatus::WaitingForUser)) => {
+                    self.gcp_network(group_id, &peer).await?.map(
+                        |(gcp_project_id, network_name)| CustomerStep::CreateGcpPeering {
+                            gcp_project_id,
+                            network_name,
+                            peer,
+                        },
+                    )
+                }
+                _ => None,
+            };
+            Ok(match step {
+                Some(step) => Verdict::Done(step, seen),
+                None => Verdict::NotYet(seen),
+            })
+        })
+        .await
+    }
+
     async fn wait_peer_available(
         &self,
         group_id: &str,
@@ -544,19 +575,12 @@ impl WaiterExt for Client {
         options: WaitOptions,
     ) -> Result<Peer, Error> {
         poll_until(&options, move || async move {
-            let peer = self
-                .get_peer()
-                .group_id(group_id)
-                .peer_id(peer_id)
-                .send()
-                .await?;
+            let peer = self.poll_peer(group_id, peer_id).await?;
             let seen = Observed::of_peer(&peer);
             Ok(if peer.is_available() {
                 Verdict::Done(peer, seen)
-            } else if peer.is_terminal_failure() || peer.status() == Some(PeerStatus::Deleting) {
-                Verdict::Fail(WaitError::failed(&peer), seen)
             } else {
-                Verdict::NotYet(seen)
+                failed(&peer).unwrap_or(Verdict::NotYet(seen))
             })
         })
         .await
@@ -569,13 +593,7 @@ impl WaiterExt for Client {
         options: WaitOptions,
     ) -> Result<(), Error> {
         poll_until(&options, move || async move {
-            let peer = match self
-                .get_peer()
-                .group_id(group_id)
-                .peer_id(peer_id)
-                .send()
-                .await
-            {
+            let peer = match self.poll_peer(group_id, peer_id).await {
                 Ok(peer) => peer,
                 Err(error) if is_peer_gone(&error) => {
                     return Ok(Verdict::Done((), Observed::Gone));
@@ -627,6 +645,12 @@ fn is_peer_gone(error: &Error) -> bool {
         )
 }
 
+/// `delay` less a random part of up to a quarter of it.
+fn jittered(delay: Duration) -> Duration {
+    let fraction = getrandom::u64().map_or(0.0, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
+    delay.mul_f64(1.0 - fraction / 4.0)
+}
+
 /// Polls with `poll` until it concludes, backing off between polls, up to the timeout.
 async fn poll_until<T, F, Fut>(options: &WaitOptions, mut poll: F) -> Result<T, Error>
 where
@@ -634,14 +658,14 @@ where
     Fut: Future<Output = Result<Verdict<T>, Error>>,
 {
     options.check()?;
-    let start = options.clock.now();
+    let start = Instant::now();
     let mut delay = options.initial_delay;
     let mut polls: u32 = 0;
     let mut last = None;
     loop {
         polls = polls.saturating_add(1);
         let outcome = poll().await;
-        let elapsed = options.clock.now().saturating_duration_since(start);
+        let elapsed = start.elapsed();
         if let Some(observer) = &options.on_poll {
             let (seen, error) = match &outcome {
                 Ok(Verdict::Done(_, seen) | Verdict::Fail(_, seen) | Verdict::NotYet(seen)) => {
@@ -681,7 +705,7 @@ where
             }
             .into());
         }
-        options.sleep.sleep(delay.min(remaining)).await;
+        tokio::time::sleep(jittered(delay).min(remaining)).await;
         delay = delay.saturating_mul(2).min(options.max_delay);
     }
 }
@@ -690,114 +714,43 @@ where
 mod tests {
     use super::*;
 
-    const S: fn(u64) -> Duration = Duration::from_secs;
-
-    fn wait_error(e: Error) -> WaitError {
-        match e {
-            Error::Wait(w) => *w,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn backoff_doubles_to_the_cap_and_the_last_wait_meets_the_deadline() {
-        let time = Arc::new(SimulatedTime::new());
-        let options = WaitOptions::new()
-            .with_timeout(S(200))
-            .with_sleep(time.clone())
-            .with_clock(time.clone());
-        let mut polls = 0;
-        let result: Result<(), _> = poll_until(&options, || {
-            polls += 1;
-            async { Ok(Verdict::NotYet(Observed::Container { provisioned: false })) }
-        })
-        .await
-        .map_err(wait_error);
-        // Polls at 0, 5, 15, 35, 75, 135, 195, 200.
-        assert_eq!(
-            time.slept(),
-            [S(5), S(10), S(20), S(40), S(60), S(60), S(5)]
-        );
-        assert_eq!(polls, 8);
-        match result {
-            Err(WaitError::TimedOut {
-                elapsed,
-                polls: 8,
-                last: Some(Observed::Container { provisioned: false }),
-                last_error: None,
-            }) => assert_eq!(elapsed, S(200)),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn zero_timeout_polls_once() {
-        let time = Arc::new(SimulatedTime::new());
-        let options = WaitOptions::new()
-            .with_timeout(Duration::ZERO)
-            .with_sleep(time.clone())
-            .with_clock(time.clone());
-        let result: Result<(), _> = poll_until(&options, move || async move {
-            Ok(Verdict::NotYet(Observed::Container { provisioned: false }))
-        })
-        .await
-        .map_err(wait_error);
-        assert!(matches!(result, Err(WaitError::TimedOut { polls: 1, .. })));
-        assert!(time.slept().is_empty());
-    }
-
-    #[tokio::test]
-    async fn bad_delays_are_refused_before_polling() {
-        for options in [
-            WaitOptions::new().with_initial_delay(Duration::ZERO),
-            WaitOptions::new().with_max_delay(S(1)),
-        ] {
-            let result: Result<(), _> =
-                poll_until(&options, move || async move { panic!("must not poll") }).await;
-            assert!(matches!(result, Err(Error::InvalidArgument(_))));
-        }
-    }
-
-    #[tokio::test]
-    async fn simulated_time_saturates_instead_of_panicking() {
-        let time = SimulatedTime::new();
-        let start = time.now();
-        time.sleep(Duration::MAX).await;
-        time.sleep(Duration::MAX).await;
-        assert_eq!(time.elapsed(), SimulatedTime::MAX_ELAPSED);
-        assert_eq!(time.now() - start, SimulatedTime::MAX_ELAPSED);
-        assert_eq!(time.slept(), [Duration::MAX, Duration::MAX]);
+    #[test]
+    fn jitter_takes_off_at_most_a_quarter() {
+        let delay = Duration::from_secs(40);
+        let sleeps: Vec<_> = (0..200).map(|_| jittered(delay)).collect();
+        assert!(sleeps.iter().all(|d| *d <= delay && *d >= delay * 3 / 4));
+        assert!(sleeps.iter().any(|d| *d != sleeps[0]), "random");
     }
 
     #[test]
-    fn errors_display_what_was_seen() {
+    fn errors_display_atlas_words() {
         let failed = WaitError::Failed {
-            status: Some(PeerStatus::Failed),
+            status: Some("FAILED".into()),
             detail: Some("REJECTED".into()),
         };
         assert_eq!(
             failed.to_string(),
-            "the peering connection cannot reach the wanted state: status FAILED (REJECTED)"
+            "the peering connection cannot reach the wanted state: FAILED (REJECTED)"
         );
-        assert_eq!(failed.last_status(), Some(&PeerStatus::Failed));
+        assert_eq!(failed.last_status(), Some("FAILED"));
         assert_eq!(failed.detail(), Some("REJECTED"));
         let timed_out = WaitError::TimedOut {
-            elapsed: S(60),
+            elapsed: Duration::from_secs(60),
             polls: 4,
             last: Some(Observed::Peer {
-                status: Some(PeerStatus::Unknown("QUEUED".into())),
-                raw_status: Some("QUEUED".into()),
+                status: Some("PENDING_ACCEPTANCE".into()),
+                connection_id: Some("pcx-0a1b2c3d4e5f60718".into()),
                 detail: None,
             }),
             last_error: None,
         };
         assert_eq!(
             timed_out.to_string(),
-            "gave up after 60s and 4 polls; last seen: status \"QUEUED\" (unknown)"
+            "gave up after 60s and 4 polls; last seen: PENDING_ACCEPTANCE, connection pcx-0a1b2c3d4e5f60718"
         );
         assert!(timed_out.is_timeout());
         let nothing = WaitError::TimedOut {
-            elapsed: S(1),
+            elapsed: Duration::from_secs(1),
             polls: 1,
             last: None,
             last_error: None,
@@ -811,6 +764,7 @@ mod tests {
         fn assert_send<T: Send>(_: &T) {}
         let client = Client::from_config(crate::Config::new()).expect("a client");
         let options = WaitOptions::new();
+        assert_send(&client.wait_for_customer_step("a", "b", options.clone()));
         assert_send(&client.wait_peer_available("a", "b", options.clone()));
         assert_send(&client.wait_peer_deleted("a", "b", options.clone()));
         assert_send(&client.wait_container_provisioned("a", "b", options));

@@ -1,25 +1,33 @@
-//! Waiters against servers the test starts on 127.0.0.1, on simulated time: backoff, terminal
-//! failures of each provider with their detail, timeouts with the last status, deletion.
+//! Waiters against a scripted Atlas the test starts on 127.0.0.1, on tokio's paused clock:
+//! backoff and deadline in virtual time, the customer's step of each provider, terminal
+//! failures with the provider's reason, timeouts with the last status, deletion.
+//!
+//! The scripted server runs on the test's own runtime. A server on another thread (httpmock's)
+//! would not do here: while the client waits for its answer the runtime is idle, and a paused
+//! clock jumps to the next timer, the client's own read timeout.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atlas_network_peering::models::{Peer, PeerStatus};
-use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
-use atlas_network_peering::waiter::{Observed, SimulatedTime, WaitError, WaitOptions, WaiterExt};
-use atlas_network_peering::{Client, Config};
-use httpmock::prelude::*;
+use atlas_network_peering::models::Peer;
+use atlas_network_peering::retry::RetryPolicy;
+use atlas_network_peering::waiter::{CustomerStep, Observed, WaitError, WaitOptions, WaiterExt};
+use atlas_network_peering::{Client, Config, Error};
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::time::Instant;
 
 mod common;
 use common::{CONTAINER, GROUP, PEER, peer_path};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
+const PCX: &str = "pcx-0a1b2c3d4e5f60718";
 
 /// Why a wait ended without the wanted state: the [`WaitError`] in the crate's error.
-fn wait_error(e: atlas_network_peering::Error) -> WaitError {
+fn wait_error(e: Error) -> WaitError {
     match e {
-        atlas_network_peering::Error::Wait(w) => *w,
+        Error::Wait(w) => *w,
         other => panic!("not a wait error: {other:?}"),
     }
 }
@@ -28,27 +36,110 @@ fn container_path() -> String {
     format!("/api/atlas/v1.0/groups/{GROUP}/containers/{CONTAINER}")
 }
 
-fn client(server: &MockServer) -> Client {
-    let config = Config::new()
-        .with_base_url(&server.base_url())
-        .unwrap()
-        .with_retry_policy(RetryPolicy::none())
-        .with_sleep(Arc::new(RecordingSleep::new()))
-        .with_jitter(Arc::new(FixedJitter(0.5)));
-    Client::from_config(config).unwrap()
+/// Answers per `"METHOD /path"`: a route's answers in order, its last one for every later
+/// request; an unscripted route gets 599.
+type Routes = HashMap<String, Vec<(u16, Value)>>;
+
+/// A scripted Atlas on the current runtime, and how often each route was asked.
+struct Atlas {
+    client: Client,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
 }
 
-/// Default backoff (5 s doubling to 60 s) on simulated time.
-fn options(time: &Arc<SimulatedTime>) -> WaitOptions {
-    WaitOptions::new()
-        .with_sleep(time.clone())
-        .with_clock(time.clone())
+impl Atlas {
+    async fn start(routes: &[(&str, String, Vec<(u16, Value)>)]) -> Self {
+        let routes: Routes = routes
+            .iter()
+            .map(|(method, path, answers)| (format!("{method} {path}"), answers.clone()))
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let (routes, counts) = (Arc::new(routes), hits.clone());
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket, routes.clone(), counts.clone()));
+            }
+        });
+        let config = Config::new()
+            .with_base_url(&base)
+            .unwrap()
+            .with_retry_policy(RetryPolicy::none());
+        Self {
+            client: Client::from_config(config).unwrap(),
+            hits,
+        }
+    }
+
+    fn calls(&self, method: &str, path: &str) -> usize {
+        let hits = self.hits.lock().unwrap();
+        hits.get(&format!("{method} {path}")).copied().unwrap_or(0)
+    }
 }
 
-fn aws(status: &str, error: Value) -> Value {
+/// One keep-alive connection: each request (none has a body) gets its route's next answer.
+async fn serve(
+    socket: tokio::net::TcpStream,
+    routes: Arc<Routes>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+) {
+    let mut socket = BufReader::new(socket);
+    loop {
+        let mut head = String::new();
+        if socket.read_line(&mut head).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let mut line = String::new();
+        while socket.read_line(&mut line).await.unwrap_or(0) > 2 {
+            line.clear();
+        }
+        let mut words = head.split_whitespace();
+        let method = words.next().unwrap_or_default();
+        let path = words
+            .next()
+            .unwrap_or_default()
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        let route = format!("{method} {path}");
+        let n = {
+            let mut hits = hits.lock().unwrap();
+            let n = hits.entry(route.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let (status, body) = routes
+            .get(&route)
+            .map(|answers| answers[(n - 1).min(answers.len() - 1)].clone())
+            .unwrap_or((599, json!({"detail": format!("unscripted {route}")})));
+        let body = if status == 204 {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let answer = format!(
+            "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if socket.get_mut().write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A scripted Atlas that answers `GET` of the test peer with `answers`.
+async fn peer_script(answers: Vec<(u16, Value)>) -> Atlas {
+    Atlas::start(&[("GET", peer_path(), answers)]).await
+}
+
+fn ok(bodies: impl IntoIterator<Item = Value>) -> Vec<(u16, Value)> {
+    bodies.into_iter().map(|body| (200, body)).collect()
+}
+
+fn aws(status: &str, connection: Value, error: Value) -> Value {
     json!({"id": PEER, "containerId": CONTAINER, "accepterRegionName": null,
         "awsAccountId": "123456789012", "routeTableCidrBlock": "172.31.0.0/16",
-        "vpcId": "vpc-07e3c5a9b1d2f4e68", "connectionId": null,
+        "vpcId": "vpc-07e3c5a9b1d2f4e68", "connectionId": connection,
         "statusName": status, "errorStateName": error})
 }
 
@@ -71,389 +162,469 @@ fn not_found() -> Value {
         "detail": "No peer with id 65c1d2e3f4a5b6c7d8e9f0a1 exists in group 6f1c2a9e4b7d3e0a1c5f8b21."})
 }
 
-/// Serves `bodies` in order, one poll each (the last one for every later poll), with `status`.
-async fn script<'a>(
-    server: &'a MockServer,
-    path: &str,
-    bodies: Vec<(u16, Value)>,
-) -> Vec<httpmock::Mock<'a>> {
-    let last = bodies.len() - 1;
-    let mut mocks = Vec::new();
-    for (i, (status, body)) in bodies.into_iter().enumerate() {
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(GET).path(path);
-                let then = then.status(status).json_body(body);
-                if i < last {
-                    then.up_to_n_times(1);
-                }
-            })
-            .await;
-        mocks.push(mock);
-    }
-    mocks
+/// The sleeps of the default backoff before poll `n + 1`: each is the backoff step less up to
+/// a quarter (jitter), so the time to reach a poll lies between three quarters of the sum of
+/// the steps and the sum.
+fn between(elapsed: Duration, steps: &[u64]) {
+    let full: u64 = steps.iter().sum();
+    assert!(
+        elapsed >= S(full) * 3 / 4 && elapsed <= S(full),
+        "{elapsed:?} not within 3/4 of {full} s and {full} s"
+    );
 }
 
-#[tokio::test]
+/// Every poll's status and connection id, as `on_poll` saw them.
+fn recorder() -> (WaitOptions, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let options = WaitOptions::new().on_poll(move |poll| {
+        let entry = match (poll.seen, poll.error) {
+            (Some(seen), _) => seen.to_string(),
+            (None, Some(error)) => format!("error: {error}"),
+            (None, None) => "nothing".into(),
+        };
+        log.lock().unwrap().push(entry);
+    });
+    (options, seen)
+}
+
+#[tokio::test(start_paused = true)]
 async fn pending_pending_available_takes_three_polls_with_doubling_waits() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (200, aws("INITIATING", Value::Null)),
-            (200, aws("FINALIZING", Value::Null)),
-            (200, aws("AVAILABLE", Value::Null)),
-        ],
-    )
+    let atlas = peer_script(ok([
+        aws("INITIATING", Value::Null, Value::Null),
+        aws("FINALIZING", json!(PCX), Value::Null),
+        aws("AVAILABLE", json!(PCX), Value::Null),
+    ]))
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let peer = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
+    let start = Instant::now();
+    let peer = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new())
         .await
         .unwrap();
-    assert!(matches!(peer, Peer::Aws(_)));
-    assert_eq!(peer.status(), Some(PeerStatus::Available));
-    assert_eq!(time.slept(), [S(5), S(10)]);
-    assert_eq!(time.elapsed(), S(15));
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
+    assert!(matches!(peer, Peer::Aws(_)) && peer.is_available());
+    between(start.elapsed(), &[5, 10]);
+    assert_eq!(atlas.calls("GET", &peer_path()), 3);
 }
 
-#[tokio::test]
-async fn the_backoff_is_configurable() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (200, gcp("ADDING_PEER", Value::Null)),
-            (200, gcp("ADDING_PEER", Value::Null)),
-            (200, gcp("WAITING_FOR_USER", Value::Null)),
-            (200, gcp("WAITING_FOR_USER", Value::Null)),
-            (200, gcp("AVAILABLE", Value::Null)),
-        ],
-    )
+#[tokio::test(start_paused = true)]
+async fn the_backoff_is_configurable_and_capped() {
+    let atlas = peer_script(ok([
+        gcp("ADDING_PEER", Value::Null),
+        gcp("ADDING_PEER", Value::Null),
+        gcp("WAITING_FOR_USER", Value::Null),
+        gcp("WAITING_FOR_USER", Value::Null),
+        gcp("AVAILABLE", Value::Null),
+    ]))
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    client(&server)
-        .wait_peer_available(
-            GROUP,
-            PEER,
-            options(&time)
-                .with_initial_delay(Duration::from_millis(500))
-                .with_max_delay(S(1)),
-        )
+    let start = Instant::now();
+    let options = WaitOptions::new()
+        .with_initial_delay(Duration::from_millis(2000))
+        .with_max_delay(S(4));
+    atlas
+        .client
+        .wait_peer_available(GROUP, PEER, options)
         .await
         .unwrap();
-    assert_eq!(time.slept(), [Duration::from_millis(500), S(1), S(1), S(1)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
+    between(start.elapsed(), &[2, 4, 4, 4]);
+    assert_eq!(atlas.calls("GET", &peer_path()), 5);
 }
 
-#[tokio::test]
-async fn aws_rejected_fails_at_once_with_the_error_state() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(200, aws("FAILED", json!("REJECTED")))],
-    )
-    .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
+#[tokio::test(start_paused = true)]
+async fn a_half_hour_wait_polls_at_the_default_pace_in_virtual_time() {
+    let atlas = peer_script(ok([aws("PENDING_ACCEPTANCE", json!(PCX), Value::Null)])).await;
+    let (options, seen) = recorder();
+    let start = Instant::now();
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, options.with_timeout(S(30 * 60)))
         .await
         .map_err(wait_error)
         .unwrap_err();
-    match &error {
-        WaitError::Failed { status, detail } => {
-            assert_eq!(status, &Some(PeerStatus::Failed));
-            assert_eq!(detail.as_deref(), Some("REJECTED"));
+    // The last sleep is cut short: the last poll is right at the deadline.
+    assert_eq!(start.elapsed(), S(30 * 60));
+    let WaitError::TimedOut { elapsed, polls, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*elapsed, S(30 * 60));
+    // Sleeps of 5, 10, 20 s, then 30 s, each less up to a quarter: between 63 and 83 polls.
+    assert!((63..=83).contains(polls), "{polls}");
+    assert_eq!(atlas.calls("GET", &peer_path()), *polls as usize);
+    assert_eq!(seen.lock().unwrap().len(), *polls as usize);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "gave up after 1800s and {polls} polls; last seen: PENDING_ACCEPTANCE, connection {PCX}"
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn aws_customer_step_returns_the_connection_id_once_there_is_one() {
+    let atlas = peer_script(ok([
+        aws("INITIATING", Value::Null, Value::Null),
+        aws("PENDING_ACCEPTANCE", Value::Null, Value::Null),
+        aws("PENDING_ACCEPTANCE", json!(PCX), Value::Null),
+    ]))
+    .await;
+    let (options, seen) = recorder();
+    let step = atlas
+        .client
+        .wait_for_customer_step(GROUP, PEER, options)
+        .await
+        .unwrap();
+    match step {
+        CustomerStep::AcceptAwsPeering {
+            connection_id,
+            peer,
+        } => {
+            assert_eq!(connection_id, PCX);
+            assert_eq!(peer.raw_status(), Some("PENDING_ACCEPTANCE"));
         }
         other => panic!("{other:?}"),
     }
-    assert!(error.to_string().contains("REJECTED"), "{error}");
-    assert!(time.slept().is_empty(), "no wait before failing");
-    mocks[0].assert_calls_async(1).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "INITIATING".to_owned(),
+            "PENDING_ACCEPTANCE".to_owned(),
+            format!("PENDING_ACCEPTANCE, connection {PCX}"),
+        ]
+    );
+    assert_eq!(atlas.calls("GET", &peer_path()), 3);
 }
 
-#[tokio::test]
-async fn aws_error_state_fails_even_before_the_status_says_failed() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (200, aws("PENDING_ACCEPTANCE", Value::Null)),
-            (200, aws("PENDING_ACCEPTANCE", json!("EXPIRED"))),
-        ],
-    )
+#[tokio::test(start_paused = true)]
+async fn gcp_customer_step_names_atlas_project_and_network_from_the_container() {
+    let container = json!({"id": CONTAINER, "providerName": "GCP", "atlasCidrBlock": "10.64.0.0/18",
+        "provisioned": false, "gcpProjectId": "p-0a1b2c3d4e5f6a7b8c9d0e1f", "networkName": "nt-64b0c1d2e3f4a5b6c7d8e9f1-abcd1234"});
+    let atlas = Atlas::start(&[
+        (
+            "GET",
+            peer_path(),
+            ok([
+                gcp("ADDING_PEER", Value::Null),
+                gcp("WAITING_FOR_USER", Value::Null),
+            ]),
+        ),
+        ("GET", container_path(), ok([container])),
+    ])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
+    let step = atlas
+        .client
+        .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
         .await
-        .map_err(wait_error)
-        .unwrap_err();
-    assert_eq!(error.last_status(), Some(&PeerStatus::WaitingForUser));
-    assert_eq!(error.detail(), Some("EXPIRED"));
-    assert!(matches!(error, WaitError::Failed { .. }));
-    assert_eq!(time.slept(), [S(5)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
+        .unwrap();
+    let CustomerStep::CreateGcpPeering {
+        gcp_project_id,
+        network_name,
+        ..
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(gcp_project_id, "p-0a1b2c3d4e5f6a7b8c9d0e1f");
+    assert_eq!(network_name, "nt-64b0c1d2e3f4a5b6c7d8e9f1-abcd1234");
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
+    assert_eq!(
+        atlas.calls("GET", &container_path()),
+        1,
+        "only once waiting"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_available_peering_has_no_customer_step() {
+    let atlas = peer_script(ok([
+        azure("ADDING_PEER", Value::Null),
+        azure("AVAILABLE", Value::Null),
+    ]))
+    .await;
+    let step = atlas
+        .client
+        .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&step, CustomerStep::AlreadyAvailable(Peer::Azure(_))),
+        "{step:?}"
+    );
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
+    assert_eq!(atlas.calls("GET", &container_path()), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_customer_step_wait_fails_at_once_with_the_provider_reason() {
+    for (body, status, reason) in [
+        (
+            aws("FAILED", json!(PCX), json!("EXPIRED")),
+            "FAILED",
+            "EXPIRED",
+        ),
+        (
+            aws("FAILED", json!(PCX), json!("REJECTED")),
+            "FAILED",
+            "REJECTED",
+        ),
+        (
+            gcp("FAILED", json!("The peer network's IP ranges overlap.")),
+            "FAILED",
+            "The peer network's IP ranges overlap.",
+        ),
+    ] {
+        let atlas = peer_script(ok([body])).await;
+        let start = Instant::now();
+        let error = atlas
+            .client
+            .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
+            .await
+            .map_err(wait_error)
+            .unwrap_err();
+        assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
+        assert_eq!(
+            (error.last_status(), error.detail()),
+            (Some(status), Some(reason))
+        );
+        assert!(
+            error.to_string().ends_with(&format!("{status} ({reason})")),
+            "{error}"
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO, "no sleep before failing");
+        assert_eq!(atlas.calls("GET", &peer_path()), 1);
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn aws_error_state_fails_even_before_the_status_says_failed() {
+    let atlas = peer_script(ok([
+        aws("PENDING_ACCEPTANCE", json!(PCX), Value::Null),
+        aws("PENDING_ACCEPTANCE", json!(PCX), json!("EXPIRED")),
+    ]))
+    .await;
+    let start = Instant::now();
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new())
+        .await
+        .map_err(wait_error)
+        .unwrap_err();
+    assert_eq!(error.last_status(), Some("PENDING_ACCEPTANCE"));
+    assert_eq!(error.detail(), Some("EXPIRED"));
+    assert!(matches!(error, WaitError::Failed { .. }));
+    between(start.elapsed(), &[5]);
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn azure_deletion_failed_ends_both_peer_waiters_with_the_error_state() {
-    let server = MockServer::start_async().await;
     let body = azure("DELETION_FAILED", json!("the virtual network is locked"));
-    let mocks = script(&server, &peer_path(), vec![(200, body)]).await;
-    let client = client(&server);
-    let time = Arc::new(SimulatedTime::new());
+    let atlas = peer_script(ok([body])).await;
+    let client = &atlas.client;
     for error in [
         client
-            .wait_peer_available(GROUP, PEER, options(&time))
+            .wait_peer_available(GROUP, PEER, WaitOptions::new())
             .await
             .map_err(wait_error)
             .unwrap_err(),
         client
-            .wait_peer_deleted(GROUP, PEER, options(&time))
+            .wait_peer_deleted(GROUP, PEER, WaitOptions::new())
             .await
             .map_err(wait_error)
             .unwrap_err(),
     ] {
-        match error {
-            WaitError::Failed { status, detail } => {
-                assert_eq!(status, Some(PeerStatus::DeletionFailed));
-                assert_eq!(detail.as_deref(), Some("the virtual network is locked"));
-            }
-            other => panic!("{other:?}"),
-        }
+        assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
+        assert_eq!(error.last_status(), Some("DELETION_FAILED"));
+        assert_eq!(error.detail(), Some("the virtual network is locked"));
     }
-    assert!(time.slept().is_empty());
-    mocks[0].assert_calls_async(2).await;
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
 }
 
-#[tokio::test]
-async fn gcp_failed_carries_the_error_message() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (200, gcp("ADDING_PEER", Value::Null)),
-            (
-                200,
-                gcp("FAILED", json!("The peer network's IP ranges overlap.")),
-            ),
-        ],
-    )
-    .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
-    assert!(matches!(
-        &error,
-        WaitError::Failed { status: Some(PeerStatus::Failed), detail: Some(d) }
-            if d == "The peer network's IP ranges overlap."
-    ));
-    assert_eq!(time.slept(), [S(5)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
-}
-
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn passing_the_deadline_times_out_with_the_last_status() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(200, gcp("ADDING_PEER", Value::Null))],
-    )
-    .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(60)))
+    let atlas = peer_script(ok([gcp("ADDING_PEER", Value::Null)])).await;
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(60)))
         .await
         .map_err(wait_error)
         .unwrap_err();
-    // Polls at 0, 5, 15, 35 and, the last wait cut short, 60.
-    assert_eq!(time.slept(), [S(5), S(10), S(20), S(25)]);
-    match &error {
-        WaitError::TimedOut {
-            elapsed,
-            polls,
-            last,
-            last_error,
-        } => {
-            assert_eq!((*elapsed, *polls), (S(60), 5));
-            assert_eq!(
-                last,
-                &Some(Observed::Peer {
-                    status: Some(PeerStatus::Pending),
-                    raw_status: Some("ADDING_PEER".into()),
-                    detail: None
-                })
-            );
-            assert!(last_error.is_none());
-        }
-        other => panic!("{other:?}"),
-    }
+    let WaitError::TimedOut {
+        elapsed,
+        polls,
+        last,
+        last_error,
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    // Polls at 0, about 5, 15, 35 (and maybe 60 less a quarter of 30), then at 60 exactly.
+    assert_eq!(*elapsed, S(60));
+    assert!((5..=6).contains(polls), "{polls}");
+    assert_eq!(
+        last,
+        &Some(Observed::Peer {
+            status: Some("ADDING_PEER".into()),
+            connection_id: None,
+            detail: None
+        })
+    );
+    assert!(last_error.is_none());
     assert!(error.is_timeout());
     assert_eq!(
         error.to_string(),
-        "gave up after 60s and 5 polls; last seen: status PENDING"
+        format!("gave up after 60s and {polls} polls; last seen: ADDING_PEER")
     );
-    mocks[0].assert_calls_async(5).await;
+    assert_eq!(atlas.calls("GET", &peer_path()), *polls as usize);
 }
 
-#[tokio::test]
-async fn an_unknown_status_keeps_polling_and_is_reported_on_timeout() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(200, aws("QUARANTINED", Value::Null))],
-    )
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_wait_is_cleaned_up_in_one_call() {
+    let atlas = Atlas::start(&[
+        (
+            "GET",
+            peer_path(),
+            ok([aws("PENDING_ACCEPTANCE", json!(PCX), Value::Null)]),
+        ),
+        ("DELETE", peer_path(), vec![(202, json!({}))]),
+    ])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(20)))
+    let (client, project, peer_id) = (&atlas.client, GROUP, PEER);
+    // The snippet of the waiter module's documentation.
+    let result = match client
+        .wait_peer_available(project, peer_id, WaitOptions::new().with_timeout(S(120)))
+        .await
+    {
+        Err(e) if e.wait_error().is_some_and(|w| w.is_timeout()) => {
+            client
+                .delete_peer()
+                .group_id(project)
+                .peer_id(peer_id)
+                .send()
+                .await
+                .unwrap();
+            Err(e)
+        }
+        other => other,
+    };
+    assert!(result.unwrap_err().wait_error().unwrap().is_timeout());
+    assert_eq!(atlas.calls("DELETE", &peer_path()), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_status_keeps_polling_and_is_reported_on_timeout() {
+    let atlas = peer_script(ok([aws("QUARANTINED", Value::Null, Value::Null)])).await;
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(20)))
         .await
         .map_err(wait_error)
         .unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
-    assert_eq!(
-        error.last_status(),
-        Some(&PeerStatus::Unknown("QUARANTINED".into()))
+    assert_eq!(error.last_status(), Some("QUARANTINED"));
+    assert!(
+        error.to_string().ends_with("last seen: QUARANTINED"),
+        "{error}"
     );
-    assert!(error.to_string().contains("QUARANTINED"), "{error}");
-    assert_eq!(time.slept(), [S(5), S(10), S(5)]);
-    mocks[0].assert_calls_async(4).await;
+    // Polls at 0, about 5 and 15 s, then at 20 s.
+    assert_eq!(atlas.calls("GET", &peer_path()), 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delete_waiter_succeeds_on_404() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (200, azure("DELETING", Value::Null)),
-            (200, aws("TERMINATING", Value::Null)),
-            (404, not_found()),
-        ],
-    )
+    let atlas = peer_script(vec![
+        (200, azure("DELETING", Value::Null)),
+        (200, aws("TERMINATING", json!(PCX), Value::Null)),
+        (404, not_found()),
+    ])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    client(&server)
-        .wait_peer_deleted(GROUP, PEER, options(&time))
+    let start = Instant::now();
+    atlas
+        .client
+        .wait_peer_deleted(GROUP, PEER, WaitOptions::new())
         .await
         .unwrap();
-    assert_eq!(time.slept(), [S(5), S(10)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
+    between(start.elapsed(), &[5, 10]);
+    assert_eq!(atlas.calls("GET", &peer_path()), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delete_waiter_times_out_reporting_deleting() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(200, gcp("DELETING", Value::Null))],
-    )
-    .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_deleted(GROUP, PEER, options(&time).with_timeout(S(5)))
+    let atlas = peer_script(ok([gcp("DELETING", Value::Null)])).await;
+    let error = atlas
+        .client
+        .wait_peer_deleted(GROUP, PEER, WaitOptions::new().with_timeout(S(5)))
         .await
         .map_err(wait_error)
         .unwrap_err();
     assert!(error.is_timeout());
-    assert_eq!(error.last_status(), Some(&PeerStatus::Deleting));
-    mocks[0].assert_calls_async(2).await;
+    assert_eq!(error.last_status(), Some("DELETING"));
+    // At 0, after 5 s less up to a quarter, and (when that was less) at 5 s.
+    assert!((2..=3).contains(&atlas.calls("GET", &peer_path())));
 }
 
-#[tokio::test]
-async fn a_missing_peer_ends_the_available_waiter_at_once() {
-    let server = MockServer::start_async().await;
-    let mocks = script(&server, &peer_path(), vec![(404, not_found())]).await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
+#[tokio::test(start_paused = true)]
+async fn a_missing_peer_ends_the_waits_at_once() {
+    let atlas = peer_script(vec![(404, not_found())]).await;
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new())
         .await
         .unwrap_err();
     assert!(error.is_gone(), "{error:?}");
-    assert!(time.slept().is_empty());
-    mocks[0].assert_calls_async(1).await;
+    let error = atlas
+        .client
+        .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
+        .await
+        .unwrap_err();
+    assert!(error.is_gone(), "{error:?}");
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_peer_being_deleted_cannot_become_available() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(200, aws("TERMINATING", Value::Null))],
-    )
-    .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_available(GROUP, PEER, options(&time))
+    let atlas = peer_script(ok([aws("TERMINATING", json!(PCX), Value::Null)])).await;
+    let error = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new())
         .await
         .map_err(wait_error)
         .unwrap_err();
-    assert!(matches!(
-        error,
-        WaitError::Failed {
-            status: Some(PeerStatus::Deleting),
-            detail: None
-        }
-    ));
-    mocks[0].assert_calls_async(1).await;
+    assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
+    assert_eq!(
+        (error.last_status(), error.detail()),
+        (Some("TERMINATING"), None)
+    );
+    assert_eq!(atlas.calls("GET", &peer_path()), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retryable_failure_is_polled_through_and_reported_on_timeout() {
-    let server = MockServer::start_async().await;
     let unavailable =
         json!({"error": 503, "errorCode": "UNEXPECTED_ERROR", "reason": "Service Unavailable"});
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![
-            (503, unavailable.clone()),
-            (200, gcp("AVAILABLE", Value::Null)),
-        ],
-    )
+    let atlas = peer_script(vec![
+        (503, unavailable.clone()),
+        (200, gcp("AVAILABLE", Value::Null)),
+    ])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let client = client(&server);
-    client
-        .wait_peer_available(GROUP, PEER, options(&time))
+    let (options, seen) = recorder();
+    atlas
+        .client
+        .wait_peer_available(GROUP, PEER, options)
         .await
         .unwrap();
-    assert_eq!(time.slept(), [S(5)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
+    assert_eq!(atlas.calls("GET", &peer_path()), 2);
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen[0].starts_with("error: ") && seen[0].contains("503"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1], "AVAILABLE");
 
     // Always 503: the timeout carries the error and no status.
-    let down = MockServer::start_async().await;
-    script(&down, &peer_path(), vec![(503, unavailable)]).await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = self::client(&down)
-        .wait_peer_available(GROUP, PEER, options(&time).with_timeout(S(10)))
+    let down = peer_script(vec![(503, unavailable)]).await;
+    let error = down
+        .client
+        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(10)))
         .await
         .map_err(wait_error)
         .unwrap_err();
@@ -468,37 +639,32 @@ async fn a_retryable_failure_is_polled_through_and_reported_on_timeout() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn container_waiter_waits_for_provisioned() {
-    let server = MockServer::start_async().await;
     let container = |provisioned: bool| {
         json!({"id": CONTAINER, "providerName": "GCP", "atlasCidrBlock": "10.64.0.0/18",
             "provisioned": provisioned, "gcpProjectId": null, "networkName": null})
     };
-    let mocks = script(
-        &server,
-        &container_path(),
-        vec![(200, container(false)), (200, container(true))],
-    )
+    let atlas = Atlas::start(&[(
+        "GET",
+        container_path(),
+        ok([container(false), container(true)]),
+    )])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let c = client(&server)
-        .wait_container_provisioned(GROUP, CONTAINER, options(&time))
+    let c = atlas
+        .client
+        .wait_container_provisioned(GROUP, CONTAINER, WaitOptions::new())
         .await
         .unwrap();
     assert!(c.is_provisioned());
     assert_eq!(c.id(), Some(CONTAINER));
-    assert_eq!(time.slept(), [S(5)]);
-    for mock in &mocks {
-        mock.assert_calls_async(1).await;
-    }
+    assert_eq!(atlas.calls("GET", &container_path()), 2);
 
     // Never provisioned: times out saying so.
-    let idle = MockServer::start_async().await;
-    script(&idle, &container_path(), vec![(200, container(false))]).await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&idle)
-        .wait_container_provisioned(GROUP, CONTAINER, options(&time).with_timeout(S(5)))
+    let idle = Atlas::start(&[("GET", container_path(), ok([container(false)]))]).await;
+    let error = idle
+        .client
+        .wait_container_provisioned(GROUP, CONTAINER, WaitOptions::new().with_timeout(S(5)))
         .await
         .map_err(wait_error)
         .unwrap_err();
@@ -511,59 +677,56 @@ async fn container_waiter_waits_for_provisioned() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_ids_and_options_send_nothing() {
-    let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(599);
-        })
-        .await;
-    let client = client(&server);
-    let time = Arc::new(SimulatedTime::new());
-    let bad_id = client
-        .wait_peer_available(GROUP, "nope", options(&time))
+    let atlas = Atlas::start(&[]).await;
+    let bad_id = atlas
+        .client
+        .wait_for_customer_step(GROUP, "nope", WaitOptions::new())
         .await
         .unwrap_err();
-    assert!(matches!(
-        bad_id,
-        atlas_network_peering::Error::InvalidArgument(_)
-    ));
-    let bad_options = client
+    assert!(matches!(bad_id, Error::InvalidArgument(_)), "{bad_id:?}");
+    let bad_options = atlas
+        .client
         .wait_peer_deleted(
             GROUP,
             PEER,
-            options(&time).with_initial_delay(Duration::ZERO),
+            WaitOptions::new().with_initial_delay(Duration::ZERO),
         )
         .await
         .unwrap_err();
     assert!(bad_options.to_string().contains("initial_delay"));
-    any.assert_calls_async(0).await;
-    assert!(time.slept().is_empty());
+    let too_short = WaitOptions::new().with_max_delay(S(1));
+    let bad_cap = atlas
+        .client
+        .wait_peer_available(GROUP, PEER, too_short)
+        .await
+        .unwrap_err();
+    assert!(
+        bad_cap
+            .to_string()
+            .contains("max_delay (1s) must be at least initial_delay (5s)"),
+        "{bad_cap}"
+    );
+    assert!(atlas.hits.lock().unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_missing_project_is_not_taken_for_a_deleted_peer() {
-    let server = MockServer::start_async().await;
-    let mocks = script(
-        &server,
-        &peer_path(),
-        vec![(
-            404,
-            json!({"error": 404, "errorCode": "GROUP_NOT_FOUND", "reason": "Not Found",
-                "detail": "No group with id 6f1c2a9e4b7d3e0a1c5f8b21 exists."}),
-        )],
-    )
+    let atlas = peer_script(vec![(
+        404,
+        json!({"error": 404, "errorCode": "GROUP_NOT_FOUND", "reason": "Not Found",
+            "detail": "No group with id 6f1c2a9e4b7d3e0a1c5f8b21 exists."}),
+    )])
     .await;
-    let time = Arc::new(SimulatedTime::new());
-    let error = client(&server)
-        .wait_peer_deleted(GROUP, PEER, options(&time))
+    let error = atlas
+        .client
+        .wait_peer_deleted(GROUP, PEER, WaitOptions::new())
         .await
         .unwrap_err();
     assert_eq!(
         error.error_code(),
         Some(&atlas_network_peering::types::ApiErrorCode::GroupNotFound)
     );
-    mocks[0].assert_calls_async(1).await;
+    assert_eq!(atlas.calls("GET", &peer_path()), 1);
 }
