@@ -8,7 +8,7 @@ mod model;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 
@@ -27,23 +27,19 @@ pub enum Fault {
     Slow(Duration),
 }
 
-/// The simulator's clock: virtual seconds since the start. In-process it moves only by
-/// [`Simulator::advance`]; with a time scale it also runs with real time (the binary's
-/// `--time-scale`).
+/// The simulator's clock: virtual time since the start. It reads tokio's clock, so under a
+/// paused test runtime (`#[tokio::test(start_paused = true)]`) it moves as that clock does:
+/// `scale` virtual seconds per second of tokio's clock, plus what [`Simulator::advance`] added.
 #[derive(Debug)]
 struct Clock {
-    started: Instant,
-    scale: Option<f64>,
+    started: tokio::time::Instant,
+    scale: f64,
     offset: Mutex<Duration>,
 }
 
 impl Clock {
     fn now(&self) -> Duration {
-        let running = self
-            .scale
-            .map(|scale| self.started.elapsed().mul_f64(scale))
-            .unwrap_or_default();
-        *lock(&self.offset) + running
+        *lock(&self.offset) + self.started.elapsed().mul_f64(self.scale)
     }
 }
 
@@ -58,17 +54,16 @@ struct Shared {
     requests: AtomicU64,
 }
 
-/// `n` random hexadecimal characters (from the operating system; a clock-based fallback).
+/// `n` random hexadecimal characters (from the operating system; if it has none, from the
+/// standard library's randomly seeded hasher).
 pub(crate) fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n.div_ceil(2)];
     if getrandom::fill(&mut bytes).is_err() {
-        let seed = Instant::now().elapsed().as_nanos() as u64
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos() as u64;
+        use std::hash::{BuildHasher, Hasher};
         for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed >> ((i % 8) * 8)) as u8 ^ i as u8;
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(i);
+            *b = h.finish() as u8;
         }
     }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -79,7 +74,7 @@ pub(crate) fn random_hex(n: usize) -> String {
 #[derive(Clone, Debug)]
 pub struct Builder {
     port: u16,
-    time_scale: Option<f64>,
+    time_scale: f64,
     timings: Timings,
     nonce_lifetime: Duration,
     token_lifetime: Duration,
@@ -89,7 +84,7 @@ impl Default for Builder {
     fn default() -> Self {
         Self {
             port: 0,
-            time_scale: None,
+            time_scale: 1.0,
             timings: Timings::default(),
             nonce_lifetime: Duration::from_secs(300),
             token_lifetime: Duration::from_secs(3600),
@@ -105,11 +100,14 @@ impl Builder {
         self
     }
 
-    /// Lets the clock run with real time, `scale` virtual seconds per real second (default: it
-    /// moves only by [`Simulator::advance`]).
+    /// How fast the simulator's clock runs: `scale` virtual seconds per second of tokio's
+    /// clock (default 1; a value that is not a positive number is ignored). Under a paused
+    /// tokio clock, virtual time moves only as the paused clock does.
     #[must_use]
     pub fn time_scale(mut self, scale: f64) -> Self {
-        self.time_scale = Some(scale).filter(|s| s.is_finite() && *s > 0.0);
+        if scale.is_finite() && scale > 0.0 {
+            self.time_scale = scale;
+        }
         self
     }
 
@@ -157,7 +155,7 @@ impl Builder {
                 self.token_lifetime,
             )),
             clock: Clock {
-                started: Instant::now(),
+                started: tokio::time::Instant::now(),
                 scale: self.time_scale,
                 offset: Mutex::new(Duration::ZERO),
             },
@@ -268,14 +266,15 @@ impl Simulator {
         self.shared.clock.now()
     }
 
-    /// Moves the clock forward: due steps of every peering happen (a peering requested
-    /// becomes pending, a deletion ends, ...).
+    /// Moves the clock forward by `by` on top of tokio's clock: due steps of every peering
+    /// happen (a peering requested becomes pending, a deletion ends, ...).
     pub fn advance(&self, by: Duration) {
         *lock(&self.shared.clock.offset) += by;
     }
 
     /// What the customer does with a pending peering in their cloud ([`Verdict::Accept`]
-    /// moves it on; `Reject` and `Fail` fail it with the provider's error). `false` when
+    /// moves it on; `Reject` and `Fail` fail it with the provider's error). `peer_id` is
+    /// Atlas's id of the peering or, for AWS, its `connectionId` (`pcx-...`). `false` when
     /// there is no such peering, or it is not pending and the verdict is `Accept`.
     pub fn decide(&self, peer_id: &str, verdict: Verdict) -> bool {
         let now = self.now();
@@ -284,7 +283,8 @@ impl Simulator {
             .is_some()
     }
 
-    /// Accepts a pending peering, as the customer would in their cloud.
+    /// Accepts a pending peering, as the customer would in their cloud: by Atlas's id of the
+    /// peering or by its AWS `connectionId` (`pcx-...`).
     pub fn accept_peer(&self, peer_id: &str) -> bool {
         self.decide(peer_id, Verdict::Accept)
     }

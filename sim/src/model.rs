@@ -1019,36 +1019,54 @@ fn overlap_check(project: &Project, cidr: Cidr, except: Option<&str>) -> Result<
     Ok(())
 }
 
-/// Moves every peering of the project through the automatic steps that are due at `now`:
-/// AWS `INITIATING → PENDING_ACCEPTANCE`, GCP `ADDING_PEER → WAITING_FOR_USER`, Azure
-/// `ADDING_PEER → AVAILABLE`, AWS `FINALIZING → AVAILABLE`, an auto-accepted wait, and the end
-/// of a deletion (the connection is gone). A model of Atlas's documented states (§5.6), not a
-/// recording.
-pub(crate) fn settle(project: &mut Project, timings: Timings, now: Duration) {
-    for peer in &mut project.peers {
-        loop {
-            let due = |after: Duration| now >= peer.since + after;
-            let next = match (peer.provider, peer.stage) {
-                (Provider::Azure, Stage::Adding) if due(timings.adding) => Stage::Available,
-                (_, Stage::Adding) if due(timings.adding) => Stage::WaitingForUser,
-                (_, Stage::WaitingForUser) if timings.auto_accept.is_some_and(&due) => {
-                    accepted(peer.provider)
-                }
-                (_, Stage::Finalizing) if due(timings.finalizing) => Stage::Available,
-                _ => break,
-            };
-            let at = peer.since
-                + match peer.stage {
-                    Stage::Adding => timings.adding,
-                    Stage::Finalizing => timings.finalizing,
-                    _ => timings.auto_accept.unwrap_or_default(),
-                };
-            move_to(peer, next, at);
+/// How long an AWS peering request waits for the customer before AWS expires it: a week (AWS
+/// VPC peering documentation, "VPC peering connection lifecycle": a request not accepted
+/// within 7 days expires).
+pub(crate) const AWS_REQUEST_EXPIRES: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The automatic step a peering takes next, if any: when (virtual time), to which stage, with
+/// which error. AWS `INITIATING → PENDING_ACCEPTANCE`, GCP `ADDING_PEER → WAITING_FOR_USER`,
+/// Azure `ADDING_PEER → AVAILABLE`, AWS `FINALIZING → AVAILABLE`, an auto-accepted wait, an
+/// AWS request that expires (`FAILED`, `EXPIRED`), and the end of a deletion (`None` stage:
+/// the connection is gone). A model of Atlas's documented states, not a recording.
+pub(crate) fn next_step(peer: &Peer, timings: Timings) -> Option<(Duration, Option<Stage>)> {
+    let after = |d: Duration| peer.since + d;
+    match (peer.provider, peer.stage) {
+        (Provider::Azure, Stage::Adding) => Some((after(timings.adding), Some(Stage::Available))),
+        (_, Stage::Adding) => Some((after(timings.adding), Some(Stage::WaitingForUser))),
+        (provider, Stage::WaitingForUser) => {
+            let accept = timings
+                .auto_accept
+                .map(|d| (after(d), Some(accepted(provider))));
+            let expire = (provider == Provider::Aws)
+                .then(|| (after(AWS_REQUEST_EXPIRES), Some(Stage::Failed)));
+            match (accept, expire) {
+                (Some(a), Some(e)) if e.0 < a.0 => Some(e),
+                (Some(a), _) => Some(a),
+                (None, e) => e,
+            }
         }
+        (_, Stage::Finalizing) => Some((after(timings.finalizing), Some(Stage::Available))),
+        (_, Stage::Deleting) => Some((after(timings.deleting), None)),
+        (_, Stage::Available | Stage::Failed) => None,
     }
-    project
-        .peers
-        .retain(|p| !(p.stage == Stage::Deleting && now >= p.since + timings.deleting));
+}
+
+/// Moves every peering of the project through the automatic steps due at `now`
+/// ([`next_step`]); a deletion that ended removes the connection.
+pub(crate) fn settle(project: &mut Project, timings: Timings, now: Duration) {
+    project.peers.retain_mut(|peer| {
+        while let Some((at, stage)) = next_step(peer, timings).filter(|(at, _)| *at <= now) {
+            let Some(stage) = stage else {
+                return false;
+            };
+            if stage == Stage::Failed {
+                peer.error = Some("EXPIRED".to_owned());
+            }
+            move_to(peer, stage, at);
+        }
+        true
+    });
 }
 
 /// What a pending peering becomes once the customer accepts it.
@@ -1059,12 +1077,20 @@ fn accepted(provider: Provider) -> Stage {
     }
 }
 
+/// Enters `stage` at `at`. An AWS peering gets its `connectionId` (the AWS peering request,
+/// `pcx-` and 17 hexadecimal digits) when it starts waiting for the customer, and keeps it.
 pub(crate) fn move_to(peer: &mut Peer, stage: Stage, at: Duration) {
-    if peer.provider == Provider::Aws && stage == Stage::Finalizing {
-        peer.connection_id = Some(format!("pcx-{}", &peer.id[7..24]));
+    if peer.provider == Provider::Aws && stage == Stage::WaitingForUser {
+        peer.connection_id = Some(pcx(&peer.id));
     }
     peer.stage = stage;
     peer.since = at;
+}
+
+/// The AWS peering request of the peering `id`: `pcx-` and the id's last 17 hexadecimal
+/// digits (unique in one simulator, whose ids share their first 8 digits).
+pub(crate) fn pcx(id: &str) -> String {
+    format!("pcx-{}", &id[7..24])
 }
 
 /// The customer's answer to a pending peering, or the provider's failure.
@@ -1083,7 +1109,11 @@ impl World {
         let timings = self.timings;
         for project in self.projects.values_mut() {
             settle(project, timings, now);
-            if let Some(peer) = project.peers.iter_mut().find(|p| p.id == id) {
+            let found = project
+                .peers
+                .iter_mut()
+                .find(|p| p.id == id || p.connection_id.as_deref() == Some(id));
+            if let Some(peer) = found {
                 match verdict {
                     Verdict::Accept if peer.stage == Stage::WaitingForUser => {
                         move_to(peer, accepted(peer.provider), now);
