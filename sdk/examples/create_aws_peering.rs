@@ -1,6 +1,8 @@
-//! Peers a project with an AWS VPC: finds the project's AWS container in a region (or creates
-//! one), requests a peering connection with the VPC, waits until it is AVAILABLE, saying what
-//! each poll saw, and with `--delete` removes it again (and the container, if it made it).
+//! Peers a project with an AWS VPC, the whole flow: finds the project's AWS container in a
+//! region (or creates one), requests a peering connection with the VPC, waits for the
+//! customer's step and prints the `pcx-` request to accept in the VPC's AWS account, waits
+//! until the connection is AVAILABLE, saying what each poll saw, and with `--delete` removes it
+//! again (and the container, if it made it).
 //!
 //! ```sh
 //! # Against the local Atlas (no credentials in the environment): the whole round trip.
@@ -16,8 +18,10 @@
 //! ```
 //!
 //! After the request, AWS shows the peering connection in the VPC's account as a request to
-//! accept (VPC console, Peering connections); Atlas reports it `PENDING_ACCEPTANCE` until
-//! someone does. The local Atlas plays that customer and accepts after a simulated minute.
+//! accept (VPC console, Peering connections); Atlas reports it `PENDING_ACCEPTANCE`, with the
+//! request's `pcx-` id in `connectionId`, until someone does (AWS lets it expire after 7
+//! days). Against the local Atlas, the example accepts it in-process, as the customer would.
+//! `--vpc-region` takes AWS's spelling (`eu-west-1`), `--atlas-region` either spelling.
 
 mod support;
 
@@ -27,7 +31,7 @@ use std::time::Duration;
 use atlas_network_peering::models::{Container, Peer};
 use atlas_network_peering::pagination::{ClientPaginationExt, MAX_ITEMS_PER_PAGE, Paging};
 use atlas_network_peering::types::{AwsContainer, AwsPeer, AwsRegion, CloudProvider};
-use atlas_network_peering::waiter::{Observed, WaitOptions, WaiterExt};
+use atlas_network_peering::waiter::{CustomerStep, Poll, WaitOptions, WaiterExt};
 use futures_util::StreamExt;
 use support::{BoxError, Session};
 
@@ -60,7 +64,7 @@ fn parse(args: &[String]) -> Result<Plan, BoxError> {
     while let Some(flag) = args.next() {
         let mut value = || args.next().cloned().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--atlas-region" => plan.atlas_region = AwsRegion::from(value()?),
+            "--atlas-region" => plan.atlas_region = atlas_region(&value()?)?,
             "--atlas-cidr" => plan.atlas_cidr = value()?,
             "--aws-account-id" => plan.aws_account_id = value()?,
             "--vpc-id" => plan.vpc_id = value()?,
@@ -72,6 +76,16 @@ fn parse(args: &[String]) -> Result<Plan, BoxError> {
         }
     }
     Ok(plan)
+}
+
+/// A container region in AWS's spelling (`eu-central-1`) or Atlas's (`EU_CENTRAL_1`).
+fn atlas_region(name: &str) -> Result<AwsRegion, BoxError> {
+    let atlas = AwsRegion::from(name);
+    Ok(if atlas.is_known() {
+        atlas
+    } else {
+        AwsRegion::from_provider_name(name)?
+    })
 }
 
 #[tokio::main]
@@ -161,40 +175,49 @@ async fn create_aws_peering(session: &Session, plan: &Plan) -> Result<(), BoxErr
         peer.raw_status().unwrap_or("?")
     );
 
-    // 3. Wait, saying what each poll sees: nothing happens until AWS account accepts.
+    // 3. Wait for the customer's step: Atlas asks AWS for a VPC peering request (`pcx-...`)
+    //    that the VPC's account must accept. Each poll says what it saw, in Atlas's words.
     let local = session.is_local();
+    let delay = Duration::from_secs(if local { 1 } else { 5 });
+    let progress = |poll: &Poll<'_>| match (poll.seen, poll.error) {
+        (Some(seen), _) => println!("   {seen} after {} s", poll.elapsed.as_secs()),
+        (None, error) => println!("   poll {} failed: {error:?}", poll.number),
+    };
     let options = WaitOptions::new()
-        .with_initial_delay(Duration::from_secs(if local { 1 } else { 5 }))
-        .on_poll(move |poll| match poll.seen {
-            Some(Observed::Peer {
-                raw_status: Some(status),
-                ..
-            }) if status == "PENDING_ACCEPTANCE" => {
-                println!(
-                    "   {status} for {} s: accept the peering request in your AWS account",
-                    poll.elapsed.as_secs()
-                )
+        .with_initial_delay(delay)
+        .on_poll(progress);
+    match client
+        .wait_for_customer_step(project, &peer_id, options.clone())
+        .await?
+    {
+        CustomerStep::AcceptAwsPeering { connection_id, .. } => {
+            println!(
+                "3. Accept {connection_id} in AWS account {} (VPC console, Peering connections),",
+                plan.aws_account_id
+            );
+            println!(
+                "   or: aws ec2 accept-vpc-peering-connection --vpc-peering-connection-id {connection_id}"
+            );
+            if let Some(sim) = &session.sim {
+                // The local Atlas's AWS: accept as the customer would.
+                sim.accept_peer(&connection_id);
+                println!("   The local Atlas accepted {connection_id}, as the customer would.");
             }
-            Some(seen) => println!("   {seen} after {} s", poll.elapsed.as_secs()),
-            None => println!(
-                "   poll {} failed: {:?}",
-                poll.number,
-                poll.error.map(ToString::to_string)
-            ),
-        });
+        }
+        CustomerStep::AlreadyAvailable(_) => println!("3. Already accepted."),
+        other => return Err(format!("not an AWS step: {other:?}").into()),
+    }
+
+    // 4. Wait until it carries traffic (up to an hour, as Terraform does).
     let peer = client
         .wait_peer_available(project, &peer_id, options)
         .await?;
-    let pcx = match &peer {
-        Peer::Aws(aws) => aws.connection_id.clone().flatten(),
-        _ => None,
-    };
     println!(
-        "3. {peer_id} is AVAILABLE (AWS connection {}).",
-        pcx.as_deref().unwrap_or("?")
+        "4. {peer_id} is {}.",
+        peer.raw_status().unwrap_or("without a status")
     );
 
-    // 4. Tear down: the peering, then the container if this run made it. "Already gone" is done.
+    // 5. Tear down: the peering, then the container if this run made it. "Already gone" is done.
     if plan.delete {
         match client
             .delete_peer()
@@ -207,10 +230,9 @@ async fn create_aws_peering(session: &Session, plan: &Plan) -> Result<(), BoxErr
             Err(e) if e.is_gone() => {}
             Err(e) => return Err(e.into()),
         }
-        let options =
-            WaitOptions::new().with_initial_delay(Duration::from_secs(if local { 1 } else { 5 }));
+        let options = WaitOptions::new().with_initial_delay(delay);
         client.wait_peer_deleted(project, &peer_id, options).await?;
-        println!("4. Deleted peering connection {peer_id}.");
+        println!("5. Deleted peering connection {peer_id}.");
         if created {
             client
                 .delete_container()
@@ -260,7 +282,7 @@ async fn find_peer(session: &Session, vpc_id: &str) -> Result<Option<Peer>, BoxE
 mod tests {
     use atlas_network_peering::pagination::ClientPaginationExt;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_whole_round_trip_runs_against_the_local_atlas() {
         let session = super::support::local("test").await.unwrap();
         let mut plan = super::parse(&[]).unwrap();

@@ -200,9 +200,7 @@ fn describe_peer(peer: &Peer) -> String {
         Peer::Unknown(unknown) => format!("not modelled; fields {:?}", unknown.raw().keys()),
         _ => "not modelled".to_owned(),
     };
-    let status = peer
-        .status()
-        .map_or_else(|| "(no status)".to_owned(), |s| s.to_string());
+    let status = peer.raw_status().unwrap_or("(no status)");
     let mut line = format!(
         "{}  {:<16}  container {} <-> {}",
         peer.id().unwrap_or("(no id)"),

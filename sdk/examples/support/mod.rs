@@ -7,9 +7,7 @@
 // Each example uses only part of this module.
 #![allow(dead_code)]
 
-use std::time::Duration;
-
-use atlas_network_peering_sim::{Simulator, Timings};
+use atlas_network_peering_sim::Simulator;
 
 /// The error type of the examples' own functions.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -86,18 +84,11 @@ pub fn atlas_from_env() -> Result<Session, String> {
     })
 }
 
-/// The local Atlas, with its API key. Its clock runs a minute per real second and its
-/// customer accepts a pending peering after a simulated minute, so that a peering comes up
-/// in seconds.
+/// The local Atlas, with its API key. Its clock runs a minute per second of tokio's clock, so
+/// that a peering moves on in seconds; a pending peering waits for the example to accept it
+/// (`sim.accept_peer`), as the customer would in their cloud.
 pub async fn local(why: &str) -> Result<Session, BoxError> {
-    let sim = Simulator::builder()
-        .time_scale(60.0)
-        .timings(Timings {
-            auto_accept: Some(Duration::from_secs(60)),
-            ..Timings::default()
-        })
-        .start()
-        .await?;
+    let sim = Simulator::builder().time_scale(60.0).start().await?;
     let config = atlas_network_peering::Config::new()
         .with_base_url(sim.base_url())?
         .with_api_key(sim.public_key(), sim.private_key());
