@@ -121,8 +121,11 @@ pub struct WaitOptions {
     timeout: Duration,
     initial_delay: Duration,
     max_delay: Duration,
-    on_poll: Option<Arc<dyn Fn(&Poll<'_>) + Send + Sync>>,
+    on_poll: Option<Observer>,
 }
+
+/// What [`WaitOptions::on_poll`] keeps.
+type Observer = Arc<dyn Fn(&Poll<'_>) + Send + Sync>;
 
 impl fmt::Debug for WaitOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -36,9 +36,11 @@ fn container_path() -> String {
     format!("/api/atlas/v1.0/groups/{GROUP}/containers/{CONTAINER}")
 }
 
-/// Answers per `"METHOD /path"`: a route's answers in order, its last one for every later
-/// request; an unscripted route gets 599.
-type Routes = HashMap<String, Vec<(u16, Value)>>;
+/// A route's answers (status and body) in order, its last one for every later request.
+type Answers = Vec<(u16, Value)>;
+
+/// Answers per `"METHOD /path"`; an unscripted route gets 599.
+type Routes = HashMap<String, Answers>;
 
 /// A scripted Atlas on the current runtime, and how often each route was asked.
 struct Atlas {
@@ -47,7 +49,7 @@ struct Atlas {
 }
 
 impl Atlas {
-    async fn start(routes: &[(&str, String, Vec<(u16, Value)>)]) -> Self {
+    async fn start(routes: &[(&str, String, Answers)]) -> Self {
         let routes: Routes = routes
             .iter()
             .map(|(method, path, answers)| (format!("{method} {path}"), answers.clone()))
@@ -613,7 +615,7 @@ async fn a_retryable_failure_is_polled_through_and_reported_on_timeout() {
         .await
         .unwrap();
     assert_eq!(atlas.calls("GET", &peer_path()), 2);
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert!(
         seen[0].starts_with("error: ") && seen[0].contains("503"),
         "{seen:?}"
