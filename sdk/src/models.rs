@@ -14,7 +14,7 @@
 //! - An entry of a known provider that does not match its schema is an error naming the
 //!   provider and the field, never an `Unknown`.
 //!
-//! [`decode_failure`] names the JSON path of a body that does not decode, through
+//! `decode_failure` names the JSON path of a body that does not decode, through
 //! `serde_path_to_error`, down into the entry (`/results/0/provisioned`).
 
 use std::cell::RefCell;
@@ -801,7 +801,9 @@ impl types::AzureContainer {
 impl types::AwsPeer {
     /// An AWS peering request: the Atlas container, the customer's 12-digit AWS account, VPC,
     /// the VPC's CIDR block (or the subnet of it that reaches Atlas), and the VPC's region in
-    /// AWS's own spelling (`"eu-west-1"`), or `None` when it is the container's region.
+    /// AWS's own spelling (`"eu-west-1"`, which `AwsRegion::EuWest1.provider_name()` gives),
+    /// or `None` when it is the container's region. The container itself takes Atlas's
+    /// spelling ([`types::AwsRegion`], `EU_WEST_1`).
     /// `providerName` is `AWS`; the fields Atlas fills in (`id`, `statusName`, `connectionId`,
     /// `errorStateName`) are left out.
     ///

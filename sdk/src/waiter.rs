@@ -17,28 +17,12 @@
 //! A peering comes up only after the customer acts in their own cloud account: on AWS they
 //! accept the VPC peering request whose id (`pcx-…`) Atlas shows in `connectionId` from
 //! `PENDING_ACCEPTANCE` on; on GCP they create the peering from their network to Atlas's
-//! project and network, which the container's `gcpProjectId` and `networkName` name. Azure
-//! has no such step. So a peering is automated in two waits, as Terraform's
-//! `mongodbatlas_network_peering` and MongoDB's Kubernetes operator do it:
-//!
-//! ```no_run
-//! use atlas_network_peering::waiter::{CustomerStep, WaitOptions, WaiterExt};
-//!
-//! # async fn run(client: atlas_network_peering::Client, project: &str, peer_id: &str) -> Result<(), atlas_network_peering::Error> {
-//! match client.wait_for_customer_step(project, peer_id, WaitOptions::new()).await? {
-//!     CustomerStep::AcceptAwsPeering { connection_id, .. } => {
-//!         println!("accept {connection_id} in your AWS account"); // or let your tooling do it
-//!     }
-//!     CustomerStep::CreateGcpPeering { gcp_project_id, network_name, .. } => {
-//!         println!("peer your network with {gcp_project_id}/{network_name}");
-//!     }
-//!     CustomerStep::AlreadyAvailable(_) => {}
-//!     _ => {}
-//! }
-//! let peer = client.wait_peer_available(project, peer_id, WaitOptions::new()).await?;
-//! # Ok(())
-//! # }
-//! ```
+//! project and network (the container's `gcpProjectId` and `networkName`). Azure has no such
+//! step. Automation waits twice, as Terraform's `mongodbatlas_network_peering` does:
+//! [`wait_for_customer_step`](WaiterExt::wait_for_customer_step) says what to do
+//! ([`CustomerStep`]), then [`wait_peer_available`](WaiterExt::wait_peer_available). The
+//! [crate documentation](crate) ("The AWS flow") shows both, and the cleanup of a wait that
+//! timed out.
 //!
 //! # Timing, beside Terraform's
 //!
@@ -51,30 +35,12 @@
 //! deadline. Time is tokio's (`tokio::time::Instant` and `sleep`): under a paused clock
 //! (`#[tokio::test(start_paused = true)]`) an hour-long wait takes no real time.
 //!
-//! Terraform's `mongodbatlas_network_peering` waits 1 h by default for a create, update or
-//! delete, polling about every 10 s; the 1 h timeout is the same here, since a wait may span
-//! a human's step. The polls back off to 30 s instead: an hour of waiting costs about 120
-//! requests instead of 360, and a state change is seen at most 30 s late.
-//!
-//! # A wait that timed out: clean up
-//!
-//! Terraform deletes a peering whose create wait timed out (`delete_on_create_timeout`,
-//! true by default). The waiters do not delete anything themselves; the same cleanup is a
-//! few lines, since the caller holds the ids:
-//!
-//! ```no_run
-//! # use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
-//! # async fn run(client: atlas_network_peering::Client, project: &str, peer_id: &str) -> Result<(), atlas_network_peering::Error> {
-//! match client.wait_peer_available(project, peer_id, WaitOptions::new()).await {
-//!     Err(e) if e.wait_error().is_some_and(|w| w.is_timeout()) => {
-//!         client.delete_peer().group_id(project).peer_id(peer_id).send().await?;
-//!         return Err(e);
-//!     }
-//!     other => other?,
-//! };
-//! # Ok(())
-//! # }
-//! ```
+//! Terraform waits 1 h by default for a create, update or delete, polling about every 10 s;
+//! the timeout is the same here, since a wait may span a human's step. The polls back off to
+//! 30 s instead: an hour costs about 120 requests instead of 360, and a change is seen at
+//! most 30 s late. Terraform also deletes a peering whose create wait timed out
+//! (`delete_on_create_timeout`); the waiters delete nothing themselves: on
+//! [`WaitError::is_timeout`], call `client.delete_peer()` with the ids the wait was given.
 //!
 //! # Errors and progress
 //!
