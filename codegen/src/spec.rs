@@ -15,7 +15,8 @@ pub struct Spec {
     pub openapi: openapiv3::OpenAPI,
 }
 
-fn yaml_location(e: &serde_yaml::Error) -> Location {
+/// Where a YAML error is: its line and column when the parser gives them.
+pub fn yaml_location(e: &serde_yaml::Error) -> Location {
     match e.location() {
         Some(l) => Location::LineColumn {
             line: l.line(),

@@ -131,7 +131,7 @@ fn is_non_exhaustive(attrs: &[Attribute]) -> bool {
 
 /// Tokens on one line, spaces only where Rust needs them (`fn with_timeout(mut self, timeout:
 /// Duration) -> Self`).
-fn one_line(tokens: &impl ToTokens) -> String {
+pub fn one_line(tokens: &impl ToTokens) -> String {
     let mut text = tokens.to_token_stream().to_string();
     for (from, to) in [
         (" :: ", "::"),

@@ -1,19 +1,25 @@
-//! Checks of `spec/network-peering.yaml` that the OpenAPI 3.0 JSON Schema cannot express.
+//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs before generating, with
+//! npm nowhere needed. Each rule is checked in one place:
 //!
-//! - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
-//!   silently drops or changes. A misspelled keyword (`requried`) is valid OpenAPI, because the
-//!   official schema allows unknown keys in many places, yet the generator never sees it.
-//! - [`rule_problems`]: the project's own rules: unique operationIds, an example on every JSON
-//!   request body and 2xx JSON response, at least one recorded fixture per operation, every
-//!   `$ref` resolving, and no unused component.
+//! - YAML syntax, the OpenAPI shape and every `$ref` resolving inside the file: `codegen::spec::parse`
+//!   (the generator's own reading, called by `regen` first);
+//! - the official OpenAPI 3.0 JSON Schema: `contract_tests::oas_schema_violations`;
+//! - `format`s the generator takes and a `type` beside every `nullable`: `codegen::formats`;
+//! - discriminator mappings and `security` requirement names that resolve: Redocly's
+//!   `no-unresolved-refs` and `security-defined` (errors in `recommended`, `scripts/lint-spec.sh`);
+//! - here, what no other checker says:
+//!   - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
+//!     silently drops or changes. A misspelled keyword (`requried`) is valid OpenAPI, because
+//!     the official schema allows unknown keys in many places, yet the generator never sees it;
+//!   - [`rule_problems`]: the project's rules (see there).
 //!
 //! Every problem is one line, `"{file}: {json pointer}: {what}"`, with the pointer escaped per
 //! RFC 6901 (`~0` for `~`, `~1` for `/`); a run reports all problems, not only the first.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use codegen::spec::{pointer_token, refs, resolve};
-use codegen::{Error, Location};
+use codegen::Error;
+use codegen::spec::{pointer_token, refs, resolve, yaml_location};
 use serde_json::{Map, Number, Value};
 
 /// One problem line. The empty pointer (RFC 6901's whole document) reads as "document root".
@@ -35,16 +41,6 @@ fn show(value: &Value) -> String {
     } else {
         let cut: String = text.chars().take(MAX - 1).collect();
         format!("{cut}…")
-    }
-}
-
-fn yaml_location(e: &serde_yaml::Error) -> Location {
-    match e.location() {
-        Some(l) => Location::LineColumn {
-            line: l.line(),
-            column: l.column(),
-        },
-        None => Location::Document,
     }
 }
 
@@ -510,16 +506,18 @@ const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "security
 /// Checks the project's rules on the spec as plain JSON. `fixture_operations` maps each
 /// operationId to the number of recorded fixtures matched to it. Rules:
 ///
-/// - every operation has an operationId, and no two share one;
+/// - every operation has an operationId, and no two share one. Redocly and Spectral refuse a
+///   duplicate too, but only where npm is; the generator names the sdk's methods after them,
+///   so `regen` needs the rule before it generates (and Redocly only warns on a missing one);
 /// - every JSON request body and every 2xx JSON response (after following `$ref`) has `example`
-///   or `examples` on its media type;
+///   or `examples` on its media type (no linter of CI asks for one);
 /// - every operation has at least one fixture (and no fixture counts for an unknown operation);
-/// - every `$ref` resolves inside the file, as do discriminator mappings, and every `security`
-///   requirement names a defined scheme;
 /// - every entry of `components/{schemas,parameters,responses,securitySchemes}` is used: reached
 ///   by `$ref`s (or discriminator mappings) from outside the components, directly or through
 ///   other used components; a security scheme is also used when a `security` requirement names
-///   it. An entry referenced only by unused entries (or by itself) is unused too;
+///   it. An entry referenced only by unused entries (or by itself) is unused too. Redocly's
+///   `no-unused-components` and Spectral's `oas3-unused-component` only warn, and neither
+///   names an entry reached only from unused ones;
 /// - every `format` is one the generator takes, and every `nullable` stands beside a `type`
 ///   (`codegen::formats`; OpenAPI 3.0.3 gives `nullable` no meaning without one).
 pub fn rule_problems(
@@ -531,7 +529,6 @@ pub fn rule_problems(
     let operations = operations(spec);
     operation_id_problems(file, &operations, fixture_operations, &mut problems);
     example_problems(file, spec, &operations, &mut problems);
-    reference_problems(file, spec, &mut problems);
     unused_component_problems(file, spec, &mut problems);
     problems.extend(
         codegen::formats::problems(file, spec)
@@ -591,23 +588,6 @@ fn operations(spec: &Value) -> Vec<Operation<'_>> {
     out
 }
 
-/// `listAllContainers` -> `list_all_containers`, the fixture directory of an operation.
-fn snake_case(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    let mut out = String::with_capacity(id.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
-                out.push('_');
-            }
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
 fn operation_id_problems(
     file: &str,
     operations: &[Operation<'_>],
@@ -636,7 +616,7 @@ fn operation_id_problems(
                         &op.pointer,
                         &format!(
                             "operation `{id}` has no fixture (add one under fixtures/{}/)",
-                            snake_case(id)
+                            crate::surface::snake_case(id)
                         ),
                     ));
                 }
@@ -804,44 +784,6 @@ fn security_names(spec: &Value) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn reference_problems(file: &str, spec: &Value, problems: &mut Vec<String>) {
-    for (at, reference) in refs(spec) {
-        let at = format!("{at}/$ref");
-        if reference != "#" && !reference.starts_with("#/") {
-            problems.push(problem(
-                file,
-                &at,
-                &format!("`$ref: {reference}` points outside this file; keep the spec in one file"),
-            ));
-        } else if resolve(spec, &reference).is_none() {
-            problems.push(problem(
-                file,
-                &at,
-                &format!("`$ref: {reference}` resolves to nothing in this file"),
-            ));
-        }
-    }
-    for (at, reference) in mappings(spec) {
-        if !reference.starts_with("#/") || resolve(spec, &reference).is_none() {
-            problems.push(problem(
-                file,
-                &at,
-                &format!("discriminator mapping to `{reference}` resolves to nothing in this file"),
-            ));
-        }
-    }
-    let schemes = spec.pointer("/components/securitySchemes");
-    for (at, name) in security_names(spec) {
-        if schemes.and_then(|s| s.get(&name)).is_none() {
-            problems.push(problem(
-                file,
-                &at,
-                &format!("security requirement names `{name}`, which components/securitySchemes does not define"),
-            ));
-        }
-    }
 }
 
 /// The component a pointer lies in, as the pointer of its entry
@@ -1249,13 +1191,6 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn snake_case_matches_the_fixture_directories() {
-        assert_eq!(snake_case("listAllContainers"), "list_all_containers");
-        assert_eq!(snake_case("getPrivateIpMode"), "get_private_ip_mode");
-        assert_eq!(snake_case("getHTTPStatus"), "get_http_status");
-    }
-
     // ----- rules -----
 
     #[test]
@@ -1404,46 +1339,5 @@ mod tests {
                  `security` requirement names it and no `$ref` points at it",
             ]
         );
-    }
-
-    #[test]
-    fn unresolved_references_are_reported() {
-        let text = variant(
-            "          items:\n            $ref: \"#/components/schemas/GcpRegion\"\n",
-            "          items:\n            $ref: \"#/components/schemas/GcpRegions\"\n",
-        );
-        let text = text.replacen(
-            "          GCP: \"#/components/schemas/GcpPeer\"",
-            "          GCP: GcpPear",
-            1,
-        );
-        let text = text.replacen("  - ServiceAccounts: []\n", "  - ServiceAccount: []\n", 1);
-        let text = text.replacen(
-            "        - $ref: \"#/components/parameters/pretty\"\n",
-            "        - $ref: \"common.yaml#/components/parameters/pretty\"\n",
-            1,
-        );
-        let problems = rules(&text);
-        let expected = [
-            "spec/network-peering.yaml: /components/schemas/GcpContainer/properties/regions/items/$ref: \
-             `$ref: #/components/schemas/GcpRegions` resolves to nothing in this file",
-            "spec/network-peering.yaml: /components/schemas/Peer/discriminator/mapping/GCP: \
-             discriminator mapping to `#/components/schemas/GcpPear` resolves to nothing in this file",
-            "spec/network-peering.yaml: /security/0/ServiceAccount: security requirement names \
-             `ServiceAccount`, which components/securitySchemes does not define",
-            "spec/network-peering.yaml: /paths/~1api~1atlas~1v1.0~1groups~1{groupId}~1containers~1all/get/parameters/2/$ref: \
-             `$ref: common.yaml#/components/parameters/pretty` points outside this file; keep the spec in one file",
-            // What nothing reaches any more.
-            "spec/network-peering.yaml: /components/schemas/GcpRegion: unused: no `$ref` points at it",
-            "spec/network-peering.yaml: /components/securitySchemes/ServiceAccounts: unused: no \
-             `security` requirement names it and no `$ref` points at it",
-        ];
-        for line in expected {
-            assert!(
-                problems.iter().any(|p| p == line),
-                "missing {line}\nin {problems:#?}"
-            );
-        }
-        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
     }
 }
