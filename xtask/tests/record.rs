@@ -435,12 +435,13 @@ fn digest_run_records_every_operation_scrubbed_and_anonymized() {
             out.to_str().unwrap(),
             "--anonymize",
         ],
-        // A proxy that does not exist (loopback must bypass it) and a stale base URL variable
-        // (--base-url replaces it) change nothing.
+        // A proxy that does not exist, with loopback exempted as the command asks, and a stale
+        // base URL variable (--base-url replaces it) change nothing.
         &[
             API_KEY_ENV[0],
             API_KEY_ENV[1],
             ("HTTP_PROXY", "http://127.0.0.1:1"),
+            ("NO_PROXY", "127.0.0.1"),
             ("MONGODB_ATLAS_BASE_URL", "ftp://stale.example"),
         ],
     );
