@@ -161,7 +161,7 @@ fn proxy_problem(var: impl Fn(&str) -> Option<String>) -> Option<String> {
 // ------------------------------------------------------------------------------------------
 // Arguments
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Options {
     /// The normalized base URL, without a trailing slash.
     base_url: String,
@@ -175,106 +175,71 @@ fn is_object_id(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// `--flag value` or `--flag=value`; every problem is one line, all of them reported.
 fn parse_args(args: &[String]) -> Result<Options, Vec<String>> {
     let mut problems = Vec::new();
-    let mut base_url: Option<String> = None;
-    let mut group_id: Option<String> = None;
-    let mut out: Option<String> = None;
-    let mut anonymize = false;
-    let mut help = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    let mut options = Options::default();
+    let mut args = args.iter().peekable();
+    while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (arg.as_str(), None),
         };
-        let slot = match flag {
-            "--base-url" => &mut base_url,
-            "--group-id" => &mut group_id,
-            "--out" => &mut out,
-            "--anonymize" | "--help" | "-h" => {
-                if inline.is_some() {
-                    problems.push(format!("{flag} takes no value (got `{arg}`)"));
-                } else if flag == "--anonymize" {
-                    anonymize = true;
-                } else {
-                    help = true;
-                }
-                continue;
+        match flag {
+            "--anonymize" | "--help" | "-h" if inline.is_some() => {
+                problems.push(format!("{flag} takes no value (got `{arg}`)"));
             }
-            _ => {
-                problems.push(format!(
-                    "unknown argument `{arg}` (expected --base-url, --group-id, --out or --anonymize)"
-                ));
-                continue;
-            }
-        };
-        let value = match inline {
-            Some(value) => Some(value),
-            None => match args.get(i) {
-                Some(value) if !value.starts_with("--") => {
-                    i += 1;
-                    Some(value.clone())
+            "--anonymize" => options.anonymize = true,
+            "--help" | "-h" => options.help = true,
+            "--base-url" | "--group-id" | "--out" => {
+                let value = inline.or_else(|| args.next_if(|v| !v.starts_with("--")).cloned());
+                match value {
+                    None => problems.push(format!("{flag} needs a value")),
+                    Some(_) if values.contains_key(flag) => {
+                        problems.push(format!("{flag} is given more than once"));
+                    }
+                    Some(value) => drop(values.insert(flag, value)),
                 }
-                _ => None,
-            },
-        };
-        match value {
-            None => problems.push(format!("{flag} needs a value")),
-            Some(_) if slot.is_some() => problems.push(format!("{flag} is given more than once")),
-            Some(value) => *slot = Some(value),
+            }
+            _ => problems.push(format!(
+                "unknown argument `{arg}` (expected --base-url, --group-id, --out or --anonymize)"
+            )),
         }
     }
-    if help && problems.is_empty() {
-        return Ok(Options {
-            base_url: String::new(),
-            group_id: String::new(),
-            out: PathBuf::new(),
-            anonymize,
-            help,
-        });
+    if options.help && problems.is_empty() {
+        return Ok(options);
     }
-
-    let base_url = match base_url {
-        None => {
-            problems.push(
-                "missing --base-url URL: the Atlas base URL to record from (e.g. https://cloud.mongodb.com)"
-                    .to_owned(),
-            );
-            None
-        }
-        Some(url) => match check_base_url(&url) {
-            Ok(url) => Some(url),
-            Err(p) => {
-                problems.push(p);
-                None
-            }
-        },
-    };
-    match &group_id {
+    match values.get("--base-url").map(|url| check_base_url(url)) {
+        None => problems.push(
+            "missing --base-url URL: the Atlas base URL to record from (e.g. https://cloud.mongodb.com)"
+                .to_owned(),
+        ),
+        Some(Ok(url)) => options.base_url = url,
+        Some(Err(problem)) => problems.push(problem),
+    }
+    match values.remove("--group-id") {
         None => problems.push(
             "missing --group-id ID: the project to record, 24 lower-case hex characters".to_owned(),
         ),
-        Some(id) if !is_object_id(id) => problems.push(format!(
+        Some(id) if !is_object_id(&id) => problems.push(format!(
             "--group-id `{id}` is not a project id: it must be 24 lower-case hex characters (0-9, a-f)"
         )),
-        Some(_) => {}
+        Some(id) => options.group_id = id,
     }
-    if out.as_deref().is_some_and(|o| o.trim().is_empty()) {
-        problems.push("--out needs a non-empty directory".to_owned());
+    options.out = match values.remove("--out") {
+        Some(out) if out.trim().is_empty() => {
+            problems.push("--out needs a non-empty directory".to_owned());
+            PathBuf::new()
+        }
+        Some(out) => PathBuf::from(out),
+        None => crate::root().join("fixtures"),
+    };
+    if problems.is_empty() {
+        Ok(options)
+    } else {
+        Err(problems)
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Options {
-        base_url: base_url.unwrap_or_default(),
-        group_id: group_id.unwrap_or_default(),
-        out: out.map_or_else(|| crate::root().join("fixtures"), PathBuf::from),
-        anonymize,
-        help,
-    })
 }
 
 /// The base URL as the sdk normalizes it; refused when the sdk would refuse it or when it

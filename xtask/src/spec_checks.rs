@@ -115,151 +115,38 @@ enum Context {
     Verbatim,
 }
 
+/// Whether the space-separated `list` holds `word`.
+fn has(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|w| w == word)
+}
+
 /// Keywords whose value is data, where `null`, `{}` and `[]` are meaningful values.
 const VALUE_KEYWORDS: &[&str] = &["example", "default", "value", "enum"];
 
 /// Keywords whose (object) value is a map of author-chosen names.
-const NAME_MAPS: &[&str] = &[
-    "paths",
-    "properties",
-    "schemas",
-    "parameters",
-    "responses",
-    "securitySchemes",
-    "requestBodies",
-    "headers",
-    "content",
-    "examples",
-    "encoding",
-    "links",
-    "callbacks",
-    "mapping",
-    "scopes",
-    "variables",
-];
+const NAME_MAPS: &str = "paths properties schemas parameters responses securitySchemes requestBodies headers \
+     content examples encoding links callbacks mapping scopes variables";
 
 /// Boolean keywords whose OpenAPI 3.0 default is `false`.
-const FALSE_BY_DEFAULT: &[&str] = &[
-    "required",
-    "deprecated",
-    "nullable",
-    "readOnly",
-    "writeOnly",
-    "uniqueItems",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "allowReserved",
-    "allowEmptyValue",
-];
+const FALSE_BY_DEFAULT: &str = "required deprecated nullable readOnly writeOnly uniqueItems exclusiveMinimum \
+     exclusiveMaximum allowReserved allowEmptyValue";
 
 /// Keywords whose OpenAPI 3.0 default is `0`.
 const ZERO_BY_DEFAULT: &[&str] = &["minLength", "minItems", "minProperties"];
 
 /// Every fixed field name of OpenAPI 3.0.3, to tell a dropped keyword from a dropped typo.
-const KEYWORDS: &[&str] = &[
-    "$ref",
-    "additionalProperties",
-    "allOf",
-    "allowEmptyValue",
-    "allowReserved",
-    "anyOf",
-    "attribute",
-    "authorizationUrl",
-    "bearerFormat",
-    "callbacks",
-    "clientCredentials",
-    "components",
-    "contact",
-    "content",
-    "contentType",
-    "default",
-    "delete",
-    "deprecated",
-    "description",
-    "discriminator",
-    "email",
-    "encoding",
-    "enum",
-    "example",
-    "examples",
-    "exclusiveMaximum",
-    "exclusiveMinimum",
-    "explode",
-    "externalDocs",
-    "externalValue",
-    "flows",
-    "format",
-    "get",
-    "head",
-    "headers",
-    "identifier",
-    "implicit",
-    "in",
-    "info",
-    "items",
-    "license",
-    "links",
-    "mapping",
-    "maxItems",
-    "maxLength",
-    "maxProperties",
-    "maximum",
-    "minItems",
-    "minLength",
-    "minProperties",
-    "minimum",
-    "multipleOf",
-    "name",
-    "namespace",
-    "not",
-    "nullable",
-    "oneOf",
-    "openIdConnectUrl",
-    "openapi",
-    "operationId",
-    "operationRef",
-    "options",
-    "parameters",
-    "password",
-    "patch",
-    "paths",
-    "pattern",
-    "post",
-    "prefix",
-    "properties",
-    "propertyName",
-    "put",
-    "readOnly",
-    "refreshUrl",
-    "requestBodies",
-    "requestBody",
-    "required",
-    "responses",
-    "schema",
-    "schemas",
-    "scheme",
-    "scopes",
-    "security",
-    "securitySchemes",
-    "server",
-    "servers",
-    "style",
-    "summary",
-    "tags",
-    "termsOfService",
-    "title",
-    "tokenUrl",
-    "trace",
-    "type",
-    "uniqueItems",
-    "url",
-    "value",
-    "variables",
-    "version",
-    "wrapped",
-    "writeOnly",
-    "xml",
-];
+const KEYWORDS: &str = "$ref additionalProperties allOf allowEmptyValue allowReserved anyOf attribute \
+     authorizationUrl bearerFormat callbacks clientCredentials components contact content \
+     contentType default delete deprecated description discriminator email encoding enum \
+     example examples exclusiveMaximum exclusiveMinimum explode externalDocs externalValue \
+     flows format get head headers identifier implicit in info items license links mapping \
+     maxItems maxLength maxProperties maximum minItems minLength minProperties minimum \
+     multipleOf name namespace not nullable oneOf openIdConnectUrl openapi operationId \
+     operationRef options parameters password patch paths pattern post prefix properties \
+     propertyName put readOnly refreshUrl requestBodies requestBody required responses \
+     schema schemas scheme scopes security securitySchemes server servers style summary tags \
+     termsOfService title tokenUrl trace type uniqueItems url value variables version \
+     wrapped writeOnly xml";
 
 /// The context of the value under `key` in an object of context `parent`.
 fn child_context(parent: Context, key: &str, value: &Value) -> Context {
@@ -269,7 +156,7 @@ fn child_context(parent: Context, key: &str, value: &Value) -> Context {
         Context::Keywords => {
             if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) {
                 Context::Verbatim
-            } else if key == "security" || (NAME_MAPS.contains(&key) && value.is_object()) {
+            } else if key == "security" || (has(NAME_MAPS, key) && value.is_object()) {
                 // `security` is a list of requirements, each a map of scheme names.
                 Context::Names
             } else {
@@ -322,7 +209,7 @@ impl<'a> Holder<'a> {
 /// - an empty map or list (`tags: []`, `scopes: {}`, `required: []`), except for `security`,
 ///   where `[]` switches security off, and for data keywords.
 fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
-    if !KEYWORDS.contains(&key) {
+    if !has(KEYWORDS, key) {
         return false;
     }
     let data = VALUE_KEYWORDS.contains(&key);
@@ -338,7 +225,7 @@ fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
             } else if *b {
                 key == "additionalProperties"
             } else {
-                FALSE_BY_DEFAULT.contains(&key)
+                has(FALSE_BY_DEFAULT, key)
             }
         }
         Value::Number(n) => ZERO_BY_DEFAULT.contains(&key) && n.as_f64() == Some(0.0),
@@ -472,7 +359,7 @@ fn dropped(key: &str, value: &Value, holder: &Map<String, Value>, context: Conte
             "extension dropped by the OpenAPI parser, which must keep `x-` keys (was {})",
             show(value)
         )
-    } else if KEYWORDS.contains(&key) {
+    } else if has(KEYWORDS, key) {
         format!("dropped by the OpenAPI parser (was {})", show(value))
     } else {
         "dropped by the OpenAPI parser (not an OpenAPI keyword?)".to_owned()
@@ -488,17 +375,8 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every kind of reusable component of OpenAPI 3.0.
-const COMPONENT_KINDS: &[&str] = &[
-    "schemas",
-    "responses",
-    "parameters",
-    "examples",
-    "requestBodies",
-    "headers",
-    "securitySchemes",
-    "links",
-    "callbacks",
-];
+const COMPONENT_KINDS: &str = "schemas responses parameters examples requestBodies headers securitySchemes links \
+     callbacks";
 
 /// The kinds of component that must each be used.
 const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "securitySchemes"];
@@ -791,7 +669,7 @@ fn security_names(spec: &Value) -> Vec<(String, String)> {
 fn component_of(pointer: &str) -> Option<String> {
     let mut tokens = pointer.strip_prefix('/')?.split('/');
     match (tokens.next(), tokens.next(), tokens.next()) {
-        (Some("components"), Some(kind), Some(name)) if COMPONENT_KINDS.contains(&kind) => {
+        (Some("components"), Some(kind), Some(name)) if has(COMPONENT_KINDS, kind) => {
             Some(format!("/components/{kind}/{name}"))
         }
         _ => None,
