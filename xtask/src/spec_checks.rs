@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use codegen::Error;
-use codegen::spec::{pointer_token, refs, resolve, yaml_location};
+use codegen::spec::{Operation, follow, operations, pointer_token, refs, yaml_location};
 use serde_json::{Map, Number, Value};
 
 /// One problem line. The empty pointer (RFC 6901's whole document) reads as "document root".
@@ -370,10 +370,6 @@ fn dropped(key: &str, value: &Value, holder: &Map<String, Value>, context: Conte
 // The project's rules
 // ---------------------------------------------------------------------------------------------
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
 /// Every kind of reusable component of OpenAPI 3.0.
 const COMPONENT_KINDS: &str = "schemas responses parameters examples requestBodies headers securitySchemes links \
      callbacks";
@@ -416,54 +412,12 @@ pub fn rule_problems(
     problems
 }
 
-/// One operation of the spec.
-struct Operation<'a> {
-    /// Its pointer, `/paths/<escaped path>/<method>`.
-    pointer: String,
-    value: &'a Value,
-}
-
-impl Operation<'_> {
-    fn id(&self) -> Option<&str> {
-        self.value.get("operationId").and_then(Value::as_str)
+/// The operationId, or the pointer when it has none, for messages.
+fn label(op: &Operation<'_>) -> String {
+    match op.value.get("operationId").and_then(Value::as_str) {
+        Some(id) => format!("`{id}`"),
+        None => format!("the operation at {}", op.pointer),
     }
-
-    /// The operationId, or the pointer when it has none, for messages.
-    fn label(&self) -> String {
-        match self.id() {
-            Some(id) => format!("`{id}`"),
-            None => format!("the operation at {}", self.pointer),
-        }
-    }
-}
-
-/// The operations under `paths`, in document order (a path item given by `$ref` is followed).
-fn operations(spec: &Value) -> Vec<Operation<'_>> {
-    let mut out = Vec::new();
-    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
-        return out;
-    };
-    for (path, item) in paths {
-        if !path.starts_with('/') {
-            continue;
-        }
-        let (base, item) = match item.get("$ref").and_then(Value::as_str) {
-            Some(reference) => match resolve(spec, reference) {
-                Some(target) => (reference.trim_start_matches('#').to_owned(), target),
-                None => continue, // reported by the `$ref` rule
-            },
-            None => (format!("/paths/{}", pointer_token(path)), item),
-        };
-        for method in METHODS {
-            if let Some(value) = item.get(method) {
-                out.push(Operation {
-                    pointer: format!("{base}/{method}"),
-                    value,
-                });
-            }
-        }
-    }
-    out
 }
 
 fn operation_id_problems(
@@ -517,22 +471,6 @@ fn operation_id_problems(
             ));
         }
     }
-}
-
-/// Follows `$ref`s from `value` (at `pointer`) to the object they name; `None` when one does
-/// not resolve (the `$ref` rule reports it) or they loop.
-fn follow<'a>(spec: &'a Value, pointer: String, value: &'a Value) -> Option<(String, &'a Value)> {
-    let (mut pointer, mut value) = (pointer, value);
-    for _ in 0..16 {
-        match value.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                value = resolve(spec, reference)?;
-                pointer = reference.trim_start_matches('#').to_owned();
-            }
-            None => return Some((pointer, value)),
-        }
-    }
-    None
 }
 
 /// A JSON media type: `application/json` or any `+json` type, parameters ignored.
@@ -600,7 +538,7 @@ fn example_problems(
                         &format!("{pointer}/content/{}", pointer_token(media_type)),
                         &format!(
                             "the JSON {what} of {} has no `example` or `examples`",
-                            op.label()
+                            label(op)
                         ),
                     ));
                 }

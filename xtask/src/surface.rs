@@ -310,18 +310,9 @@ fn entries(record: &str) -> BTreeMap<String, Parts<'_>> {
 // ---------------------------------------------------------------------------------------------
 // Operations, from the spec.
 
-/// Follows `$ref`s (at most a few, against loops) to the object they name.
-fn deref<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        match value.get("$ref").and_then(Value::as_str) {
-            Some(r) => match codegen::spec::resolve(spec, r) {
-                Some(target) => value = target,
-                None => break,
-            },
-            None => break,
-        }
-    }
-    value
+/// What `value` names after its `$ref`s (itself when one does not resolve).
+fn deref<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    codegen::spec::follow(spec, String::new(), value).map_or(value, |(_, v)| v)
 }
 
 /// A schema as the record shows it: a component by its name, an array as `Vec<..>`, anything
@@ -354,52 +345,49 @@ fn json_schema<'a>(spec: &'a Value, holder: &'a Value) -> Option<&'a Value> {
 
 /// `op NAME: METHOD PATH -> RESPONSE` and `op NAME param P: TYPE[ (required)]` lines.
 fn operations(spec: &Value) -> Vec<String> {
-    const METHODS: [&str; 8] = [
-        "get", "put", "post", "delete", "options", "head", "patch", "trace",
-    ];
     let mut out = Vec::new();
-    let paths = spec.get("paths").and_then(Value::as_object);
-    for (path, item) in paths.into_iter().flatten() {
-        let item = deref(spec, item);
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
-                continue; // the rules report it
+    for op in codegen::spec::operations(spec) {
+        let Some(id) = op.value.get("operationId").and_then(Value::as_str) else {
+            continue; // the rules report it
+        };
+        let name = snake_case(id);
+        let success = op
+            .value
+            .get("responses")
+            .and_then(Value::as_object)
+            .and_then(|r| r.iter().find(|(status, _)| status.starts_with('2')))
+            .and_then(|(_, response)| json_schema(spec, response));
+        let (method, path) = (op.method.to_uppercase(), op.path);
+        out.push(format!(
+            "op {name}: {method} {path} -> {}",
+            schema_text(success)
+        ));
+        let own = op.value.get("parameters").and_then(Value::as_array);
+        let shared = op.shared_parameters.and_then(Value::as_array);
+        for p in shared
+            .into_iter()
+            .chain(own)
+            .flatten()
+            .map(|p| deref(spec, p))
+        {
+            let Some(p_name) = p.get("name").and_then(Value::as_str) else {
+                continue;
             };
-            let name = snake_case(id);
-            let success = op
-                .get("responses")
-                .and_then(Value::as_object)
-                .and_then(|r| r.iter().find(|(status, _)| status.starts_with('2')))
-                .and_then(|(_, response)| json_schema(spec, response));
+            let required = p.get("required") == Some(&Value::Bool(true));
             out.push(format!(
-                "op {name}: {} {path} -> {}",
-                method.to_uppercase(),
-                schema_text(success)
+                "op {name} param {}: {}{}",
+                snake_case(p_name),
+                schema_text(p.get("schema")),
+                if required { REQUIRED } else { "" }
             ));
-            let shared = item.get("parameters").and_then(Value::as_array);
-            let own = op.get("parameters").and_then(Value::as_array);
-            for p in shared.into_iter().chain(own).flatten() {
-                let p = deref(spec, p);
-                let Some(p_name) = p.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let required = p.get("required") == Some(&Value::Bool(true));
-                out.push(format!(
-                    "op {name} param {}: {}{}",
-                    snake_case(p_name),
-                    schema_text(p.get("schema")),
-                    if required { REQUIRED } else { "" }
-                ));
-            }
-            if let Some(body) = op.get("requestBody") {
-                let required = deref(spec, body).get("required") == Some(&Value::Bool(true));
-                out.push(format!(
-                    "op {name} param body: {}{}",
-                    schema_text(json_schema(spec, body)),
-                    if required { REQUIRED } else { "" }
-                ));
-            }
+        }
+        if let Some(body) = op.value.get("requestBody") {
+            let required = deref(spec, body).get("required") == Some(&Value::Bool(true));
+            out.push(format!(
+                "op {name} param body: {}{}",
+                schema_text(json_schema(spec, body)),
+                if required { REQUIRED } else { "" }
+            ));
         }
     }
     out
