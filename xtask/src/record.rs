@@ -74,6 +74,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use contract_tests::fixtures::{Fixture, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -858,36 +859,6 @@ fn leaks(text: &str, forbidden: &[(String, String)]) -> Vec<String> {
 // ------------------------------------------------------------------------------------------
 // Fixtures
 
-#[derive(Serialize)]
-struct FixtureOut {
-    description: String,
-    request: RequestOut,
-    response: ResponseOut,
-}
-
-#[derive(Serialize)]
-struct RequestOut {
-    method: String,
-    path: String,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    query: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Value>,
-}
-
-#[derive(Serialize)]
-struct ResponseOut {
-    status: u16,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body_text: Option<String>,
-}
-
 fn json_body(bytes: &Bytes) -> Option<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
@@ -900,7 +871,7 @@ fn build_fixture(
     date: &str,
     anonymizer: Option<&Anonymizer>,
     challenges: &mut Placeholders,
-) -> FixtureOut {
+) -> Fixture {
     let e = &rec.exchange;
     let text = |s: &str| anonymizer.map_or_else(|| s.to_owned(), |a| a.apply_str(s));
     let json = |bytes: &Bytes| {
@@ -962,16 +933,17 @@ fn build_fixture(
         description.push_str(" Account ids and the project id are placeholders.");
     }
 
-    FixtureOut {
+    Fixture {
         description,
-        request: RequestOut {
+        deliberately_violates_spec: false,
+        request: Request {
             method: e.method.clone(),
             path: text(&e.path),
             query,
             headers: request_headers,
             body: json(&e.request_body),
         },
-        response: ResponseOut {
+        response: Response {
             status: e.status,
             headers: response_headers,
             body,
