@@ -8,6 +8,8 @@
 //!    environment exactly as for any user of the sdk, through the same variables and rules as
 //!    [`atlas_network_peering::Config::from_env`]: an API key (HTTP Digest) or a service account (OAuth client
 //!    credentials); `--base-url` replaces the base URL (the base URL variables are ignored).
+//!    Behind a proxy (`HTTP_PROXY`, `ALL_PROXY`) the run is refused unless `NO_PROXY` names
+//!    127.0.0.1: the sdk's client would send its calls for the forwarder to the proxy.
 //! 2. A forwarder starts on `127.0.0.1` (an ephemeral port): a small hyper HTTP/1 server that
 //!    sends every request on to the target with reqwest, unchanged (the `Authorization` header
 //!    included, redirects not followed), and hands the answer back unchanged. While doing so it
