@@ -1,10 +1,11 @@
 //! Maintainer commands.
 //!
 //! - `cargo xtask regen`: checks the spec (OpenAPI 3.0 schema, the openapiv3 round trip, the
-//!   rules a maintainer needs before generating), regenerates the client, writes the record of
-//!   the sdk's public surface (`sdk/surface.txt`) and prints what changed in it, refusing a
-//!   breaking change the sdk's version does not announce, and verifies every recorded fixture
-//!   against the spec and the sdk's types.
+//!   project's rules; what the generator itself refuses, the sdk's build script has reported by
+//!   then, see `spec_checks`), regenerates the client, writes the record of the sdk's public
+//!   surface (`sdk/surface.txt`) and prints what changed in it, refusing a breaking change the
+//!   sdk's version does not announce, and verifies every recorded fixture against the spec and
+//!   the sdk's types.
 //! - `cargo xtask regen --check`: the same, writing nothing; fails when anything derived is
 //!   stale, with the diff and the command that fixes it.
 //! - `cargo xtask record ...`: records real exchanges into new fixtures (see `record.rs`).

@@ -1,10 +1,12 @@
-//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs before generating, with
-//! npm nowhere needed. Each rule is checked in one place:
+//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs, with npm nowhere
+//! needed. Each rule is checked in one place:
 //!
-//! - YAML syntax, the OpenAPI shape and every `$ref` resolving inside the file: `codegen::spec::parse`
-//!   (the generator's own reading, called by `regen` first);
+//! - what the generator refuses (YAML syntax, the OpenAPI shape, a `$ref` that resolves to
+//!   nothing or leaves the file, a missing or repeated operationId, a `format` it does not
+//!   take, a `nullable` without a `type`): `codegen`, with the file and the place. `regen`
+//!   needs the sdk built (it round-trips the fixtures through the sdk's types), so the sdk's
+//!   build script reports these first; Redocly and Spectral refuse most of them in CI too;
 //! - the official OpenAPI 3.0 JSON Schema: `contract_tests::oas_schema_violations`;
-//! - `format`s the generator takes and a `type` beside every `nullable`: `codegen::formats`;
 //! - discriminator mappings and `security` requirement names that resolve: Redocly's
 //!   `no-unresolved-refs` and `security-defined` (errors in `recommended`, `scripts/lint-spec.sh`);
 //! - here, what no other checker says:
@@ -380,9 +382,6 @@ const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "security
 /// Checks the project's rules on the spec as plain JSON. `fixture_operations` maps each
 /// operationId to the number of recorded fixtures matched to it. Rules:
 ///
-/// - every operation has an operationId, and no two share one. Redocly and Spectral refuse a
-///   duplicate too, but only where npm is; the generator names the sdk's methods after them,
-///   so `regen` needs the rule before it generates (and Redocly only warns on a missing one);
 /// - every JSON request body and every 2xx JSON response (after following `$ref`) has `example`
 ///   or `examples` on its media type (no linter of CI asks for one);
 /// - every operation has at least one fixture (and no fixture counts for an unknown operation);
@@ -391,9 +390,7 @@ const CHECKED_KINDS: &[&str] = &["schemas", "parameters", "responses", "security
 ///   other used components; a security scheme is also used when a `security` requirement names
 ///   it. An entry referenced only by unused entries (or by itself) is unused too. Redocly's
 ///   `no-unused-components` and Spectral's `oas3-unused-component` only warn, and neither
-///   names an entry reached only from unused ones;
-/// - every `format` is one the generator takes, and every `nullable` stands beside a `type`
-///   (`codegen::formats`; OpenAPI 3.0.3 gives `nullable` no meaning without one).
+///   names an entry reached only from unused ones.
 pub fn rule_problems(
     file: &str,
     spec: &Value,
@@ -401,14 +398,9 @@ pub fn rule_problems(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let operations = operations(spec);
-    operation_id_problems(file, &operations, fixture_operations, &mut problems);
+    fixture_problems(file, &operations, fixture_operations, &mut problems);
     example_problems(file, spec, &operations, &mut problems);
     unused_component_problems(file, spec, &mut problems);
-    problems.extend(
-        codegen::formats::problems(file, spec)
-            .iter()
-            .map(ToString::to_string),
-    );
     problems
 }
 
@@ -420,52 +412,29 @@ fn label(op: &Operation<'_>) -> String {
     }
 }
 
-fn operation_id_problems(
+fn fixture_problems(
     file: &str,
     operations: &[Operation<'_>],
     fixture_operations: &BTreeMap<String, usize>,
     problems: &mut Vec<String>,
 ) {
-    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
     for op in operations {
-        match op.value.get("operationId") {
-            None => problems.push(problem(file, &op.pointer, "operation has no operationId")),
-            Some(Value::String(id)) => {
-                if let Some(previous) = first.get(id.as_str()) {
-                    problems.push(problem(
-                        file,
-                        &format!("{}/operationId", op.pointer),
-                        &format!(
-                            "operationId `{id}` is already used by the operation at {previous}"
-                        ),
-                    ));
-                    continue;
-                }
-                first.insert(id, &op.pointer);
-                if fixture_operations.get(id).copied().unwrap_or(0) == 0 {
-                    problems.push(problem(
-                        file,
-                        &op.pointer,
-                        &format!(
-                            "operation `{id}` has no fixture (add one under fixtures/{}/)",
-                            crate::surface::snake_case(id)
-                        ),
-                    ));
-                }
-            }
-            // Not a string: the OpenAPI schema's validation reports it.
-            Some(_) => {}
+        let Some(id) = op.value.get("operationId").and_then(Value::as_str) else {
+            continue;
+        };
+        ids.insert(id);
+        if fixture_operations.get(id).copied().unwrap_or(0) == 0 {
+            let dir = crate::surface::snake_case(id);
+            let what = format!("operation `{id}` has no fixture (add one under fixtures/{dir}/)");
+            problems.push(problem(file, &op.pointer, &what));
         }
     }
     for (id, count) in fixture_operations {
-        if *count > 0 && !first.contains_key(id.as_str()) {
-            problems.push(problem(
-                file,
-                "/paths",
-                &format!(
-                    "{count} fixture(s) matched to operationId `{id}`, which no operation has"
-                ),
-            ));
+        if *count > 0 && !ids.contains(id.as_str()) {
+            let what =
+                format!("{count} fixture(s) matched to operationId `{id}`, which no operation has");
+            problems.push(problem(file, "/paths", &what));
         }
     }
 }
@@ -668,28 +637,6 @@ fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String
                 "unused: no `$ref` points at it".to_owned()
             };
             problems.push(problem(file, &node, &what));
-        }
-    }
-}
-
-#[cfg(test)]
-mod format_tests {
-    use super::*;
-
-    #[test]
-    fn nullable_without_a_type_and_unknown_formats_are_refused() {
-        let spec: Value = serde_json::json!({"components": {"schemas": {
-            "A": {"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": true},
-            "B": {"type": "string", "format": "semver"}}}});
-        let problems = rule_problems("s.yaml", &spec, &BTreeMap::new());
-        for expected in [
-            "/components/schemas/A/nullable",
-            "/components/schemas/B/format",
-        ] {
-            assert!(
-                problems.iter().any(|p| p.contains(expected)),
-                "{expected} not in {problems:#?}"
-            );
         }
     }
 }
@@ -1014,30 +961,6 @@ mod tests {
         assert_eq!(
             rule_problems(FILE, &json(&text), &fixtures),
             Vec::<String>::new()
-        );
-    }
-
-    #[test]
-    fn duplicated_operation_id_is_reported() {
-        let text = variant("operationId: getPeer\n", "operationId: getContainer\n");
-        assert_eq!(
-            rules(&text),
-            vec![format!(
-                "spec/network-peering.yaml: {PEER_PATH}/get/operationId: operationId `getContainer` is \
-                 already used by the operation at \
-                 /paths/~1api~1atlas~1v1.0~1groups~1{{groupId}}~1containers~1{{containerId}}/get"
-            )]
-        );
-    }
-
-    #[test]
-    fn missing_operation_id_is_reported() {
-        let text = variant("      operationId: deletePeer\n", "");
-        assert_eq!(
-            rules(&text),
-            vec![format!(
-                "spec/network-peering.yaml: {PEER_PATH}/delete: operation has no operationId"
-            )]
         );
     }
 
