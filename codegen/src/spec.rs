@@ -15,8 +15,7 @@ pub struct Spec {
     pub openapi: openapiv3::OpenAPI,
 }
 
-/// Where a YAML error is: its line and column when the parser gives them.
-pub fn yaml_location(e: &serde_yaml::Error) -> Location {
+fn yaml_location(e: &serde_yaml::Error) -> Location {
     match e.location() {
         Some(l) => Location::LineColumn {
             line: l.line(),
@@ -157,7 +156,7 @@ pub struct Operation<'a> {
 }
 
 /// The operations under `paths`, in document order; a path item given by `$ref` is followed
-/// (one that does not resolve is left out: [`check_refs`] reports it).
+/// (one that does not resolve is left out: [`parse`] refuses it).
 pub fn operations(json: &Value) -> Vec<Operation<'_>> {
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -188,8 +187,7 @@ pub fn operations(json: &Value) -> Vec<Operation<'_>> {
     out
 }
 
-/// Every `$ref` resolves inside the document: the first that does not is the error.
-pub fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
+fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
     for (at, reference) in refs(json) {
         if !reference.starts_with("#/") {
             return Err(Error::Unsupported {
@@ -209,4 +207,40 @@ pub fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_follow_path_items_given_by_ref_and_follow_stops_at_loops() {
+        let doc = json!({
+            "paths": {
+                "/a/{id}": {"parameters": [{"name": "id"}], "get": {"operationId": "getA"},
+                            "delete": {"operationId": "deleteA"}},
+                "/b": {"$ref": "#/components/x-items/b"},
+                "/gone": {"$ref": "#/components/x-items/missing"},
+                "x-note": {"get": {}}
+            },
+            "components": {"x-items": {"b": {"post": {"operationId": "createB"}}},
+                           "schemas": {"L": {"$ref": "#/components/schemas/L"}}}
+        });
+        let ops: Vec<(String, &str, &str)> = operations(&doc)
+            .into_iter()
+            .map(|o| (o.pointer, o.path, o.method))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("/paths/~1a~1{id}/get".to_owned(), "/a/{id}", "get"),
+                ("/paths/~1a~1{id}/delete".to_owned(), "/a/{id}", "delete"),
+                ("/components/x-items/b/post".to_owned(), "/b", "post"),
+            ]
+        );
+        assert!(operations(&doc)[0].shared_parameters.is_some());
+        let looped = &doc["components"]["schemas"]["L"];
+        assert!(follow(&doc, String::new(), looped).is_none());
+    }
 }

@@ -73,7 +73,7 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
             .collect(),
         Err(e) => vec![e],
     };
-    problems.extend(spec_checks::round_trip_problems(file, &text));
+    problems.extend(spec_checks::round_trip_problems(&spec));
 
     // 2. The fixtures, and how many each operation has.
     let verify_started = Instant::now();

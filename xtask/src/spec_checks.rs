@@ -20,8 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use codegen::Error;
-use codegen::spec::{Operation, follow, operations, pointer_token, refs, yaml_location};
+use codegen::spec::{Operation, Spec, follow, operations, pointer_token, refs};
 use serde_json::{Map, Number, Value};
 
 /// One problem line. The empty pointer (RFC 6901's whole document) reads as "document root".
@@ -50,48 +49,17 @@ fn show(value: &Value) -> String {
 // Round trip through openapiv3
 // ---------------------------------------------------------------------------------------------
 
-/// Parses the spec text both as plain JSON data and as the `openapiv3` model, serializes the
-/// model back to JSON and reports, one line per key, everything the parser dropped, changed or
-/// added, except the normalizations that do not change what the document means (see
-/// [`means_absent`] and [`same_number`]).
-///
-/// Text that is not YAML, or YAML that `openapiv3` refuses, gives a single line with the line
-/// and column of the failure.
-pub fn round_trip_problems(file: &str, text: &str) -> Vec<String> {
-    let before: Value = match serde_yaml::from_str(text) {
+/// Serializes the spec's `openapiv3` model (what `codegen::spec::parse` read) back to JSON and
+/// reports, one line per key, everything the parser dropped, changed or added compared with
+/// the document as plain JSON, except the normalizations that do not change what the document
+/// means (see [`means_absent`] and [`same_number`]).
+pub fn round_trip_problems(spec: &Spec) -> Vec<String> {
+    let file = spec.file.as_str();
+    let after = match serde_json::to_value(&spec.openapi) {
         Ok(value) => value,
         Err(e) => {
-            return vec![
-                Error::Yaml {
-                    file: file.to_owned(),
-                    location: yaml_location(&e),
-                    message: e.to_string(),
-                }
-                .to_string(),
-            ];
-        }
-    };
-    let model: openapiv3::OpenAPI = match serde_yaml::from_str(text) {
-        Ok(model) => model,
-        Err(e) => {
-            return vec![
-                Error::NotOpenApi {
-                    file: file.to_owned(),
-                    location: yaml_location(&e),
-                    message: e.to_string(),
-                }
-                .to_string(),
-            ];
-        }
-    };
-    let after = match serde_json::to_value(&model) {
-        Ok(value) => value,
-        Err(e) => {
-            return vec![problem(
-                file,
-                "",
-                &format!("the OpenAPI model does not serialize back to JSON: {e}"),
-            )];
+            let what = format!("the OpenAPI model does not serialize back to JSON: {e}");
+            return vec![problem(file, "", &what)];
         }
     };
     let mut walk = RoundTrip {
@@ -99,7 +67,7 @@ pub fn round_trip_problems(file: &str, text: &str) -> Vec<String> {
         path: Vec::new(),
         problems: Vec::new(),
     };
-    walk.compare(&before, &after, Context::Keywords);
+    walk.compare(&spec.json, &after, Context::Keywords);
     walk.problems
 }
 
@@ -670,6 +638,11 @@ mod tests {
         text.replace(from, to)
     }
 
+    /// The round trip of spec text (which must parse).
+    fn round_trip(text: &str) -> Vec<String> {
+        round_trip_problems(&codegen::spec::parse(FILE, text).expect("the variant parses"))
+    }
+
     fn json(text: &str) -> Value {
         serde_yaml::from_str(text).expect("the variant is YAML")
     }
@@ -695,10 +668,7 @@ mod tests {
 
     #[test]
     fn real_spec_round_trips_without_problems() {
-        assert_eq!(
-            round_trip_problems(FILE, &spec_text()),
-            Vec::<String>::new()
-        );
+        assert_eq!(round_trip(&spec_text()), Vec::<String>::new());
     }
 
     #[test]
@@ -708,7 +678,7 @@ mod tests {
             "      requried: [accepterRegionName, awsAccountId",
         );
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![
                 "spec/network-peering.yaml: /components/schemas/AwsPeer/requried: dropped by the \
                  OpenAPI parser (not an OpenAPI keyword?)"
@@ -724,7 +694,7 @@ mod tests {
             "          enum: [GCP]\n          const: GCP\n          description: Always `GCP`.\n        containerId:",
         );
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![
                 "spec/network-peering.yaml: /components/schemas/GcpPeer/properties/providerName/const: \
                  dropped by the OpenAPI parser (not an OpenAPI keyword?)"
@@ -740,7 +710,7 @@ mod tests {
             "    FieldViolation:\n      type: object\n      xml: {name: violation}\n",
         );
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![
                 "spec/network-peering.yaml: /components/schemas/FieldViolation/xml: dropped by the \
                  OpenAPI parser (was {\"name\":\"violation\"})"
@@ -754,7 +724,7 @@ mod tests {
             "        regionName:\n          $ref: \"#/components/schemas/AwsRegion\"\n",
             "        regionName:\n          $ref: \"#/components/schemas/AwsRegion\"\n          description: The region.\n",
         );
-        let problems = round_trip_problems(FILE, &text);
+        let problems = round_trip(&text);
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert!(
             problems[0].starts_with(
@@ -773,7 +743,7 @@ mod tests {
             "        type: number\n        minimum: 1\n        maximum: 9007199254740993\n",
         );
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![
                 "spec/network-peering.yaml: /components/parameters/itemsPerPage/schema/maximum: \
                  changed by the OpenAPI parser: 9007199254740993 became 9007199254740992.0"
@@ -790,7 +760,7 @@ mod tests {
         );
         let base = format!("spec/network-peering.yaml: {PEER_PATH}/delete/responses");
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![
                 format!(
                     "{base}/2xx: dropped by the OpenAPI parser (was {{\"description\":\"Accepted; the \
@@ -839,7 +809,7 @@ mod tests {
             assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
             text = text.replacen(from, to, 1);
         }
-        assert_eq!(round_trip_problems(FILE, &text), Vec::<String>::new());
+        assert_eq!(round_trip(&text), Vec::<String>::new());
     }
 
     #[test]
@@ -887,7 +857,7 @@ mod tests {
             assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
             text = text.replacen(from, to, 1);
         }
-        assert_eq!(round_trip_problems(FILE, &text), Vec::<String>::new());
+        assert_eq!(round_trip(&text), Vec::<String>::new());
     }
 
     #[test]
@@ -898,39 +868,11 @@ mod tests {
             "              example: null\n",
         );
         assert_eq!(
-            round_trip_problems(FILE, &text),
+            round_trip(&text),
             vec![format!(
                 "spec/network-peering.yaml: {MODE_PATH}/get/responses/200/content/application~1json/example: \
                  dropped by the OpenAPI parser (was null)"
             )]
-        );
-    }
-
-    #[test]
-    fn malformed_yaml_gives_one_located_line() {
-        let text = variant("  version: \"1.0\"\n", "  version: \"1.0\n");
-        let problems = round_trip_problems(FILE, &text);
-        assert_eq!(problems.len(), 1, "{problems:#?}");
-        assert!(
-            problems[0].starts_with("spec/network-peering.yaml: malformed YAML at line "),
-            "{problems:#?}"
-        );
-        assert!(problems[0].contains(", column "), "{problems:#?}");
-    }
-
-    #[test]
-    fn yaml_that_is_not_openapi_gives_one_located_line() {
-        let text = variant(
-            "    peerId:\n      name: peerId\n      in: path\n",
-            "    peerId:\n      name: peerId\n      in: body\n",
-        );
-        let problems = round_trip_problems(FILE, &text);
-        assert_eq!(problems.len(), 1, "{problems:#?}");
-        assert!(
-            problems[0].starts_with(
-                "spec/network-peering.yaml: not a valid OpenAPI 3.0 document at line "
-            ),
-            "{problems:#?}"
         );
     }
 
