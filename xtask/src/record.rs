@@ -524,17 +524,14 @@ impl Recorder {
         label: String,
         call: impl Future<Output = Result<T, atlas_network_peering::Error>>,
     ) -> Option<T> {
-        let (before, unreached_before) = {
-            let tape = self.fw.tape();
-            (tape.exchanges.len(), tape.unreached.len())
-        };
+        // The calls are made one at a time: what the tape holds afterwards is this call's.
         let result = call.await;
         self.calls += 1;
-        let (new, unreached): (Vec<Exchange>, Vec<String>) = {
-            let tape = self.fw.tape();
+        let (new, unreached) = {
+            let mut tape = self.fw.tape();
             (
-                tape.exchanges[before..].to_vec(),
-                tape.unreached[unreached_before..].to_vec(),
+                std::mem::take(&mut tape.exchanges),
+                std::mem::take(&mut tape.unreached),
             )
         };
         let reached = !new.is_empty();
