@@ -349,8 +349,8 @@ pub fn verify(spec: &Value, fixtures: &[Loaded]) -> Vec<String> {
                      problems: &mut Vec<String>,
                      violations: &mut Vec<String>| {
             let Some(body) = body else { return };
-            // `{}` where no body is declared is "no content" in JSON (decision 2: the peer
-            // DELETE may answer either way); the sdk ignores it.
+            // `{}` where no body is declared is "no content" in JSON (the spec's `deletePeer`:
+            // Atlas may send an empty body or an empty JSON object); the sdk ignores it.
             let declares_body = holder.and_then(|h| media_schema(spec, h)).is_some();
             if !declares_body && body.as_object().is_some_and(|o| o.is_empty()) {
                 return;
