@@ -11,8 +11,10 @@
 //!   `no-unresolved-refs` and `security-defined` (errors in `recommended`, `scripts/lint-spec.sh`);
 //! - here, what no other checker says:
 //!   - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
-//!     silently drops or changes. A misspelled keyword (`requried`) is valid OpenAPI, because
-//!     the official schema allows unknown keys in many places, yet the generator never sees it;
+//!     silently drops or changes. The official schema refuses unknown keys in most objects, but
+//!     not beside a `$ref` or in a discriminator, and valid OpenAPI the parser has no field for
+//!     (`xml` on a schema), an extension it loses or a number it rounds pass it, yet the
+//!     generator never sees them;
 //!   - [`rule_problems`]: the project's rules (see there).
 //!
 //! Every problem is one line, `"{file}: {json pointer}: {what}"`, with the pointer escaped per
