@@ -120,6 +120,73 @@ pub fn resolve<'a>(json: &'a Value, reference: &str) -> Option<&'a Value> {
     json.pointer(pointer)
 }
 
+/// Follows `$ref`s from `value` (at `pointer`) to the object they name, with its pointer;
+/// `None` when one does not resolve or they loop.
+pub fn follow<'a>(
+    json: &'a Value,
+    pointer: String,
+    value: &'a Value,
+) -> Option<(String, &'a Value)> {
+    let (mut pointer, mut value) = (pointer, value);
+    for _ in 0..16 {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                value = resolve(json, reference)?;
+                pointer = reference.trim_start_matches('#').to_owned();
+            }
+            None => return Some((pointer, value)),
+        }
+    }
+    None
+}
+
+/// One operation of a spec, as plain JSON.
+#[derive(Debug, Clone)]
+pub struct Operation<'a> {
+    /// Its pointer, `/paths/<escaped path>/<method>` (or where a `$ref`'d path item lies).
+    pub pointer: String,
+    /// The path template, `/api/atlas/v1.0/groups/{groupId}/peers`.
+    pub path: &'a str,
+    /// The lower-case method, `get`.
+    pub method: &'static str,
+    /// The path item's own `parameters`, shared by its operations.
+    pub shared_parameters: Option<&'a Value>,
+    /// The operation object.
+    pub value: &'a Value,
+}
+
+/// The operations under `paths`, in document order; a path item given by `$ref` is followed
+/// (one that does not resolve is left out: [`parse`] refuses it).
+pub fn operations(json: &Value) -> Vec<Operation<'_>> {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let mut out = Vec::new();
+    let paths = json.get("paths").and_then(Value::as_object);
+    for (path, item) in paths
+        .into_iter()
+        .flatten()
+        .filter(|(p, _)| p.starts_with('/'))
+    {
+        let Some((base, item)) = follow(json, format!("/paths/{}", pointer_token(path)), item)
+        else {
+            continue;
+        };
+        for method in METHODS {
+            if let Some(value) = item.get(method) {
+                out.push(Operation {
+                    pointer: format!("{base}/{method}"),
+                    path,
+                    method,
+                    shared_parameters: item.get("parameters"),
+                    value,
+                });
+            }
+        }
+    }
+    out
+}
+
 fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
     for (at, reference) in refs(json) {
         if !reference.starts_with("#/") {
@@ -140,4 +207,40 @@ fn check_refs(file: &str, json: &Value) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_follow_path_items_given_by_ref_and_follow_stops_at_loops() {
+        let doc = json!({
+            "paths": {
+                "/a/{id}": {"parameters": [{"name": "id"}], "get": {"operationId": "getA"},
+                            "delete": {"operationId": "deleteA"}},
+                "/b": {"$ref": "#/components/x-items/b"},
+                "/gone": {"$ref": "#/components/x-items/missing"},
+                "x-note": {"get": {}}
+            },
+            "components": {"x-items": {"b": {"post": {"operationId": "createB"}}},
+                           "schemas": {"L": {"$ref": "#/components/schemas/L"}}}
+        });
+        let ops: Vec<(String, &str, &str)> = operations(&doc)
+            .into_iter()
+            .map(|o| (o.pointer, o.path, o.method))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("/paths/~1a~1{id}/get".to_owned(), "/a/{id}", "get"),
+                ("/paths/~1a~1{id}/delete".to_owned(), "/a/{id}", "delete"),
+                ("/components/x-items/b/post".to_owned(), "/b", "post"),
+            ]
+        );
+        assert!(operations(&doc)[0].shared_parameters.is_some());
+        let looped = &doc["components"]["schemas"]["L"];
+        assert!(follow(&doc, String::new(), looped).is_none());
+    }
 }

@@ -4,18 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// One recorded exchange, as stored in `fixtures/<operation>/<name>.json`.
-#[derive(Debug, Clone, Deserialize)]
+/// One recorded exchange, as stored in `fixtures/<operation>/<name>.json` (and as
+/// `cargo xtask record` writes it: empty members are left out).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     /// What the exchange shows.
     pub description: String,
     /// Set on fixtures that break the spec on purpose (an unknown provider, an HTML error page);
     /// verification then expects a violation instead of refusing one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deliberately_violates_spec: bool,
     /// What the client sent.
     pub request: Request,
@@ -24,7 +25,7 @@ pub struct Fixture {
 }
 
 /// The request half of a fixture.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// HTTP method, upper case.
@@ -32,30 +33,30 @@ pub struct Request {
     /// Path, without the query.
     pub path: String,
     /// Query parameters the caller set.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub query: Map<String, Value>,
     /// Relevant headers, lower-case names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub headers: Map<String, Value>,
     /// JSON body, if any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
 }
 
 /// The response half of a fixture.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Response {
     /// HTTP status.
     pub status: u16,
     /// Relevant headers, lower-case names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub headers: Map<String, Value>,
     /// JSON body, if any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// A non-JSON body, instead of `body`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
 }
 
@@ -348,8 +349,8 @@ pub fn verify(spec: &Value, fixtures: &[Loaded]) -> Vec<String> {
                      problems: &mut Vec<String>,
                      violations: &mut Vec<String>| {
             let Some(body) = body else { return };
-            // `{}` where no body is declared is "no content" in JSON (decision 2: the peer
-            // DELETE may answer either way); the sdk ignores it.
+            // `{}` where no body is declared is "no content" in JSON (the spec's `deletePeer`:
+            // Atlas may send an empty body or an empty JSON object); the sdk ignores it.
             let declares_body = holder.and_then(|h| media_schema(spec, h)).is_some();
             if !declares_body && body.as_object().is_some_and(|o| o.is_empty()) {
                 return;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 #[test]
 fn spec_validates_against_the_openapi_3_0_schema() {
-    let violations = oas_schema_violations(&spec_json());
+    let violations = oas_schema_violations(&spec_json()).expect("the vendored schema compiles");
     assert!(
         violations.is_empty(),
         "the spec violates the OpenAPI 3.0 schema:\n{}",
@@ -22,7 +22,7 @@ fn the_validator_catches_an_invalid_document() {
         .unwrap()
         .remove("description");
     spec["info"].as_object_mut().unwrap().remove("title");
-    let violations = oas_schema_violations(&spec);
+    let violations = oas_schema_violations(&spec).expect("the vendored schema compiles");
     assert!(!violations.is_empty());
     assert!(
         violations.iter().any(|v| v.starts_with("/info")),
@@ -127,7 +127,8 @@ fn all_13_operations_have_their_method_path_and_success_status() {
             Some(status),
             "{id}: success statuses {successes:?}"
         );
-        // Only the two creates also take 201 (decision 1); nothing else has a second success.
+        // Only the two creates also take 201 (their spec descriptions say why); nothing else has a
+        // second success.
         let extra: Vec<&&String> = successes.iter().skip(1).collect();
         if id.starts_with("create") {
             assert_eq!(extra, [&&"201".to_string()], "{id}");
@@ -137,28 +138,15 @@ fn all_13_operations_have_their_method_path_and_success_status() {
     }
 }
 
+/// (Examples on bodies are one of `cargo xtask regen`'s rules, checked there only.)
 #[test]
-fn every_operation_has_error_responses_and_examples() {
+fn every_operation_has_its_error_responses() {
     let spec = spec_json();
     for (id, method, path) in operations(&spec) {
         let op = &spec["paths"][&path][method.to_lowercase()];
         let responses = op["responses"].as_object().unwrap();
         for code in ["401", "403", "404", "429", "500"] {
             assert!(responses.contains_key(code), "{id} lacks {code}");
-        }
-        for (code, response) in responses.iter().filter(|(c, _)| c.starts_with('2')) {
-            if let Some(media) = response.pointer("/content/application~1json") {
-                assert!(
-                    media.get("example").is_some() || media.get("examples").is_some(),
-                    "{id} {code} has no example"
-                );
-            }
-        }
-        if let Some(media) = op.pointer("/requestBody/content/application~1json") {
-            assert!(
-                media.get("example").is_some() || media.get("examples").is_some(),
-                "{id} request has no example"
-            );
         }
     }
 }

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Attribute, Fields, ImplItem, Item, TraitItem, Visibility};
+use syn::{Attribute, Fields, ImplItem, Item, TraitItem, UseTree, Visibility};
 
 /// The lines of the hand-written surface of the crate whose sources are in `src` (`lib.rs` and
 /// its modules). A file that cannot be read or parsed is an error naming it.
@@ -39,11 +39,11 @@ pub fn record(src: &Path) -> Result<Vec<String>, String> {
         if let Item::Use(u) = item
             && is_pub(&u.vis)
         {
-            let text = one_line(&u.tree);
-            let (module, name) = text.rsplit_once("::").unwrap_or(("", &text));
-            out.push(format!("api crate::{name}: use {text}"));
-            root_names.push(name.to_owned());
-            private_reexports.push(module.to_owned());
+            for (path, name) in use_leaves(&u.tree) {
+                out.push(format!("api crate::{name}: use {path}"));
+                root_names.push(name);
+                private_reexports.extend(path.split("::").next().map(str::to_owned));
+            }
         }
     }
     for item in &lib.items {
@@ -131,7 +131,7 @@ fn is_non_exhaustive(attrs: &[Attribute]) -> bool {
 
 /// Tokens on one line, spaces only where Rust needs them (`fn with_timeout(mut self, timeout:
 /// Duration) -> Self`).
-fn one_line(tokens: &impl ToTokens) -> String {
+pub fn one_line(tokens: &impl ToTokens) -> String {
     let mut text = tokens.to_token_stream().to_string();
     for (from, to) in [
         (" :: ", "::"),
@@ -168,6 +168,30 @@ fn one_line(tokens: &impl ToTokens) -> String {
     out
 }
 
+/// The names a `use` tree brings in, each with the path it stands for:
+/// `use crate::a::{B, c::D as E}` gives (`crate::a::B`, `B`) and (`crate::a::c::D`, `E`).
+/// `self` in a group names the module itself; globs bring no name of their own.
+fn use_leaves(tree: &UseTree) -> Vec<(String, String)> {
+    fn walk(tree: &UseTree, prefix: &str, out: &mut Vec<(String, String)>) {
+        match tree {
+            UseTree::Path(p) => walk(&p.tree, &key(prefix, &p.ident.to_string()), out),
+            UseTree::Name(n) if n.ident == "self" => {
+                let name = prefix.rsplit("::").next().unwrap_or(prefix);
+                out.push((prefix.to_owned(), name.to_owned()));
+            }
+            UseTree::Name(n) => out.push((key(prefix, &n.ident.to_string()), n.ident.to_string())),
+            UseTree::Rename(r) => {
+                out.push((key(prefix, &r.ident.to_string()), r.rename.to_string()));
+            }
+            UseTree::Glob(_) => {}
+            UseTree::Group(g) => g.items.iter().for_each(|t| walk(t, prefix, out)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(tree, "", &mut out);
+    out
+}
+
 fn key(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
@@ -184,25 +208,10 @@ fn context(items: &[Item]) -> (BTreeMap<String, String>, Vec<String>) {
     for item in items {
         match item {
             Item::Use(u) => {
-                let text = one_line(&u.tree);
-                let Some(rest) = text.strip_prefix("crate::") else {
-                    continue;
-                };
-                let (prefix, names) = match rest.split_once("::{") {
-                    Some((prefix, names)) => {
-                        (prefix.to_owned(), names.trim_end_matches('}').to_owned())
+                for (path, name) in use_leaves(&u.tree) {
+                    if let Some(path) = path.strip_prefix("crate::") {
+                        imports.insert(name, path.to_owned());
                     }
-                    None => match rest.rsplit_once("::") {
-                        Some((prefix, name)) => (prefix.to_owned(), name.to_owned()),
-                        None => continue,
-                    },
-                };
-                for name in names
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty() && !n.contains(['{', ':']))
-                {
-                    imports.insert(name.to_owned(), format!("{prefix}::{name}"));
                 }
             }
             Item::Struct(s) if !is_pub(&s.vis) => private.push(s.ident.to_string()),
@@ -545,6 +554,43 @@ mod tests {
                 !lines.iter().any(|l| l.contains(absent)),
                 "`{absent}` recorded"
             );
+        }
+    }
+
+    #[test]
+    fn use_trees_are_flattened_whatever_their_shape() {
+        let tree: syn::ItemUse =
+            syn::parse_str("use crate::a::{B, c::{self, D as E}, f::*};").unwrap();
+        assert_eq!(
+            use_leaves(&tree.tree),
+            [
+                ("crate::a::B".to_owned(), "B".to_owned()),
+                ("crate::a::c".to_owned(), "c".to_owned()),
+                ("crate::a::c::D".to_owned(), "E".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_grouped_reexport_of_a_private_module_keeps_its_impls() {
+        let dir = std::env::temp_dir().join(format!("xtask-api-use-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("lib.rs"),
+            "pub use inner::{Client, Other};\nmod inner;\n",
+        )
+        .unwrap();
+        let inner = "pub struct Client;\npub struct Other;\nimpl Client {\n    pub fn from_env() -> Self { Client }\n}\n";
+        std::fs::write(dir.join("inner.rs"), inner).unwrap();
+        let lines = record(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        for line in [
+            "api crate::Client: use inner::Client",
+            "api crate::Other: use inner::Other",
+            "api Client::from_env: fn from_env() -> Self",
+        ] {
+            assert!(lines.iter().any(|l| l == line), "no `{line}` in {lines:#?}");
         }
     }
 

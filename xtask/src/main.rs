@@ -1,9 +1,11 @@
 //! Maintainer commands.
 //!
-//! - `cargo xtask regen`: checks the spec (OpenAPI 3.0 schema, the project's rules, the
-//!   openapiv3 round trip), regenerates the client, writes the record of the sdk's public
-//!   surface (`sdk/surface.txt`) and prints what changed in it, and verifies every recorded
-//!   fixture against the spec and the sdk's types.
+//! - `cargo xtask regen`: checks the spec (OpenAPI 3.0 schema, the openapiv3 round trip, the
+//!   project's rules; what the generator itself refuses, the sdk's build script has reported by
+//!   then, see `spec_checks`), regenerates the client, writes the record of the sdk's public
+//!   surface (`sdk/surface.txt`) and prints what changed in it, refusing a breaking change the
+//!   sdk's version does not announce, and verifies every recorded fixture against the spec and
+//!   the sdk's types.
 //! - `cargo xtask regen --check`: the same, writing nothing; fails when anything derived is
 //!   stale, with the diff and the command that fixes it.
 //! - `cargo xtask record ...`: records real exchanges into new fixtures (see `record.rs`).
@@ -12,13 +14,12 @@ mod api;
 mod record;
 mod spec_checks;
 mod surface;
+mod version;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-
-use serde_json::Value;
 
 const USAGE: &str = "usage: cargo xtask regen [--check]\n       cargo xtask record --base-url URL --group-id ID [--out DIR] [--anonymize]";
 
@@ -61,14 +62,18 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
     let path = root().join(file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+    // YAML syntax, the OpenAPI shape and every `$ref` (codegen's own checks, located).
     let spec = codegen::spec::parse(file, &text).map_err(|e| vec![e.to_string()])?;
 
     // 1. The spec: the OpenAPI 3.0 schema, the openapiv3 round trip, the project's rules.
-    let mut problems: Vec<String> = oas_schema_violations(&spec.json)
-        .into_iter()
-        .map(|v| format!("{file}: violates the OpenAPI 3.0 schema at {v}"))
-        .collect();
-    problems.extend(spec_checks::round_trip_problems(file, &text));
+    let mut problems: Vec<String> = match contract_tests::oas_schema_violations(&spec.json) {
+        Ok(violations) => violations
+            .into_iter()
+            .map(|v| format!("{file}: violates the OpenAPI 3.0 schema at {v}"))
+            .collect(),
+        Err(e) => vec![e],
+    };
+    problems.extend(spec_checks::round_trip_problems(&spec));
 
     // 2. The fixtures, and how many each operation has.
     let verify_started = Instant::now();
@@ -88,54 +93,47 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
     problems.extend(spec_checks::rule_problems(file, &spec.json, &per_operation));
 
     // 3. Regenerate, and record the public surface.
-    let source = match codegen::generate_from(&spec, &codegen::Settings::for_sdk()) {
-        Ok(source) => Some(source),
-        Err(e) => {
-            problems.push(e.to_string());
-            None
+    let source = codegen::generate_from(&spec, &codegen::Settings::for_sdk())
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    let hand_written = api::record(&root().join("sdk/src"))
+        .map_err(|e| problems.push(format!("cannot record the sdk's hand-written surface: {e}")))
+        .unwrap_or_default();
+    let version = version::sdk_version(&root())
+        .map_err(|e| problems.push(e))
+        .ok();
+    let surface = match (&source, &version) {
+        (Some(source), Some(version)) => {
+            surface::record(&spec.json, source, &hand_written, version)
+                .map_err(|e| problems.push(format!("cannot record the sdk's public surface: {e}")))
+                .ok()
         }
+        _ => None,
     };
-    let hand_written = match api::record(&root().join("sdk/src")) {
-        Ok(lines) => lines,
-        Err(e) => {
-            problems.push(format!("cannot record the sdk's hand-written surface: {e}"));
-            Vec::new()
-        }
-    };
-    let surface = match source
-        .as_deref()
-        .map(|s| surface::record_with(s, &hand_written))
-    {
-        Some(Ok(record)) => Some(record),
-        Some(Err(e)) => {
-            problems.push(format!("cannot record the sdk's public surface: {e}"));
-            None
-        }
-        None => None,
-    };
-    let mut stale = false;
-    if let Some(new) = &surface {
+    if let (Some(new), Some(version)) = (&surface, &version) {
         let surface_path = root().join(SURFACE_PATH);
         let old = std::fs::read_to_string(&surface_path).unwrap_or_default();
         let changes = surface::diff(&old, new);
-        if !changes.is_empty() || &old != new {
+        if !changes.is_empty() {
             let breaking = changes.iter().filter(|c| c.is_breaking()).count();
             println!(
                 "{SURFACE_PATH}: {} change(s) to the public surface, {breaking} breaking:\n{}",
                 changes.len(),
                 surface::render(&changes)
             );
+        }
+        let refused = version::refusal(surface::version(&old), version, &changes);
+        if let Some(refusal) = &refused {
+            problems.push(format!("{SURFACE_PATH}: {refusal}"));
+        } else if &old != new {
             if check {
-                stale = true;
+                problems.push(format!("{SURFACE_PATH} is stale: run `cargo xtask regen`"));
             } else if let Err(e) = std::fs::write(&surface_path, new) {
                 problems.push(format!("cannot write {}: {e}", surface_path.display()));
             } else {
                 println!("wrote {SURFACE_PATH}");
             }
         }
-    }
-    if stale {
-        problems.push(format!("{SURFACE_PATH} is stale: run `cargo xtask regen`"));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -150,20 +148,4 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
         started.elapsed()
     );
     Ok(())
-}
-
-fn oas_schema_violations(document: &Value) -> Vec<String> {
-    let path = root().join("spec/vendor/oas-3.0-schema-2021-09-28.json");
-    let schema: Value = match std::fs::read_to_string(&path).map(|t| serde_json::from_str(&t)) {
-        Ok(Ok(schema)) => schema,
-        Ok(Err(e)) => return vec![format!("{} is not JSON: {e}", path.display())],
-        Err(e) => return vec![format!("cannot read {}: {e}", path.display())],
-    };
-    match jsonschema::draft4::new(&schema) {
-        Ok(validator) => validator
-            .iter_errors(document)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect(),
-        Err(e) => vec![format!("{} does not compile: {e}", path.display())],
-    }
 }

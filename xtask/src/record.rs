@@ -8,17 +8,27 @@
 //!    environment exactly as for any user of the sdk, through the same variables and rules as
 //!    [`atlas_network_peering::Config::from_env`]: an API key (HTTP Digest) or a service account (OAuth client
 //!    credentials); `--base-url` replaces the base URL (the base URL variables are ignored).
-//! 2. A forwarder starts on `127.0.0.1` (an ephemeral port). It is hand-written: a hyper HTTP/1
-//!    server that sends every request on to the target with reqwest, unchanged (the
-//!    `Authorization` header included, redirects not followed), and hands the answer back
-//!    unchanged. While doing so it keeps a copy of each exchange under `/api/atlas/`, and of that
-//!    copy only what a fixture may hold: method, path, query, the `accept` and `content-type`
-//!    request headers, the request body, the status, the `content-type`, `retry-after` and
-//!    `www-authenticate` response headers and the response body. Nothing else of the request (the
-//!    `Authorization` header above all) is ever copied. The token endpoint of a service account
-//!    (`/api/oauth/token`) is forwarded but never recorded; the tokens it hands out are only noted
-//!    so that the final check can look for them. A request that cannot reach the target gets a
-//!    `502` from the forwarder and is not recorded.
+//!    Behind a proxy (`HTTP_PROXY`, `ALL_PROXY`) the run is refused unless `NO_PROXY` names
+//!    127.0.0.1: the sdk's client would send its calls for the forwarder to the proxy.
+//! 2. A forwarder starts on `127.0.0.1` (an ephemeral port): a small hyper HTTP/1 server that
+//!    sends every request on to the target with reqwest, unchanged (the `Authorization` header
+//!    included, redirects not followed), and hands the answer back unchanged. While doing so it
+//!    keeps a copy of each exchange under `/api/atlas/`, and of that copy only what a fixture may
+//!    hold: method, path, query, the `accept` and `content-type` request headers, the request
+//!    body, the status, the `content-type`, `retry-after` and `www-authenticate` response headers
+//!    and the response body. Nothing else of the request (the `Authorization` header above all)
+//!    is ever copied. The token endpoint of a service account (`/api/oauth/token`) is forwarded
+//!    but never recorded; the tokens it hands out are only noted so that the final check can
+//!    look for them. A request that cannot reach the target gets a `502` and is not recorded.
+//!
+//!    Why not httpmock's forwarding and recording (`forward_to`, `record`): its `proxy` and
+//!    `record` features bring HTTP/2 (`h2`) and `serde_yaml` into every build of httpmock in
+//!    this workspace (features unify, and the sdk's and the contract tests' httpmock is the
+//!    same), so every CI run would compile them; its recording keeps every header of every
+//!    answer (`set-cookie` included) and writes mock definitions in its own YAML, which would
+//!    have to be parsed back into fixtures; and the tokens of the token endpoint could only be
+//!    noted by recording that endpoint. The guarantees above are simplest to keep by copying
+//!    only the allowed parts at the one place an exchange passes.
 //! 3. An [`atlas_network_peering::Client`] built from that configuration, with its base URL pointed at the
 //!    forwarder (plus the path of `--base-url`, if any), calls through the sdk's public API, one
 //!    call at a time: `get_private_ip_mode`, `list_all_containers`, `list_containers` and
@@ -62,13 +72,15 @@ use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use contract_tests::fixtures::{Fixture, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use regex::{Captures, Regex};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -115,7 +127,9 @@ pub fn run(args: &[String]) -> Result<(), Vec<String>> {
             "cannot read the credentials from the environment: {e}"
         )]
     })?;
-    bypass_proxy_for_loopback();
+    if let Some(problem) = proxy_problem(|name| std::env::var(name).ok()) {
+        return Err(vec![problem]);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -124,33 +138,33 @@ pub fn run(args: &[String]) -> Result<(), Vec<String>> {
     runtime.block_on(record(options, config))
 }
 
-/// The sdk's HTTP client honours `HTTP_PROXY` and friends, with no exception for loopback: behind
-/// a proxy, its requests to the forwarder on 127.0.0.1 would go to the proxy. Adds `127.0.0.1` to
-/// `NO_PROXY` when a proxy is configured (the forwarder's own requests still use the proxy).
-fn bypass_proxy_for_loopback() {
-    let proxied = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+/// The sdk's HTTP client honours `HTTP_PROXY` and friends with no exception for loopback:
+/// behind a proxy, its requests to the forwarder on 127.0.0.1 would go to the proxy. Such a run
+/// is refused, naming the fix (the forwarder's own requests to the target still use the proxy).
+/// `var` reads the environment.
+fn proxy_problem(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .into_iter()
+        .find(|name| var(name).is_some_and(|v| !v.trim().is_empty()))?;
+    let exempt = ["NO_PROXY", "no_proxy"]
         .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-    if !proxied {
-        return;
-    }
-    let current = std::env::var("NO_PROXY")
-        .or_else(|_| std::env::var("no_proxy"))
-        .unwrap_or_default();
-    let value = if current.trim().is_empty() {
-        "127.0.0.1".to_owned()
-    } else {
-        format!("{current},127.0.0.1")
-    };
-    // SAFETY: called from `run` before the async runtime or any other thread exists; nothing
-    // reads the environment concurrently.
-    unsafe { std::env::set_var("NO_PROXY", value) };
+        .filter_map(|n| var(n))
+        .any(|list| {
+            list.split(',')
+                .any(|host| matches!(host.trim(), "127.0.0.1" | "*"))
+        });
+    (!exempt).then(|| {
+        format!(
+            "{proxy} is set, so the sdk would send its calls for the recording forwarder on \
+             127.0.0.1 to that proxy: add 127.0.0.1 to NO_PROXY (NO_PROXY=127.0.0.1) and run again"
+        )
+    })
 }
 
 // ------------------------------------------------------------------------------------------
 // Arguments
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Options {
     /// The normalized base URL, without a trailing slash.
     base_url: String,
@@ -164,106 +178,71 @@ fn is_object_id(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// `--flag value` or `--flag=value`; every problem is one line, all of them reported.
 fn parse_args(args: &[String]) -> Result<Options, Vec<String>> {
     let mut problems = Vec::new();
-    let mut base_url: Option<String> = None;
-    let mut group_id: Option<String> = None;
-    let mut out: Option<String> = None;
-    let mut anonymize = false;
-    let mut help = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    let mut options = Options::default();
+    let mut args = args.iter().peekable();
+    while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (arg.as_str(), None),
         };
-        let slot = match flag {
-            "--base-url" => &mut base_url,
-            "--group-id" => &mut group_id,
-            "--out" => &mut out,
-            "--anonymize" | "--help" | "-h" => {
-                if inline.is_some() {
-                    problems.push(format!("{flag} takes no value (got `{arg}`)"));
-                } else if flag == "--anonymize" {
-                    anonymize = true;
-                } else {
-                    help = true;
-                }
-                continue;
+        match flag {
+            "--anonymize" | "--help" | "-h" if inline.is_some() => {
+                problems.push(format!("{flag} takes no value (got `{arg}`)"));
             }
-            _ => {
-                problems.push(format!(
-                    "unknown argument `{arg}` (expected --base-url, --group-id, --out or --anonymize)"
-                ));
-                continue;
-            }
-        };
-        let value = match inline {
-            Some(value) => Some(value),
-            None => match args.get(i) {
-                Some(value) if !value.starts_with("--") => {
-                    i += 1;
-                    Some(value.clone())
+            "--anonymize" => options.anonymize = true,
+            "--help" | "-h" => options.help = true,
+            "--base-url" | "--group-id" | "--out" => {
+                let value = inline.or_else(|| args.next_if(|v| !v.starts_with("--")).cloned());
+                match value {
+                    None => problems.push(format!("{flag} needs a value")),
+                    Some(_) if values.contains_key(flag) => {
+                        problems.push(format!("{flag} is given more than once"));
+                    }
+                    Some(value) => drop(values.insert(flag, value)),
                 }
-                _ => None,
-            },
-        };
-        match value {
-            None => problems.push(format!("{flag} needs a value")),
-            Some(_) if slot.is_some() => problems.push(format!("{flag} is given more than once")),
-            Some(value) => *slot = Some(value),
+            }
+            _ => problems.push(format!(
+                "unknown argument `{arg}` (expected --base-url, --group-id, --out or --anonymize)"
+            )),
         }
     }
-    if help && problems.is_empty() {
-        return Ok(Options {
-            base_url: String::new(),
-            group_id: String::new(),
-            out: PathBuf::new(),
-            anonymize,
-            help,
-        });
+    if options.help && problems.is_empty() {
+        return Ok(options);
     }
-
-    let base_url = match base_url {
-        None => {
-            problems.push(
-                "missing --base-url URL: the Atlas base URL to record from (e.g. https://cloud.mongodb.com)"
-                    .to_owned(),
-            );
-            None
-        }
-        Some(url) => match check_base_url(&url) {
-            Ok(url) => Some(url),
-            Err(p) => {
-                problems.push(p);
-                None
-            }
-        },
-    };
-    match &group_id {
+    match values.get("--base-url").map(|url| check_base_url(url)) {
+        None => problems.push(
+            "missing --base-url URL: the Atlas base URL to record from (e.g. https://cloud.mongodb.com)"
+                .to_owned(),
+        ),
+        Some(Ok(url)) => options.base_url = url,
+        Some(Err(problem)) => problems.push(problem),
+    }
+    match values.remove("--group-id") {
         None => problems.push(
             "missing --group-id ID: the project to record, 24 lower-case hex characters".to_owned(),
         ),
-        Some(id) if !is_object_id(id) => problems.push(format!(
+        Some(id) if !is_object_id(&id) => problems.push(format!(
             "--group-id `{id}` is not a project id: it must be 24 lower-case hex characters (0-9, a-f)"
         )),
-        Some(_) => {}
+        Some(id) => options.group_id = id,
     }
-    if out.as_deref().is_some_and(|o| o.trim().is_empty()) {
-        problems.push("--out needs a non-empty directory".to_owned());
+    options.out = match values.remove("--out") {
+        Some(out) if out.trim().is_empty() => {
+            problems.push("--out needs a non-empty directory".to_owned());
+            PathBuf::new()
+        }
+        Some(out) => PathBuf::from(out),
+        None => crate::root().join("fixtures"),
+    };
+    if problems.is_empty() {
+        Ok(options)
+    } else {
+        Err(problems)
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Options {
-        base_url: base_url.unwrap_or_default(),
-        group_id: group_id.unwrap_or_default(),
-        out: out.map_or_else(|| crate::root().join("fixtures"), PathBuf::from),
-        anonymize,
-        help,
-    })
 }
 
 /// The base URL as the sdk normalizes it; refused when the sdk would refuse it or when it
@@ -545,17 +524,14 @@ impl Recorder {
         label: String,
         call: impl Future<Output = Result<T, atlas_network_peering::Error>>,
     ) -> Option<T> {
-        let (before, unreached_before) = {
-            let tape = self.fw.tape();
-            (tape.exchanges.len(), tape.unreached.len())
-        };
+        // The calls are made one at a time: what the tape holds afterwards is this call's.
         let result = call.await;
         self.calls += 1;
-        let (new, unreached): (Vec<Exchange>, Vec<String>) = {
-            let tape = self.fw.tape();
+        let (new, unreached) = {
+            let mut tape = self.fw.tape();
             (
-                tape.exchanges[before..].to_vec(),
-                tape.unreached[unreached_before..].to_vec(),
+                std::mem::take(&mut tape.exchanges),
+                std::mem::take(&mut tape.unreached),
             )
         };
         let reached = !new.is_empty();
@@ -599,139 +575,77 @@ fn first_entry<T: Serialize>(results: &[T]) -> Option<(String, String)> {
     Some((id, provider))
 }
 
-async fn get_first_container(
+/// Fetches the first entry of a page by its id with `fetch`, unless an earlier call did.
+async fn get_first<T: Serialize, R>(
     rec: &mut Recorder,
-    client: &atlas_network_peering::Client,
-    group: &str,
-    results: &[atlas_network_peering::models::Container],
-    source: &str,
+    operation: &'static str,
+    (results, source): (&[T], &str),
     seen: &mut BTreeSet<String>,
+    fetch: impl AsyncFnOnce(&str) -> Result<R, atlas_network_peering::Error>,
 ) {
     let Some((id, provider)) = first_entry(results) else {
         return;
     };
-    if !seen.insert(id.clone()) {
-        return;
+    if seen.insert(id.clone()) {
+        let label = format!("{operation} of the first entry of {source}");
+        rec.call(operation, &provider, label, fetch(&id)).await;
     }
-    rec.call(
-        "get_container",
-        &provider,
-        format!("get_container of the first container of {source}"),
-        async {
-            client
-                .get_container()
-                .group_id(group)
-                .container_id(id.as_str())
-                .send()
-                .await
-        },
-    )
-    .await;
-}
-
-async fn get_first_peer(
-    rec: &mut Recorder,
-    client: &atlas_network_peering::Client,
-    group: &str,
-    results: &[atlas_network_peering::models::Peer],
-    source: &str,
-    seen: &mut BTreeSet<String>,
-) {
-    let Some((id, provider)) = first_entry(results) else {
-        return;
-    };
-    if !seen.insert(id.clone()) {
-        return;
-    }
-    rec.call(
-        "get_peer",
-        &provider,
-        format!("get_peer of the first peer of {source}"),
-        async {
-            client
-                .get_peer()
-                .group_id(group)
-                .peer_id(id.as_str())
-                .send()
-                .await
-        },
-    )
-    .await;
 }
 
 async fn make_calls(rec: &mut Recorder, client: &atlas_network_peering::Client, group: &str) {
     use atlas_network_peering::types::CloudProvider;
-    let providers = [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
+    let get_container = async |id: &str| {
+        let request = client.get_container().group_id(group).container_id(id);
+        request.send().await
+    };
+    let get_peer = async |id: &str| client.get_peer().group_id(group).peer_id(id).send().await;
 
-    rec.call(
-        "get_private_ip_mode",
-        "mode",
-        "get_private_ip_mode".to_owned(),
-        async { client.get_private_ip_mode().group_id(group).send().await },
-    )
-    .await;
+    let label = "get_private_ip_mode".to_owned();
+    let mode = async { client.get_private_ip_mode().group_id(group).send().await };
+    rec.call("get_private_ip_mode", "mode", label, mode).await;
 
     let mut containers_seen = BTreeSet::new();
-    let all = rec
-        .call(
-            "list_all_containers",
-            "all",
-            "list_all_containers".to_owned(),
-            async { client.list_all_containers().group_id(group).send().await },
-        )
-        .await;
-    if let Some(page) = all {
-        get_first_container(
+    let source = "list_all_containers";
+    let all = async { client.list_all_containers().group_id(group).send().await };
+    if let Some(page) = rec.call(source, "all", source.to_owned(), all).await {
+        let page = (page.results.as_slice(), source);
+        get_first(
             rec,
-            client,
-            group,
-            &page.results,
-            "list_all_containers",
+            "get_container",
+            page,
             &mut containers_seen,
+            get_container,
         )
         .await;
-    }
-    for provider in &providers {
-        let source = format!("list_containers with providerName={}", provider.as_str());
-        let what = provider.as_str().to_ascii_lowercase();
-        let page = rec
-            .call("list_containers", &what, source.clone(), async {
-                client
-                    .list_containers()
-                    .group_id(group)
-                    .provider_name(provider.clone())
-                    .send()
-                    .await
-            })
-            .await;
-        if let Some(page) = page {
-            get_first_container(
-                rec,
-                client,
-                group,
-                &page.results,
-                &source,
-                &mut containers_seen,
-            )
-            .await;
-        }
     }
     let mut peers_seen = BTreeSet::new();
-    for provider in &providers {
-        let source = format!("list_peers with providerName={}", provider.as_str());
-        let what = provider.as_str().to_ascii_lowercase();
-        let page = rec
-            .call("list_peers", &what, source.clone(), async {
-                client
-                    .list_peers()
+    for listing in ["list_containers", "list_peers"] {
+        for provider in [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure] {
+            let source = format!("{listing} with providerName={}", provider.as_str());
+            let what = provider.as_str().to_ascii_lowercase();
+            if listing == "list_containers" {
+                let call = client
+                    .list_containers()
                     .group_id(group)
-                    .provider_name(provider.clone())
-                    .send()
-                    .await
-            })
-            .await;
-        if let Some(page) = page {
-            get_first_peer(rec, client, group, &page.results, &source, &mut peers_seen).await;
+                    .provider_name(provider);
+                if let Some(page) = rec.call(listing, &what, source.clone(), call.send()).await {
+                    let page = (page.results.as_slice(), source.as_str());
+                    get_first(
+                        rec,
+                        "get_container",
+                        page,
+                        &mut containers_seen,
+                        get_container,
+                    )
+                    .await;
+                }
+            } else {
+                let call = client.list_peers().group_id(group).provider_name(provider);
+                if let Some(page) = rec.call(listing, &what, source.clone(), call.send()).await {
+                    let page = (page.results.as_slice(), source.as_str());
+                    get_first(rec, "get_peer", page, &mut peers_seen, get_peer).await;
+                }
+            }
         }
     }
 }
@@ -760,61 +674,37 @@ impl Placeholders {
 }
 
 /// Replaces the `nonce` and `opaque` values of a challenge (quoted or not) by placeholders.
+/// Quoted strings are matched whole first, so that `realm="a nonce=b"` stays as it is.
 fn scrub_challenge(value: &str, placeholders: &mut Placeholders) -> String {
-    let b = value.as_bytes();
-    let mut out = String::with_capacity(value.len());
-    let mut last = 0;
-    let mut quoted = false;
-    let mut i = 0;
-    'scan: while i < b.len() {
-        match b[i] {
-            b'\\' if quoted => {
-                i += 2;
-                continue;
-            }
-            b'"' => quoted = !quoted,
-            _ if !quoted && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b',')) => {
-                for name in ["nonce", "opaque"] {
-                    let key = format!("{name}=");
-                    let Some(candidate) = b.get(i..i + key.len()) else {
-                        continue;
-                    };
-                    if !candidate.eq_ignore_ascii_case(key.as_bytes()) {
-                        continue;
-                    }
-                    let start = i + key.len();
-                    let (inner_start, inner_end, next) = if b.get(start) == Some(&b'"') {
-                        let mut j = start + 1;
-                        while j < b.len() && b[j] != b'"' {
-                            j += if b[j] == b'\\' { 2 } else { 1 };
-                        }
-                        let end = j.min(b.len());
-                        (start + 1, end, (end + 1).min(b.len()))
-                    } else {
-                        let end = b[start..]
-                            .iter()
-                            .position(|c| matches!(c, b',' | b' ' | b'\t'))
-                            .map_or(b.len(), |p| start + p);
-                        (start, end, end)
-                    };
-                    let original = &value[inner_start..inner_end];
-                    let placeholder =
-                        placeholders.get(name, &format!("{name}\u{0}{original}"), |n| {
-                            format!("{name}-placeholder-{n}")
-                        });
-                    out.push_str(&value[last..inner_start]);
-                    out.push_str(&placeholder);
-                    last = inner_end;
-                    i = next;
-                    continue 'scan;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push_str(&value[last.min(value.len())..]);
-    out
+    static PARAM: OnceLock<Regex> = OnceLock::new();
+    let param = PARAM.get_or_init(|| {
+        Regex::new(
+            r#""(?:[^"\\]|\\.)*"|(?i)(?P<lead>^|[ \t,])(?P<name>nonce|opaque)=(?P<value>"(?:[^"\\]|\\.)*"|[^, \t]*)"#,
+        )
+        .expect("the challenge pattern compiles")
+    });
+    param
+        .replace_all(value, |c: &Captures<'_>| {
+            let (Some(name), Some(v)) = (c.name("name"), c.name("value")) else {
+                return c[0].to_owned();
+            };
+            let v = v.as_str();
+            let quoted = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
+            let original = if quoted { &v[1..v.len() - 1] } else { v };
+            let kind = name.as_str().to_ascii_lowercase();
+            let placeholder = placeholders.get(
+                if kind == "nonce" { "nonce" } else { "opaque" },
+                &format!("{kind}\u{0}{original}"),
+                |n| format!("{kind}-placeholder-{n}"),
+            );
+            let placeholder = if quoted {
+                format!("\"{placeholder}\"")
+            } else {
+                placeholder
+            };
+            format!("{}{}={placeholder}", &c["lead"], name.as_str())
+        })
+        .into_owned()
 }
 
 /// The JSON fields whose values identify an account.
@@ -968,36 +858,6 @@ fn leaks(text: &str, forbidden: &[(String, String)]) -> Vec<String> {
 // ------------------------------------------------------------------------------------------
 // Fixtures
 
-#[derive(Serialize)]
-struct FixtureOut {
-    description: String,
-    request: RequestOut,
-    response: ResponseOut,
-}
-
-#[derive(Serialize)]
-struct RequestOut {
-    method: String,
-    path: String,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    query: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Value>,
-}
-
-#[derive(Serialize)]
-struct ResponseOut {
-    status: u16,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body_text: Option<String>,
-}
-
 fn json_body(bytes: &Bytes) -> Option<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
@@ -1010,7 +870,7 @@ fn build_fixture(
     date: &str,
     anonymizer: Option<&Anonymizer>,
     challenges: &mut Placeholders,
-) -> FixtureOut {
+) -> Fixture {
     let e = &rec.exchange;
     let text = |s: &str| anonymizer.map_or_else(|| s.to_owned(), |a| a.apply_str(s));
     let json = |bytes: &Bytes| {
@@ -1072,16 +932,17 @@ fn build_fixture(
         description.push_str(" Account ids and the project id are placeholders.");
     }
 
-    FixtureOut {
+    Fixture {
         description,
-        request: RequestOut {
+        deliberately_violates_spec: false,
+        request: Request {
             method: e.method.clone(),
             path: text(&e.path),
             query,
             headers: request_headers,
             body: json(&e.request_body),
         },
-        response: ResponseOut {
+        response: Response {
             status: e.status,
             headers: response_headers,
             body,
@@ -1136,20 +997,22 @@ fn write_new(dir: &Path, stem: &str, text: &str) -> std::io::Result<PathBuf> {
     }
 }
 
-/// `YYYY-MM-DD` of a UTC instant (days to civil date, H. Hinnant's algorithm).
+/// `YYYY-MM-DD` of a UTC instant, read off its HTTP date (`Mon, 07 Dec 2026 04:50:17 GMT`).
 fn utc_date(at: SystemTime) -> String {
-    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let http_date = httpdate::fmt_http_date(at);
+    let words: Vec<&str> = http_date.split(' ').collect();
+    let month = MONTHS
+        .iter()
+        .position(|m| words.get(2) == Some(m))
+        .map_or(0, |i| i + 1);
+    format!(
+        "{}-{month:02}-{}",
+        words.get(3).unwrap_or(&"0000"),
+        words.get(1).unwrap_or(&"00")
+    )
 }
 
 /// Warnings for written files the spec or the sdk's types do not accept.
@@ -1309,6 +1172,7 @@ mod tests {
 
     #[test]
     fn dates_are_utc_calendar_days() {
+        use std::time::UNIX_EPOCH;
         assert_eq!(utc_date(UNIX_EPOCH), "1970-01-01");
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(utc_date(at), "2023-11-14");
@@ -1395,6 +1259,38 @@ mod tests {
             .unwrap_err()[0]
                 .contains("user name or password")
         );
+    }
+
+    #[test]
+    fn a_proxy_without_a_loopback_exception_is_refused() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(proxy_problem(env(&[])), None);
+        let refused = proxy_problem(env(&[("HTTP_PROXY", "http://proxy.test:3128")])).unwrap();
+        assert!(refused.starts_with("HTTP_PROXY is set"), "{refused}");
+        assert!(refused.contains("NO_PROXY=127.0.0.1"), "{refused}");
+        let refused = proxy_problem(env(&[
+            ("all_proxy", "socks5://p"),
+            ("NO_PROXY", "localhost"),
+        ]));
+        assert!(refused.is_some());
+        for exempt in ["127.0.0.1", "localhost, 127.0.0.1", "*"] {
+            let pairs: &'static [(&str, &str)] = match exempt {
+                "127.0.0.1" => &[("HTTP_PROXY", "http://p"), ("no_proxy", "127.0.0.1")],
+                "*" => &[("HTTP_PROXY", "http://p"), ("NO_PROXY", "*")],
+                _ => &[
+                    ("HTTP_PROXY", "http://p"),
+                    ("NO_PROXY", "localhost, 127.0.0.1"),
+                ],
+            };
+            assert_eq!(proxy_problem(env(pairs)), None, "{exempt}");
+        }
     }
 
     #[test]

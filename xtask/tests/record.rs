@@ -2,6 +2,8 @@
 //! Atlas (Digest challenge, or a service-account token endpoint). The credentials are set on
 //! the child process only. Checks the files written, their format, the scrubbing of secrets
 //! and challenge nonces, `--anonymize`, failed calls, never overwriting, and bad arguments.
+//! Last, the same against the local Atlas (`atlas-network-peering-sim`, in-process) with a few
+//! containers and peerings in it: what it records passes `cargo xtask regen`'s verification.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -435,12 +437,13 @@ fn digest_run_records_every_operation_scrubbed_and_anonymized() {
             out.to_str().unwrap(),
             "--anonymize",
         ],
-        // A proxy that does not exist (loopback must bypass it) and a stale base URL variable
-        // (--base-url replaces it) change nothing.
+        // A proxy that does not exist, with loopback exempted as the command asks, and a stale
+        // base URL variable (--base-url replaces it) change nothing.
         &[
             API_KEY_ENV[0],
             API_KEY_ENV[1],
             ("HTTP_PROXY", "http://127.0.0.1:1"),
+            ("NO_PROXY", "127.0.0.1"),
             ("MONGODB_ATLAS_BASE_URL", "ftp://stale.example"),
         ],
     );
@@ -836,4 +839,137 @@ fn a_secret_echoed_by_the_server_is_never_written() {
         show(&output)
     );
     assert!(written_files(&out).is_empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// Against the local Atlas
+
+/// Creates an AWS, a GCP and an Azure container and a peering in each, through the sdk.
+async fn populate(sim: &atlas_network_peering_sim::Simulator) {
+    use atlas_network_peering::models::{Container, Peer};
+    let config = atlas_network_peering::Config::new()
+        .with_base_url(sim.base_url())
+        .unwrap()
+        .with_api_key(sim.public_key(), sim.private_key());
+    let client = atlas_network_peering::Client::from_config(config).unwrap();
+    let project = sim.project_id();
+    let containers = [
+        json!({"providerName": "AWS", "atlasCidrBlock": "10.8.0.0/21", "regionName": "US_EAST_1"}),
+        json!({"providerName": "GCP", "atlasCidrBlock": "10.64.0.0/18"}),
+        json!({"providerName": "AZURE", "atlasCidrBlock": "10.12.0.0/21", "region": "US_EAST_2"}),
+    ];
+    for body in containers {
+        let body: Container = serde_json::from_value(body).unwrap();
+        let created = client.create_container().group_id(project).body(body);
+        let container = created.send().await.unwrap();
+        let id = container.id().unwrap().to_owned();
+        let peer = match container.provider_name() {
+            Some("AWS") => json!({"providerName": "AWS", "containerId": id,
+                "accepterRegionName": "us-east-1", "awsAccountId": AWS_ACCOUNT,
+                "routeTableCidrBlock": "172.31.0.0/16", "vpcId": "vpc-07e3c5a9b1d2f4e68"}),
+            Some("GCP") => json!({"providerName": "GCP", "containerId": id,
+                "gcpProjectId": GCP_CUSTOMER_PROJECT, "networkName": "orbit-vpc"}),
+            _ => json!({"providerName": "AZURE", "containerId": id,
+                "azureDirectoryId": AZURE_DIRECTORY, "azureSubscriptionId": AZURE_SUB_CUSTOMER,
+                "resourceGroupName": "orbit-rg", "vnetName": "orbit-vnet"}),
+        };
+        let peer: Peer = serde_json::from_value(peer).unwrap();
+        client
+            .create_peer()
+            .group_id(project)
+            .body(peer)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[test]
+fn recording_the_local_atlas_gives_fixtures_that_regen_accepts() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = runtime.block_on(async {
+        let sim = atlas_network_peering_sim::Simulator::start().await.unwrap();
+        populate(&sim).await;
+        sim
+    });
+    let (key, secret) = (sim.private_key(), sim.client_secret());
+    let digest = TempDir::new("sim-digest");
+    let service = TempDir::new("sim-service-account");
+    // The simulator serves on the runtime's threads while the child processes run.
+    let runs = [
+        (
+            &digest,
+            "--anonymize",
+            15,
+            [
+                ("MONGODB_ATLAS_PUBLIC_API_KEY", sim.public_key()),
+                ("MONGODB_ATLAS_PRIVATE_API_KEY", key.clone()),
+            ],
+        ),
+        (
+            &service,
+            "",
+            14,
+            [
+                ("MONGODB_ATLAS_CLIENT_ID", sim.client_id()),
+                ("MONGODB_ATLAS_CLIENT_SECRET", secret.clone()),
+            ],
+        ),
+    ];
+    for (dir, flag, expected, env) in runs {
+        let out = dir.out();
+        let mut args = vec!["--base-url", sim.base_url(), "--group-id", sim.project_id()];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(Some(flag).filter(|f| !f.is_empty()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let output = xtask_record(&args, &env);
+        assert!(output.status.success(), "{}", show(&output));
+
+        // Regen's verification: every file matches one operation, bodies valid against the
+        // spec, unchanged by a round trip through the sdk's types.
+        let files = written_files(&out);
+        // The mode, the listings (all, 3 providers x containers and peers), the first
+        // container and peer of each provider, and with an API key the Digest challenge.
+        assert_eq!(files.len(), expected, "{:?}", files.keys());
+        assert_valid_fixtures(dir, files.len());
+        let operations: std::collections::BTreeSet<&str> = files
+            .keys()
+            .filter_map(|name| name.split('/').next())
+            .collect();
+        assert_eq!(
+            operations.into_iter().collect::<Vec<_>>(),
+            [
+                "get_container",
+                "get_peer",
+                "get_private_ip_mode",
+                "list_all_containers",
+                "list_containers",
+                "list_peers"
+            ]
+        );
+        assert_no_secrets(&files, &[&key, &secret]);
+    }
+    // --anonymize: the project and the accounts are placeholders in every file.
+    for text in written_files(&digest.out()).values() {
+        for original in [
+            sim.project_id(),
+            AWS_ACCOUNT,
+            GCP_CUSTOMER_PROJECT,
+            AZURE_DIRECTORY,
+        ] {
+            assert!(!text.contains(original), "{original} in {text}");
+        }
+    }
+    let peers = written_files(&digest.out());
+    let aws = peers
+        .iter()
+        .find(|(name, _)| name.starts_with("get_peer/recorded_aws_200"))
+        .map(|(_, text)| serde_json::from_str::<Value>(text).unwrap())
+        .expect("the AWS peering was fetched");
+    assert_eq!(aws["response"]["body"]["awsAccountId"], "000000000001");
+    drop(sim);
 }
