@@ -14,7 +14,8 @@
 #
 # Builds in $CARGO_TARGET_DIR/fresh-deps (default: target/fresh-deps of the repository): other
 # RUSTFLAGS and other dependency versions would otherwise evict the main build's artifacts and
-# make the next `cargo test` rebuild them. Prints how long each step took.
+# make the next `cargo test` rebuild them. The workspace's `[profile.dev]` applies there as
+# anywhere in the workspace. Prints how long each step took.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"

@@ -23,8 +23,10 @@
 #    It runs the consumer (the in-process local Atlas, a client, two calls) and its test (the
 #    typed mocks); each fails on a wrong answer.
 #
-# The consumer builds into $CARGO_TARGET_DIR too, so it shares compiled dependencies with the
-# verification builds. Prints how long each step took. Needs the network of a registry user
+# The verification builds and the consumer build into $CARGO_TARGET_DIR too, with the debug
+# info settings of the workspace's `[profile.dev]` (a packaged crate has no profile of its own,
+# and cargo's default, full debug info, would take another 2 GiB): they then share compiled
+# dependencies with each other and with the workspace's own build. Prints how long each step took. Needs the network of a registry user
 # (crates.io) for the dependencies.
 set -euo pipefail
 
@@ -49,13 +51,16 @@ pkgid="$(cargo pkgid -p atlas-network-peering)"
 version="${pkgid##*[#@]}"
 say "version $version, from: $from"
 
+# The workspace's [profile.dev] debug settings (top-level Cargo.toml), for builds outside it.
+profile=(--config 'profile.dev.debug="line-tables-only"' --config 'profile.dev.package."*".debug=false')
+
 declare -A source_of
 case "$from" in
 package)
     start="$(now)"
     args=()
     for c in "${crates[@]}"; do args+=(-p "$c"); done
-    cargo package "${args[@]}" "$@"
+    cargo "${profile[@]}" package "${args[@]}" "$@"
     say "cargo package (with verification) of ${crates[*]}: $(took "$start")"
 
     mkdir "$work/crates"
@@ -115,7 +120,7 @@ EOF
 export CARGO_TARGET_DIR="${PACKAGE_CHECK_CONSUMER_TARGET:-$target}"
 # `cargo test` builds the binary with the test's features, so one build serves both.
 start="$(now)"
-cargo test --manifest-path "$consumer/Cargo.toml" --no-run
+cargo "${profile[@]}" test --manifest-path "$consumer/Cargo.toml" --no-run
 say "consumer build (cargo test --no-run, from $from): $(took "$start")"
 "$CARGO_TARGET_DIR/debug/package-consumer"
-cargo test --manifest-path "$consumer/Cargo.toml"
+cargo "${profile[@]}" test --manifest-path "$consumer/Cargo.toml"
