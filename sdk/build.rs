@@ -6,7 +6,10 @@ fn main() {
     let manifest_dir = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     );
-    let spec = manifest_dir.join("..").join(codegen::SPEC_PATH);
+    // `spec/network-peering.yaml` of this package: in the repository a symbolic link to the
+    // top-level spec (the one file maintainers edit), in the packaged crate a copy of it
+    // (`cargo package` stores the file the link points at).
+    let spec = manifest_dir.join(codegen::SPEC_PATH);
     println!("cargo:rerun-if-changed={}", spec.display());
     println!("cargo:rerun-if-changed=build.rs");
 

@@ -1,6 +1,9 @@
 //! `codegen::generate` on the real spec and on broken ones: a result or a located error, never a
 //! panic.
 
+// The package is `atlas-network-peering-codegen`; its dependents, and these tests, call it `codegen`.
+extern crate atlas_network_peering_codegen as codegen;
+
 use codegen::{Error, Location, Settings, generate};
 
 fn spec() -> String {

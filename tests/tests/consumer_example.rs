@@ -1,6 +1,7 @@
 //! A test written the way a team that uses the sdk would write it: their own function, which
-//! takes an `&atlas_network_peering::Client`, tested against the typed mocks of `sdk-httpmock`, with no network
-//! and no Atlas account. The README shows this file.
+//! takes an `&atlas_network_peering::Client`, tested against the typed mocks of
+//! `atlas-network-peering-httpmock` (folder `sdk-httpmock/`), with no network and no Atlas
+//! account. The README shows this file.
 
 use atlas_network_peering::models::Peer;
 use atlas_network_peering::types::{
