@@ -61,11 +61,26 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::models::{Container, Peer, PeerStatus};
-use crate::retry::{Sleep, TokioSleep};
 use crate::types::ApiErrorCode;
 use crate::{Client, Error};
 
 // ---- Time ---------------------------------------------------------------------------------
+
+/// Waits between polls. Replace it in tests ([`SimulatedTime`]).
+pub trait Sleep: Send + Sync + fmt::Debug {
+    /// Returns a future that completes once `d` has passed.
+    fn sleep(&self, d: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// [`Sleep`] with `tokio::time::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    fn sleep(&self, d: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(d))
+    }
+}
 
 /// Tells the time to a waiter. Replace it in tests ([`SimulatedTime`]).
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -90,8 +105,7 @@ impl Clock for SystemClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use atlas_network_peering::retry::Sleep;
-/// use atlas_network_peering::waiter::{Clock, SimulatedTime};
+/// use atlas_network_peering::waiter::{Clock, SimulatedTime, Sleep};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let time = Arc::new(SimulatedTime::new());
@@ -301,8 +315,7 @@ impl WaitOptions {
         self
     }
 
-    /// How to wait between polls (tests: [`SimulatedTime`] or
-    /// [`RecordingSleep`](crate::retry::RecordingSleep)).
+    /// How to wait between polls (tests: [`SimulatedTime`]).
     #[must_use]
     pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.sleep = sleep;
