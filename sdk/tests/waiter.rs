@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atlas_network_peering::models::{Peer, PeerStatus};
-use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::retry::RetryPolicy;
 use atlas_network_peering::waiter::{Observed, SimulatedTime, WaitError, WaitOptions, WaiterExt};
 use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
@@ -32,9 +32,7 @@ fn client(server: &MockServer) -> Client {
     let config = Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
-        .with_retry_policy(RetryPolicy::none())
-        .with_sleep(Arc::new(RecordingSleep::new()))
-        .with_jitter(Arc::new(FixedJitter(0.5)));
+        .with_retry_policy(RetryPolicy::none());
     Client::from_config(config).unwrap()
 }
 
