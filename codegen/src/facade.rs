@@ -289,6 +289,8 @@ mod tests {
                 impl<'a> GetPeer<'a> {
                     ///Sends a `GET` request to `/peers/{peerId}`
                     pub async fn send(self) -> Result<ResponseValue<types::Peer>, Error<ByteStream>> {
+                        let mut request = client.client.get(url).build()?;
+                        let info = OperationInfo { operation_id: "get_peer" };
                         todo!()
                     }
                 }
@@ -306,9 +308,54 @@ mod tests {
         );
         assert!(text.contains("crate::Response<types::Peer>"), "{text}");
         assert!(
+            text.contains(
+                "crate::runtime::Call::new(self.client,::reqwest::Method::GET,\"get_peer\",)"
+            ),
+            "{text}"
+        );
+        assert!(
             text.contains("///Sendsa`GET`requestto`/peers/{peerId}`//////Sendstherequest"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn ids_say_why_they_are_refused() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl ::std::str::FromStr for ObjectId {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> Result<Self, self::error::ConversionError> {
+                    Err("doesn't match pattern".into())
+                }
+            }
+            pub mod builder {
+                impl<'a> GetPeer<'a> {
+                    pub fn group_id<V>(mut self, value: V) -> Self
+                    where
+                        V: std::convert::TryInto<types::ObjectId>,
+                    {
+                        self.group_id = value.try_into().map_err(|_| "conversion to `ObjectId` for group_id failed".to_string());
+                        self
+                    }
+                    pub fn pretty<V>(mut self, value: V) -> Self
+                    where
+                        V: std::convert::TryInto<bool>,
+                    {
+                        self
+                    }
+                }
+            }
+        };
+        let check: syn::Path = syn::parse_quote!(crate::models::object_id_error);
+        assert_eq!(explain_ids(&mut file, &check), 2);
+        let text: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            text.contains("matchcrate::models::object_id_error(value)"),
+            "{text}"
+        );
+        assert!(text.contains("V::Error:::std::fmt::Display"), "{text}");
+        assert!(text.contains("format!(\"{}:{}\",\"group_id\",e)"), "{text}");
+        assert!(!text.contains("conversionto"), "{text}");
     }
 
     #[test]

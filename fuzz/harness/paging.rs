@@ -472,7 +472,9 @@ fn model(
     }
     let mut outcomes = Vec::new();
     let mut requests = Vec::new();
-    let mut previous: Option<(Option<String>, Vec<(bool, String)>)> = None;
+    // The previous page's `self` href and entry keys.
+    type Seen = (Option<String>, Vec<(bool, String)>);
+    let mut previous: Option<Seen> = None;
     let mut truncated = false;
     let mut seen_items = 0u64;
     let mut total: Option<u64> = None;
