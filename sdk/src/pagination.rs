@@ -177,38 +177,61 @@ mod sealed {
 /// A pages stream yields `Ok(page)` for every page fetched, the last one included (an empty
 /// first page is yielded too, so its `total_count` can be read), then ends; or yields one
 /// `Err` and ends. An entries stream yields the entries in the server's order, across pages,
-/// and a failed request's [`Error`] after the entries of the pages before it.
+/// and a failed request's [`Error`] after the entries of the pages before it. Both are fused
+/// (`FusedStream`), `Unpin` (no pinning needed to poll them), `Send` and `'static`.
 pub trait ClientPaginationExt: sealed::Sealed {
     /// The pages of `list_all_containers`: every container of the project, all providers.
     /// [`Paging::provider`] must be left unset.
-    fn all_containers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<ContainerPage>;
+    fn all_containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static;
 
     /// The containers of `list_all_containers`, across pages.
-    fn all_containers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Container>;
+    fn all_containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static;
 
     /// The pages of `list_containers`: the containers of [`Paging::provider`] (AWS when unset,
     /// as Atlas decides).
-    fn containers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<ContainerPage>;
+    fn containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static;
 
     /// The containers of `list_containers`, across pages.
-    fn containers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Container>;
+    fn containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static;
 
     /// The pages of `list_peers`: the peering connections of [`Paging::provider`] (AWS when
     /// unset, as Atlas decides).
-    fn peers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<PeerPage>;
+    fn peers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<PeerPage, Error>> + Unpin + Send + 'static;
 
     /// The peering connections of `list_peers`, across pages.
-    fn peers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Peer>;
+    fn peers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Peer, Error>> + Unpin + Send + 'static;
 }
 
-/// What the streams of [`ClientPaginationExt`] are: fused streams of `Result<T, Error>` that
-/// can be polled without pinning (`Unpin`), sent between threads and kept (`'static`).
-pub trait Listing<T>: FusedStream<Item = Result<T, Error>> + Unpin + Send + 'static {}
-
-impl<T, S> Listing<T> for S where S: FusedStream<Item = Result<T, Error>> + Unpin + Send + 'static {}
-
 impl ClientPaginationExt for Client {
-    fn all_containers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<ContainerPage> {
+    fn all_containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static {
         pages(
             self,
             group_id,
@@ -228,11 +251,19 @@ impl ClientPaginationExt for Client {
         )
     }
 
-    fn all_containers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Container> {
+    fn all_containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static {
         items(self.all_containers_pages(group_id, paging))
     }
 
-    fn containers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<ContainerPage> {
+    fn containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static {
         pages(
             self,
             group_id,
@@ -253,11 +284,19 @@ impl ClientPaginationExt for Client {
         )
     }
 
-    fn containers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Container> {
+    fn containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static {
         items(self.containers_pages(group_id, paging))
     }
 
-    fn peers_pages(&self, group_id: &str, paging: Paging) -> impl Listing<PeerPage> {
+    fn peers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<PeerPage, Error>> + Unpin + Send + 'static {
         pages(
             self,
             group_id,
@@ -278,7 +317,11 @@ impl ClientPaginationExt for Client {
         )
     }
 
-    fn peers(&self, group_id: &str, paging: Paging) -> impl Listing<models::Peer> {
+    fn peers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Peer, Error>> + Unpin + Send + 'static {
         items(self.peers_pages(group_id, paging))
     }
 }
@@ -389,7 +432,7 @@ fn pages<P: ListPage>(
     paging: Paging,
     takes_provider: bool,
     fetch: Fetch<P>,
-) -> impl Listing<P> {
+) -> impl FusedStream<Item = Result<P, Error>> + Unpin + Send + 'static {
     let walk = Walk {
         client: client.clone(),
         group_id: group_id.to_owned(),
@@ -405,7 +448,9 @@ fn pages<P: ListPage>(
     Box::pin(stream::try_unfold(walk, Walk::step)).fuse()
 }
 
-fn items<P: ListPage>(pages: impl Listing<P>) -> impl Listing<P::Item> {
+fn items<P: ListPage>(
+    pages: impl FusedStream<Item = Result<P, Error>> + Unpin + Send + 'static,
+) -> impl FusedStream<Item = Result<P::Item, Error>> + Unpin + Send + 'static {
     let entries = pages.map_ok(|page| stream::iter(page.into_results().into_iter().map(Ok)));
     Box::pin(entries.try_flatten()).fuse()
 }

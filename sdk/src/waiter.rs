@@ -196,7 +196,7 @@ impl Sleep for SimulatedTime {
 /// | `timeout`       | [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT) = 30 min | give up this long after the first poll |
 /// | `initial_delay` | [`DEFAULT_INITIAL_DELAY`](Self::DEFAULT_INITIAL_DELAY) = 5 s | wait after the first poll; more than zero |
 /// | `max_delay`     | [`DEFAULT_MAX_DELAY`](Self::DEFAULT_MAX_DELAY) = 60 s | longest single wait; at least `initial_delay` |
-/// | `sleep`         | [`TokioSleep`] | how to wait |
+/// | `sleep`         | `tokio::time::sleep` | how to wait |
 /// | `clock`         | [`SystemClock`] | how to tell the time |
 /// | `on_poll`       | none | called after every poll ([`Poll`]) |
 ///
