@@ -50,8 +50,22 @@ pub mod waiter;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::models::decode;
-    pub use crate::retry::retry_after;
+    use std::time::{Duration, SystemTime};
+
+    /// A body decoded as `send()` decodes it.
+    pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
+        crate::models::decode(body)
+    }
+
+    /// A `Retry-After` value read at `now`.
+    pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+        crate::retry::parse_retry_after(value, now)
+    }
+
+    /// An error response with this status and raw body, as the sdk reports it.
+    pub fn api_error(status: reqwest::StatusCode, raw: &[u8], truncated: bool) -> crate::Error {
+        crate::Error::api(status, Default::default(), raw, truncated, "fuzz.example")
+    }
 
     /// Whether the sdk's Digest code takes `www_authenticate` as a challenge, and if so the
     /// `Authorization` value it answers with for `GET /p`.

@@ -206,17 +206,19 @@ pub(crate) fn classify(error: &Error) -> Retryable {
 /// The wait a `Retry-After` header asks for: delta-seconds, or an HTTP date (a date already
 /// past asks for no wait). `None` when there is none or it does not parse.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    // An HTTP date is wall-clock time: only the system clock can read it.
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
+}
+
+/// A `Retry-After` value read at `now`.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Only digits: parsing fails only by overflow.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    // An HTTP date is wall-clock time: only the system clock can read it.
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The one retry loop: makes attempts with `attempt` (given the attempt's number, 1 for the
@@ -365,6 +367,28 @@ mod tests {
             assert!(jittered(Duration::from_secs(1)) < Duration::from_secs(1));
         }
         assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn retry_after_takes_any_text_and_reads_any_seconds_or_date(
+            text in ".{0,40}",
+            secs in proptest::prelude::any::<u64>(),
+            at in 0u64..=253_402_300_799,
+            now in 0u64..300_000_000_000,
+        ) {
+            let now = std::time::UNIX_EPOCH + Duration::from_secs(now);
+            let _ = parse_retry_after(&text, now);
+            proptest::prop_assert_eq!(
+                parse_retry_after(&format!(" 0{secs}\t"), now),
+                Some(Duration::from_secs(secs))
+            );
+            let date = std::time::UNIX_EPOCH + Duration::from_secs(at);
+            proptest::prop_assert_eq!(
+                parse_retry_after(&httpdate::fmt_http_date(date), now),
+                Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+            );
+        }
     }
 
     #[test]
