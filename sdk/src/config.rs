@@ -130,9 +130,13 @@ pub enum ConfigError {
     Http(String),
 }
 
-/// Environment variable names: those of the Atlas CLI and MongoDB's Atlas Terraform provider
-/// (`MONGODB_ATLAS_PUBLIC_API_KEY`, ...; see the Atlas CLI's "Atlas CLI Environment Variables"
-/// page), and the service-account pair of Atlas's "Service Accounts" documentation.
+/// Environment variable names, as MongoDB's own tools read them: the Atlas CLI's
+/// (`MONGODB_ATLAS_PUBLIC_API_KEY`, `MONGODB_ATLAS_PRIVATE_API_KEY`,
+/// `MONGODB_ATLAS_OPS_MANAGER_URL`; the Atlas CLI documentation, "Atlas CLI Environment
+/// Variables"), the Terraform provider's (`MONGODB_ATLAS_PUBLIC_KEY`,
+/// `MONGODB_ATLAS_PRIVATE_KEY`, `MONGODB_ATLAS_BASE_URL`; the `mongodbatlas` provider's
+/// documentation, "Environment Variables"), and the service-account pair both take
+/// (`MONGODB_ATLAS_CLIENT_ID`, `MONGODB_ATLAS_CLIENT_SECRET`).
 pub mod env {
     /// API public key.
     pub const PUBLIC_API_KEY: &str = "MONGODB_ATLAS_PUBLIC_API_KEY";
