@@ -199,6 +199,8 @@ pub(crate) fn classify(error: &Error) -> Retryable {
         Error::Transport { .. } if error.is_tls() => Retryable::No,
         Error::Transport { source, .. } if source.is_connect() => Retryable::Always,
         Error::Transport { .. } => Retryable::IfIdempotent,
+        // A wait that ended on a failure is as retryable as that failure.
+        Error::Wait(wait) => wait.last_error().map_or(Retryable::No, classify),
         _ => Retryable::No,
     }
 }
