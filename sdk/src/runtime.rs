@@ -136,7 +136,6 @@ pub(crate) struct Call {
     client: Client,
     credential: Arc<Mutex<Credential>>,
     method: Method,
-    operation: &'static str,
     /// Whether the call already answered a 401.
     reauthenticated: AtomicBool,
     span: tracing::Span,
@@ -161,7 +160,6 @@ impl Call {
             client,
             credential,
             method,
-            operation,
             reauthenticated: AtomicBool::new(false),
             span,
         }
@@ -196,9 +194,6 @@ impl Call {
         .await;
         self.span
             .record("elapsed_ms", started.elapsed().as_millis() as u64);
-        if let Err(error) = &result {
-            tracing::debug!(parent: &self.span, operation = self.operation, %error, "call failed");
-        }
         result
     }
 
