@@ -4,11 +4,11 @@
 //! connections closed on accept).
 //!
 //! Every case checks the same invariants: the call returns a typed result and nothing panics, a
-//! POST reaches the server at most once, and nothing waits past the configured deadlines. The
-//! server notes when each connection arrives, so a case sees the waits between attempts; the
-//! client backs off from 10 ms instead of 200 ms to keep the cases fast (the retry module's own
-//! tests check the default delays on a paused clock). `docs/faults.md` has the table of cases
-//! and outcomes.
+//! POST reaches the server at most once, and nothing waits past the configured deadlines. Every
+//! case runs on a paused tokio clock (the server runs in the test's own runtime, so its answers
+//! are there without real time passing): the backoff, `Retry-After` and every time limit take
+//! virtual time only, and the server notes the virtual instant each connection arrives, so a
+//! case sees each wait between attempts. `docs/faults.md` has the table of cases and outcomes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -339,24 +339,32 @@ fn new_peer() -> atlas_network_peering::models::Peer {
     .unwrap()
 }
 
-/// A client for `url` with the default retry policy (four attempts) but a 10 ms base delay,
+/// A client for `url` with the default retry policy (four attempts, 200 ms base delay),
 /// adjusted by `tweak`.
 fn client(url: &str, tweak: impl FnOnce(Config) -> Config) -> Client {
-    let config = Config::new()
-        .with_base_url(url)
-        .unwrap()
-        .with_retry_policy(fast());
+    let config = Config::new().with_base_url(url).unwrap();
     Client::from_config(tweak(config)).unwrap()
 }
 
-/// The default policy, backing off from 10 ms.
-fn fast() -> RetryPolicy {
-    RetryPolicy::default().with_base_delay(MS(10))
+/// Checks the waits the server saw between `n + 1` attempts that each took `attempt` (of the
+/// paused clock): each is that time plus a backoff up to its ceiling, 200, 400, 800 ms (tokio's
+/// timers round a deadline up to the next millisecond).
+fn assert_backoff(server: &FaultServer, attempt: Duration, n: usize) {
+    let waits = server.waits();
+    assert_eq!(waits.len(), n, "{n} waits, {} attempts: {waits:?}", n + 1);
+    for (i, wait) in waits.iter().enumerate() {
+        let ceiling = MS(200) * 2u32.pow(i as u32);
+        assert!(
+            *wait >= attempt && *wait <= attempt + ceiling + MS(1),
+            "wait {i}: {wait:?}, not {attempt:?} plus at most {ceiling:?}"
+        );
+    }
 }
 
-/// Runs `call` and returns its outcome and real elapsed time; fails the test if it hangs.
+/// Runs `call` and returns its outcome and elapsed time (of the paused clock); fails the test if
+/// it hangs.
 async fn timed<T>(call: impl Future<Output = T>) -> (T, Duration) {
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let outcome = tokio::time::timeout(HANG, call)
         .await
         .expect("the call hung past every configured deadline");
@@ -397,7 +405,7 @@ fn transport(err: &atlas_network_peering::Error) -> &reqwest::Error {
 // ---------------------------------------------------------------------------------------------
 
 /// 1. A 503 storm without Retry-After: every attempt is made, with exponential backoff.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c01_503_storm_exhausts_the_attempts_with_backoff() {
     let server = FaultServer::always(respond(503, &[], "")).await;
     let client = client(&server.url, |c| c);
@@ -412,35 +420,44 @@ async fn c01_503_storm_exhausts_the_attempts_with_backoff() {
         server.requests("GET"),
         RetryPolicy::DEFAULT_MAX_ATTEMPTS as usize
     );
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
-/// 2. A 503 storm with `Retry-After: 1`: every wait honours it (three attempts here, to keep
-/// the case at two seconds), and the error gives the server's wait and the attempts.
-#[tokio::test]
+/// 2. A 503 storm with `Retry-After: 2`: every wait is the 2 s asked for (longer than any
+/// backoff), and the error gives the server's wait and the attempts.
+#[tokio::test(start_paused = true)]
 async fn c02_503_storm_honours_retry_after() {
-    let server = FaultServer::always(respond(503, &[("retry-after", "1")], "busy")).await;
-    let client = client(&server.url, |c| {
-        c.with_retry_policy(fast().with_max_attempts(3))
-    });
-    let (result, _) = timed(get_peer(&client)).await;
+    let server = FaultServer::always(respond(503, &[("retry-after", "2")], "busy")).await;
+    let client = client(&server.url, |c| c);
+    let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(err.raw_body(), Some("busy"));
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
-    assert!(err.to_string().contains("(after 3 attempts over "), "{err}");
-    assert_eq!(server.requests("GET"), 3);
-    let waits = server.waits();
-    assert_eq!(waits.len(), 2);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     assert!(
-        waits.iter().all(|w| *w >= Duration::from_secs(1)),
-        "{waits:?}"
+        err.to_string()
+            .ends_with("(after 4 attempts over 6.0 s): busy"),
+        "{err}"
+    );
+    assert_eq!(server.requests("GET"), 4);
+    // Each wait is the 2 s asked for (tokio's timers round a deadline up to the millisecond).
+    let waits = server.waits();
+    assert_eq!(waits.len(), 3);
+    for wait in &waits {
+        assert!(
+            *wait >= Duration::from_secs(2) && *wait <= Duration::from_millis(2001),
+            "{waits:?}"
+        );
+    }
+    assert!(
+        elapsed >= Duration::from_secs(6) && elapsed <= MS(6003),
+        "{elapsed:?}"
     );
 }
 
 /// 3. One 429, then the answer: the call succeeds on the second attempt.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c03_429_then_200_succeeds() {
     let ok = respond(
         200,
@@ -456,11 +473,11 @@ async fn c03_429_then_200_succeeds() {
         "{peer:?}"
     );
     assert_eq!(server.requests("GET"), 2);
-    assert_eq!(server.waits().len(), 1, "two attempts");
+    assert_backoff(&server, Duration::ZERO, 1);
 }
 
 /// 4. A 503 answering a POST: the POST is not sent again.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c04_503_for_a_post_is_not_retried() {
     let server = FaultServer::always(respond(503, &[("retry-after", "1")], "")).await;
     let client = client(&server.url, |c| c);
@@ -473,7 +490,7 @@ async fn c04_503_for_a_post_is_not_retried() {
 }
 
 /// 5a. Reset before the response head, every time, for a GET: retried, then Transport.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c05a_reset_before_the_head_retries_a_get_then_fails() {
     let server = FaultServer::always(Step::Reset).await;
     let client = client(&server.url, |c| c);
@@ -483,12 +500,12 @@ async fn c05a_reset_before_the_head_retries_a_get_then_fails() {
     assert!(!e.is_connect() && !e.is_timeout(), "{e:?}");
     assert!(err.is_retryable());
     assert_eq!(server.requests("GET"), 4);
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 /// 5b. Reset before the head twice, then the answer: the GET succeeds on the third attempt.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c05b_reset_before_the_head_then_recovery_succeeds() {
     let ok = respond(
         200,
@@ -503,11 +520,11 @@ async fn c05b_reset_before_the_head_then_recovery_succeeds() {
         "{result:?}"
     );
     assert_eq!(server.requests("GET"), 3);
-    assert_eq!(server.waits().len(), 2, "three attempts");
+    assert_backoff(&server, Duration::ZERO, 2);
 }
 
 /// 5c. Reset before the head after the server read a POST: sent exactly once.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c05c_reset_before_the_head_never_resends_a_post() {
     let server = FaultServer::always(Step::Reset).await;
     let client = client(&server.url, |c| c);
@@ -522,7 +539,7 @@ async fn c05c_reset_before_the_head_never_resends_a_post() {
 /// 6. The head announces 1000 bytes, 10 arrive, then the connection closes. The runtime reads
 /// success bodies inside its retry loop, so a GET is retried like any broken exchange and ends
 /// as Transport once the attempts are spent.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c06_close_after_the_head_is_retried_then_a_transport_error() {
     let mut bytes = head(200, 1000, &[("content-type", "application/json".into())]);
     bytes.extend_from_slice(br#"{"id": "65"#);
@@ -533,14 +550,14 @@ async fn c06_close_after_the_head_is_retried_then_a_transport_error() {
     let e = transport(&err);
     assert!(e.is_body() || e.is_decode(), "{e:?}");
     assert_eq!(server.requests("GET"), 4);
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 /// 6b. The same cut for an error status, on every attempt: the three first 503s are retried
 /// without reading their bodies; the last one's body breaks off while being read, and the call
 /// still ends as `Api` 503 with what arrived, marked truncated: the status is what matters.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c06b_error_head_then_close_keeps_the_status_after_retries() {
     let mut bytes = head(503, 1000, &[("content-type", "text/html".into())]);
     bytes.extend_from_slice(b"<html><bo");
@@ -555,14 +572,14 @@ async fn c06b_error_head_then_close_keeps_the_status_after_retries() {
     assert_eq!(failure.raw_body(), "<html><bo");
     assert!(failure.is_truncated());
     assert_eq!(server.requests("GET"), 4);
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 /// 6c. A body that breaks after the head is a Transport error that names the request's URL,
 /// like every other transport error (the runtime re-wraps success bodies to bound their size;
 /// the URL must survive that).
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c06c_a_broken_body_names_the_request_url() {
     let mut bytes = head(200, 1000, &[("content-type", "application/json".into())]);
     bytes.extend_from_slice(br#"{"id": "65"#);
@@ -582,7 +599,7 @@ async fn c06c_a_broken_body_names_the_request_url() {
 }
 
 /// 7. A JSON body cut short, with the Content-Length of the cut text: Decode with a path.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c07_truncated_json_is_a_decode_error_with_a_path() {
     let full = gcp_peer().to_string();
     let cut = &full[..full.find("shared-services").unwrap() + "shared-".len()];
@@ -601,7 +618,7 @@ async fn c07_truncated_json_is_a_decode_error_with_a_path() {
 }
 
 /// 8a. A proxy's HTML 502 for a GET: retried, then Api 502 with the raw HTML.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c08a_html_502_is_an_api_error_with_the_raw_page() {
     let page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
     let server = FaultServer::always(respond(502, &[("content-type", "text/html")], page)).await;
@@ -616,11 +633,11 @@ async fn c08a_html_502_is_an_api_error_with_the_raw_page() {
     assert_eq!(err.raw_body(), Some(page));
     assert!(err.error_code().is_none());
     assert_eq!(server.requests("GET"), 4);
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
 }
 
 /// 8b. An HTML page with status 200: Decode, not retried.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c08b_html_200_is_a_decode_error() {
     let page = "<html><body>Maintenance</body></html>";
     let server = FaultServer::always(respond(200, &[("content-type", "text/html")], page)).await;
@@ -638,7 +655,7 @@ async fn c08b_html_200_is_a_decode_error() {
 
 /// 9. A 100 MiB body against a 1 MiB limit: BodyTooLarge, and the client stops reading (the
 /// server cannot write more than the limit plus what the two sockets' buffers hold).
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c09_huge_body_is_body_too_large_and_reading_stops() {
     const LEN: u64 = 100 * 1024 * 1024;
     let server = FaultServer::always(Step::Stream {
@@ -666,7 +683,7 @@ async fn c09_huge_body_is_body_too_large_and_reading_stops() {
 
 /// 9b. A 100 MiB HTML 502 page: retried without reading, then Api 502 with the first MiB of
 /// the page, marked truncated; reading stops there.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c09b_huge_error_page_is_truncated_and_reading_stops() {
     const LEN: u64 = 100 * 1024 * 1024;
     let server = FaultServer::always(Step::Stream {
@@ -675,7 +692,7 @@ async fn c09b_huge_error_page_is_truncated_and_reading_stops() {
     })
     .await;
     let client = client(&server.url, |c| {
-        c.with_retry_policy(fast().with_max_attempts(2))
+        c.with_retry_policy(RetryPolicy::default().with_max_attempts(2))
     });
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
@@ -687,7 +704,7 @@ async fn c09b_huge_error_page_is_truncated_and_reading_stops() {
         atlas_network_peering::error::MAX_ERROR_BODY
     );
     assert_eq!(server.requests("GET"), 2);
-    assert_eq!(server.waits().len(), 1, "two attempts");
+    assert_backoff(&server, Duration::ZERO, 1);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     let sent = server.streamed_bytes_once_ended(2).await;
     assert!(sent < 2 * 32 * 1024 * 1024, "{sent} bytes went out");
@@ -695,7 +712,7 @@ async fn c09b_huge_error_page_is_truncated_and_reading_stops() {
 
 /// 10a. An answer slower than the per-attempt timeout: each attempt gives up at 300 ms, the GET
 /// is retried once, and the whole call ends long before the server would have answered.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c10a_slow_answer_times_out_per_attempt() {
     let slow = Step::Delay(
         Duration::from_secs(5),
@@ -704,7 +721,7 @@ async fn c10a_slow_answer_times_out_per_attempt() {
     let server = FaultServer::always(slow).await;
     let client = client(&server.url, |c| {
         c.with_timeout(MS(300))
-            .with_retry_policy(fast().with_max_attempts(2))
+            .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
     });
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
@@ -725,7 +742,7 @@ async fn c10a_slow_answer_times_out_per_attempt() {
         "{err}"
     );
     assert_eq!(server.requests("GET"), 2);
-    assert_eq!(server.waits().len(), 1, "two attempts");
+    assert_backoff(&server, MS(300), 1);
     // A bound, not a benchmark: two 300 ms attempts, and nothing waited for the server.
     assert!(
         elapsed >= MS(600) && elapsed < Duration::from_secs(3),
@@ -734,7 +751,7 @@ async fn c10a_slow_answer_times_out_per_attempt() {
 }
 
 /// 10b. The same slow answer for a POST: one attempt, Transport (timeout), never resent.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c10b_slow_answer_to_a_post_is_not_resent() {
     let slow = Step::Delay(
         Duration::from_secs(5),
@@ -743,7 +760,7 @@ async fn c10b_slow_answer_to_a_post_is_not_resent() {
     let server = FaultServer::always(slow).await;
     let client = client(&server.url, |c| {
         c.with_timeout(MS(300))
-            .with_retry_policy(fast().with_max_attempts(2))
+            .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
     });
     let (result, elapsed) = timed(create_peer(&client)).await;
     let err = result.unwrap_err();
@@ -755,7 +772,7 @@ async fn c10b_slow_answer_to_a_post_is_not_resent() {
 
 /// 11. Slow loris: the head and 10 bytes at once, then one byte a second; the read timeout
 /// (200 ms) ends each attempt with a Transport timeout whose message names the limit.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c11_trickling_body_hits_the_read_timeout() {
     let server = FaultServer::always(Step::Trickle {
         status: 200,
@@ -781,15 +798,16 @@ async fn c11_trickling_body_hits_the_read_timeout() {
     // A stalled body is a timed-out attempt: the GET is retried, each attempt bounded by the
     // read timeout.
     assert_eq!(server.requests("GET"), 4);
-    assert_eq!(server.waits().len(), 3, "four attempts");
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_backoff(&server, MS(200), 3);
+    // Four read timeouts and three waits below 200, 400 and 800 ms.
+    assert!(elapsed < MS(4 * 200 + 1400), "{elapsed:?}");
     assert!(server.log.body_bytes_sent.load(Ordering::SeqCst) < 80);
 }
 
 /// 11b. An error status whose body trickles: the status is retried, and the last attempt's body
 /// is read only as long as the read timeout allows. The caller gets the status with the bytes
 /// that arrived, marked truncated, instead of waiting for the whole body.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c11b_trickling_error_body_is_cut_at_the_read_timeout() {
     let server = FaultServer::always(Step::Trickle {
         status: 503,
@@ -800,7 +818,7 @@ async fn c11b_trickling_error_body_is_cut_at_the_read_timeout() {
     .await;
     let client = client(&server.url, |c| {
         c.with_read_timeout(MS(200))
-            .with_retry_policy(fast().with_max_attempts(2))
+            .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
     });
     let (result, elapsed) = timed(get_peer(&client)).await;
     let err = result.unwrap_err();
@@ -809,12 +827,12 @@ async fn c11b_trickling_error_body_is_cut_at_the_read_timeout() {
     assert!(failure.is_truncated());
     assert_eq!(failure.raw_body(), " ".repeat(10));
     assert_eq!(server.requests("GET"), 2);
-    assert_eq!(server.waits().len(), 1, "two attempts");
+    assert_backoff(&server, MS(200), 1);
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
 /// 12a. Every connection closed on accept, for a DELETE: retried, then Transport.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c12a_close_on_accept_retries_a_delete_then_fails() {
     let server = FaultServer::always(Step::CloseOnAccept).await;
     let client = client(&server.url, |c| c);
@@ -824,13 +842,13 @@ async fn c12a_close_on_accept_retries_a_delete_then_fails() {
     assert!(!e.is_timeout(), "{e:?}");
     assert_eq!(server.connections(), 4);
     assert_eq!(server.all_requests(), 0);
-    assert_eq!(server.waits().len(), 3, "four attempts");
+    assert_backoff(&server, Duration::ZERO, 3);
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 /// 12b. Closed on accept, for a POST: the connection was made, so the request may have gone
 /// out; one connection, no retry.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c12b_close_on_accept_never_resends_a_post() {
     let server = FaultServer::always(Step::CloseOnAccept).await;
     let client = client(&server.url, |c| c);
@@ -843,7 +861,7 @@ async fn c12b_close_on_accept_never_resends_a_post() {
 
 /// 13. Connection refused (nothing listens): nothing was sent, so even a POST is retried, and
 /// the call ends as a connect error.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c13_connection_refused_retries_even_a_post() {
     let url = {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -862,7 +880,7 @@ async fn c13_connection_refused_retries_even_a_post() {
 /// in flight runs to its own timeout. With a 400 ms timeout and a 650 ms budget: the first
 /// attempt ends at ~400 ms, 400 + at most 200 ms of backoff fits, the second ends past 800 ms,
 /// beyond the budget. The call ends within budget + one attempt timeout, and says so.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn c14_the_time_budget_stops_further_attempts() {
     let slow = Step::Delay(
         Duration::from_secs(5),
@@ -882,6 +900,6 @@ async fn c14_the_time_budget_stops_further_attempts() {
     assert!(err.is_timeout(), "{err:?}");
     assert!(err.to_string().contains("2 attempts over "), "{err}");
     assert_eq!(server.requests("GET"), 2);
-    assert_eq!(server.waits().len(), 1, "two attempts");
+    assert_backoff(&server, MS(400), 1);
     assert!(elapsed < budget + timeout + MS(500), "{elapsed:?}");
 }
