@@ -694,6 +694,94 @@ mod tests {
         assert_eq!(served.detail(), Some("exists"));
     }
 
+    /// The list pages among the fixtures' response bodies: whether of peers, and the body.
+    fn fixture_pages() -> Vec<(bool, serde_json::Value)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut pages = Vec::new();
+        for folder in ["list_peers", "list_containers", "list_all_containers"] {
+            for file in std::fs::read_dir(root.join(folder)).unwrap().flatten() {
+                let text = std::fs::read_to_string(file.path()).unwrap();
+                let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let body = fixture["response"]["body"].clone();
+                let peers = folder == "list_peers";
+                let decodes = if peers {
+                    serde_json::from_value::<crate::types::PeerPage>(body.clone()).is_ok()
+                } else {
+                    serde_json::from_value::<crate::types::ContainerPage>(body.clone()).is_ok()
+                };
+                if decodes {
+                    pages.push((peers, body));
+                }
+            }
+        }
+        assert!(pages.len() >= 3, "fixtures hold list pages");
+        pages
+    }
+
+    /// Every node of `value`, as JSON pointers.
+    fn pointers(value: &serde_json::Value, here: &str, out: &mut Vec<String>) {
+        let children: Vec<(String, &serde_json::Value)> = match value {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
+                .collect(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (key, child) in children {
+            let at = format!("{here}/{key}");
+            out.push(at.clone());
+            pointers(child, &at, out);
+        }
+    }
+
+    proptest::proptest! {
+        /// When a list page stops decoding because one value has the wrong type, the path of
+        /// the decode error is that value's JSON pointer, in a compact body as in a pretty one.
+        #[test]
+        fn decode_errors_name_the_failing_value(
+            index in 0usize..64,
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let pages = fixture_pages();
+            let (peers, mut body) = pages[index % pages.len()].clone();
+            let mut all = Vec::new();
+            pointers(&body, "", &mut all);
+            let target = all[pick.index(all.len())].clone();
+            let slot = body.pointer_mut(&target).unwrap();
+            *slot = match slot {
+                serde_json::Value::String(_) => serde_json::json!(5),
+                serde_json::Value::Number(_) => serde_json::json!("five"),
+                serde_json::Value::Bool(_) => serde_json::json!("true"),
+                _ => serde_json::json!(false),
+            };
+            let bytes = if pretty {
+                serde_json::to_vec_pretty(&body).unwrap()
+            } else {
+                serde_json::to_vec(&body).unwrap()
+            };
+            let fails = if peers {
+                serde_json::from_slice::<crate::types::PeerPage>(&bytes).is_err()
+            } else {
+                serde_json::from_slice::<crate::types::ContainerPage>(&bytes).is_err()
+            };
+            if fails {
+                let error = if peers {
+                    Error::decode::<crate::types::PeerPage>(Bytes::from(bytes))
+                } else {
+                    Error::decode::<crate::types::ContainerPage>(Bytes::from(bytes))
+                };
+                let Error::Decode { path, .. } = &error else { panic!("{error:?}") };
+                proptest::prop_assert_eq!(path, &target, "{}", error);
+            }
+        }
+    }
+
     #[test]
     fn time_limits_say_which_ran_out() {
         let e = Error::attempt_timed_out(Duration::from_secs(60));
