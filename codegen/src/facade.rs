@@ -35,7 +35,7 @@ pub fn snippets_as_text(file: &mut syn::File) -> usize {
 
 /// The paths the wrapped `send` methods name.
 pub struct Facade {
-    /// The type that runs one call: `Call::new(&Client)`, then
+    /// The type that runs one call: `Call::new(&Client, Method, "operation_id")`, then
     /// `run(|&Client| -> progenitor's send future)`.
     pub runner: syn::Path,
     /// The crate's error type.
@@ -48,8 +48,9 @@ pub struct Facade {
 /// `send_attempt` (one attempt, progenitor's own error type) and adds the public methods in its
 /// place: `send`, which returns the decoded body or the crate's error, and
 /// `send_with_response`, which also keeps the status and headers. Both run the call through
-/// `facade.runner`, which makes each attempt with a clone of the builder. Returns how many
-/// builders were wrapped.
+/// `facade.runner`, given the operation's HTTP method and operationId as the spec has them
+/// (read from progenitor's `send`), which makes each attempt with a clone of the builder.
+/// Returns how many builders were wrapped.
 pub fn wrap_sends(file: &mut syn::File, facade: &Facade) -> usize {
     let Some(builder) = file.items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
@@ -72,6 +73,9 @@ pub fn wrap_sends(file: &mut syn::File, facade: &Facade) -> usize {
         let Some(body) = response_body_type(&send.sig.output) else {
             continue;
         };
+        let Some((method, operation)) = method_and_operation(send) else {
+            continue;
+        };
         send.sig.ident = syn::Ident::new("send_attempt", send.sig.ident.span());
         send.vis = syn::Visibility::Inherited;
         // progenitor's "Sends a `GET` request to `/path`" moves to the public `send`.
@@ -79,8 +83,8 @@ pub fn wrap_sends(file: &mut syn::File, facade: &Facade) -> usize {
             .into_iter()
             .partition(|a| a.path().is_ident("doc"));
         send.attrs = other;
-        let mut added: syn::ItemImpl =
-            syn::parse2(wrappers(&body, facade)).expect("the send wrappers are an impl block");
+        let mut added: syn::ItemImpl = syn::parse2(wrappers(&body, &method, &operation, facade))
+            .expect("the send wrappers are an impl block");
         if let Some(syn::ImplItem::Fn(public)) = added.items.first_mut() {
             let blank: syn::Attribute = syn::parse_quote!(#[doc = ""]);
             let own = std::mem::take(&mut public.attrs);
@@ -90,6 +94,28 @@ pub fn wrap_sends(file: &mut syn::File, facade: &Facade) -> usize {
         wrapped += 1;
     }
     wrapped
+}
+
+/// The HTTP method (`GET`, ...) and operationId of progenitor's `send`: the method from its
+/// request builder call (`client.client.get(url)`), the operationId from its `OperationInfo`.
+fn method_and_operation(send: &syn::ImplItemFn) -> Option<(syn::Ident, String)> {
+    let block = &send.block;
+    let text = quote!(#block).to_string();
+    let operation = text
+        .split_once("operation_id :")?
+        .1
+        .trim_start()
+        .strip_prefix('"')?
+        .split_once('"')?
+        .0
+        .to_owned();
+    let method = ["get", "post", "put", "patch", "delete", "head", "options"]
+        .into_iter()
+        .find(|m| text.contains(&format!(". client . {m} (url)")))?;
+    Some((
+        syn::Ident::new(&method.to_uppercase(), proc_macro2::Span::call_site()),
+        operation,
+    ))
 }
 
 /// `T` in progenitor's `Result<ResponseValue<T>, Error<E>>`.
@@ -117,7 +143,12 @@ fn first_generic(ty: &syn::Type) -> Option<&syn::Type> {
     })
 }
 
-fn wrappers(body: &syn::Type, facade: &Facade) -> TokenStream {
+fn wrappers(
+    body: &syn::Type,
+    method: &syn::Ident,
+    operation: &str,
+    facade: &Facade,
+) -> TokenStream {
     let Facade {
         runner,
         error,
@@ -137,7 +168,7 @@ fn wrappers(body: &syn::Type, facade: &Facade) -> TokenStream {
             pub async fn send_with_response(
                 self,
             ) -> ::std::result::Result<#response<#body>, #error> {
-                let call = #runner::new(self.client);
+                let call = #runner::new(self.client, ::reqwest::Method::#method, #operation);
                 call.run(|client| {
                     let mut attempt = self.clone();
                     attempt.client = client;
@@ -147,6 +178,73 @@ fn wrappers(body: &syn::Type, facade: &Facade) -> TokenStream {
             }
         }
     }
+}
+
+/// Makes every id say why it is refused: `ObjectId`'s parsing (`FromStr`, and through it
+/// `TryFrom` and serde) gives `check(value)`'s message, and each builder setter of an
+/// `ObjectId` parameter keeps the conversion's message with the parameter's name
+/// (`group_id: `my-project` is not an Atlas id: ...`) instead of progenitor's "conversion to
+/// `ObjectId` for group_id failed". `check` is a `fn(&str) -> Option<String>`. Returns how
+/// many places changed (the parsing, then one per id setter).
+pub fn explain_ids(file: &mut syn::File, check: &syn::Path) -> usize {
+    struct Ids<'a> {
+        check: &'a syn::Path,
+        changed: usize,
+    }
+    impl VisitMut for Ids<'_> {
+        fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
+            let self_ty = &imp.self_ty;
+            let is_object_id = quote!(#self_ty).to_string() == "ObjectId";
+            let is_from_str = imp
+                .trait_
+                .as_ref()
+                .is_some_and(|(path, _)| quote!(#path).to_string().ends_with("FromStr"));
+            if is_object_id && is_from_str {
+                let check = self.check;
+                for item in imp.items.iter_mut() {
+                    if let syn::ImplItem::Fn(f) = item
+                        && f.sig.ident == "from_str"
+                    {
+                        f.block = syn::parse_quote!({
+                            match #check(value) {
+                                Some(why) => Err(why.into()),
+                                None => Ok(Self(value.to_string())),
+                            }
+                        });
+                        self.changed += 1;
+                    }
+                }
+            }
+            for item in imp.items.iter_mut() {
+                let syn::ImplItem::Fn(f) = item else { continue };
+                let generics = &f.sig.generics;
+                let bound = quote!(#generics).to_string();
+                let where_clause = &f.sig.generics.where_clause;
+                let where_text = quote!(#where_clause).to_string();
+                if bound != "< V >" || !where_text.contains("TryInto < types :: ObjectId >") {
+                    continue;
+                }
+                let name = &f.sig.ident;
+                let field = name.to_string();
+                f.sig
+                    .generics
+                    .make_where_clause()
+                    .predicates
+                    .push(syn::parse_quote!(
+                        V::Error: ::std::fmt::Display
+                    ));
+                f.block = syn::parse_quote!({
+                    self.#name = value.try_into().map_err(|e| format!("{}: {}", #field, e));
+                    self
+                });
+                self.changed += 1;
+            }
+            syn::visit_mut::visit_item_impl_mut(self, imp);
+        }
+    }
+    let mut ids = Ids { check, changed: 0 };
+    ids.visit_file_mut(file);
+    ids.changed
 }
 
 /// Makes progenitor's `Client::new` and `Client::new_with_client` crate-private: the client is
@@ -191,6 +289,8 @@ mod tests {
                 impl<'a> GetPeer<'a> {
                     ///Sends a `GET` request to `/peers/{peerId}`
                     pub async fn send(self) -> Result<ResponseValue<types::Peer>, Error<ByteStream>> {
+                        let mut request = client.client.get(url).build()?;
+                        let info = OperationInfo { operation_id: "get_peer" };
                         todo!()
                     }
                 }
@@ -208,9 +308,54 @@ mod tests {
         );
         assert!(text.contains("crate::Response<types::Peer>"), "{text}");
         assert!(
+            text.contains(
+                "crate::runtime::Call::new(self.client,::reqwest::Method::GET,\"get_peer\",)"
+            ),
+            "{text}"
+        );
+        assert!(
             text.contains("///Sendsa`GET`requestto`/peers/{peerId}`//////Sendstherequest"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn ids_say_why_they_are_refused() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl ::std::str::FromStr for ObjectId {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> Result<Self, self::error::ConversionError> {
+                    Err("doesn't match pattern".into())
+                }
+            }
+            pub mod builder {
+                impl<'a> GetPeer<'a> {
+                    pub fn group_id<V>(mut self, value: V) -> Self
+                    where
+                        V: std::convert::TryInto<types::ObjectId>,
+                    {
+                        self.group_id = value.try_into().map_err(|_| "conversion to `ObjectId` for group_id failed".to_string());
+                        self
+                    }
+                    pub fn pretty<V>(mut self, value: V) -> Self
+                    where
+                        V: std::convert::TryInto<bool>,
+                    {
+                        self
+                    }
+                }
+            }
+        };
+        let check: syn::Path = syn::parse_quote!(crate::models::object_id_error);
+        assert_eq!(explain_ids(&mut file, &check), 2);
+        let text: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            text.contains("matchcrate::models::object_id_error(value)"),
+            "{text}"
+        );
+        assert!(text.contains("V::Error:::std::fmt::Display"), "{text}");
+        assert!(text.contains("format!(\"{}:{}\",\"group_id\",e)"), "{text}");
+        assert!(!text.contains("conversionto"), "{text}");
     }
 
     #[test]

@@ -205,6 +205,18 @@ pub fn generate_from(spec: &Spec, settings: &Settings) -> Result<String, Error> 
             2,
             facade::hide_constructors(&mut ast),
         )?;
+        let check = parse_path(
+            file,
+            "id check",
+            &format!("{}::models::object_id_error", settings.crate_path),
+        )?;
+        expect_count(
+            file,
+            "/components/schemas/ObjectId",
+            "id places that say why an id is refused (its parsing, then one setter per id parameter)",
+            1 + count_id_parameters(&spec.json),
+            facade::explain_ids(&mut ast, &check),
+        )?;
     }
 
     let types_mod = ast
@@ -346,6 +358,41 @@ fn expect_count(
         Location::Pointer(at.into()),
         format!("expected {expected} {what}, found {done}"),
     ))
+}
+
+/// How many operation parameters (path-level ones once per operation) are `ObjectId`s.
+fn count_id_parameters(spec: &serde_json::Value) -> usize {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let resolve = |value: &'_ serde_json::Value| -> Option<serde_json::Value> {
+        match value.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => spec.pointer(r.strip_prefix('#')?).cloned(),
+            None => Some(value.clone()),
+        }
+    };
+    let is_id = |p: &serde_json::Value| {
+        resolve(p)
+            .and_then(|p| p.pointer("/schema/$ref")?.as_str().map(str::to_owned))
+            .is_some_and(|r| r.ends_with("/ObjectId"))
+    };
+    let params = |v: &serde_json::Value| {
+        v.get("parameters")
+            .and_then(|p| p.as_array())
+            .map_or(0, |ps| ps.iter().filter(|p| is_id(p)).count())
+    };
+    let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) else {
+        return 0;
+    };
+    paths
+        .values()
+        .map(|item| {
+            let operations = METHODS.iter().filter_map(|m| item.get(*m));
+            operations
+                .map(|op| params(item) + params(op))
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 /// How many operations the document has (each gets one generated `send`).

@@ -6,14 +6,13 @@
 use std::fmt::Debug;
 
 use libfuzzer_sys::fuzz_target;
-use atlas_network_peering::error::ApiFailure;
 use atlas_network_peering::models::{Container, Peer};
 use atlas_network_peering::types::{ApiError, ContainerPage, PeerPage, PrivateIpMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(data: &[u8]) -> Option<T> {
-    let first: T = match atlas_network_peering::models::decode(data) {
+    let first: T = match atlas_network_peering::fuzzing::decode(data) {
         Ok(first) => first,
         Err(atlas_network_peering::Error::Decode { path, raw, .. }) => {
             assert!(path.starts_with('/'), "{path:?}");
@@ -82,14 +81,11 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<PrivateIpMode>(data);
     round_trip::<ApiError>(data);
     // An error response with this body, as the sdk reports it.
-    let raw = String::from_utf8_lossy(data).into_owned();
-    let failure = ApiFailure::new(
+    let error = atlas_network_peering::fuzzing::api_error(
         reqwest_status(data),
-        Default::default(),
-        raw,
+        data,
         data.first().is_some_and(|b| b & 1 == 1),
     );
-    let error = atlas_network_peering::Error::Api(Box::new(failure));
     let message = error.to_string();
     if error.api_failure().is_some_and(|f| f.api_error().is_none()) {
         // A body that is not an Atlas error is quoted, shortened to 200 characters.

@@ -1,10 +1,10 @@
-//! `atlas_network_peering::retry::parse_retry_after` on any text and any clock.
+//! The sdk's `Retry-After` reading on any text and any clock.
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
-use atlas_network_peering::retry::parse_retry_after;
+use atlas_network_peering::fuzzing::parse_retry_after;
 
 fuzz_target!(|data: &[u8]| {
     // The first 8 bytes pick the clock (any second up to the year 9999 and a bit past it);

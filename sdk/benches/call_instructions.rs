@@ -1,5 +1,5 @@
 //! Instructions per call, counted by valgrind (callgrind): the one per-call figure on a shared,
-//! noisy machine that does not move from run to run (the budget of issue 13: at most 1.3 times
+//! noisy machine that does not move from run to run (the project's budget: at most 1.3 times
 //! a bare reqwest call). Complements the wall time of `overhead.rs`.
 //!
 //! `GET /api/atlas/v1.0/groups/{groupId}/peers/{peerId}` against an in-process httpmock
@@ -31,7 +31,6 @@ const MANY: u64 = 6_000;
 
 /// Runs `calls` calls of `variant` (the child process, under valgrind).
 fn child(variant: usize, calls: u64) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = runtime();
     let server = common::peer_server(&rt);
     let url = server.url(common::peer_path());

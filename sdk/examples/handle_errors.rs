@@ -226,7 +226,7 @@ fn describe(e: &atlas_network_peering::Error) {
             }
         }
         atlas_network_peering::Error::InvalidArgument(why) => println!("   InvalidArgument: {why}"),
-        atlas_network_peering::Error::Transport(_) => {
+        atlas_network_peering::Error::Transport { .. } => {
             println!("   Transport: retryable: {}", e.is_retryable())
         }
         atlas_network_peering::Error::Decode { path, .. } => {

@@ -3,10 +3,9 @@
 //! environment.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::retry::{Jitter, RandomJitter, RetryPolicy, Sleep, TokioSleep};
+use crate::retry::RetryPolicy;
 
 /// The Atlas control plane.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -114,12 +113,30 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// A URL that would send credentials in clear text: plain `http` to a host other than
+    /// this machine (`127.0.0.0/8`, `::1`, `localhost`), without
+    /// [`Config::allow_insecure_http`].
+    #[error(
+        "{setting} {url} is plain http to a host other than this machine: credentials would cross the network unencrypted; use https, or opt in with Config::allow_insecure_http(true)"
+    )]
+    InsecureUrl {
+        /// The setting (`base_url`, `token_url`, or the environment variable).
+        setting: &'static str,
+        /// The URL refused.
+        url: String,
+    },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
 
-/// Environment variable names (product decision 17).
+/// Environment variable names, as MongoDB's own tools read them: the Atlas CLI's
+/// (`MONGODB_ATLAS_PUBLIC_API_KEY`, `MONGODB_ATLAS_PRIVATE_API_KEY`,
+/// `MONGODB_ATLAS_OPS_MANAGER_URL`; the Atlas CLI documentation, "Atlas CLI Environment
+/// Variables"), the Terraform provider's (`MONGODB_ATLAS_PUBLIC_KEY`,
+/// `MONGODB_ATLAS_PRIVATE_KEY`, `MONGODB_ATLAS_BASE_URL`; the `mongodbatlas` provider's
+/// documentation, "Environment Variables"), and the service-account pair both take
+/// (`MONGODB_ATLAS_CLIENT_ID`, `MONGODB_ATLAS_CLIENT_SECRET`).
 pub mod env {
     /// API public key.
     pub const PUBLIC_API_KEY: &str = "MONGODB_ATLAS_PUBLIC_API_KEY";
@@ -153,8 +170,7 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_body: usize,
     pub(crate) preemptive_digest: bool,
-    pub(crate) sleep: Option<Arc<dyn Sleep>>,
-    pub(crate) jitter: Option<Arc<dyn Jitter>>,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl fmt::Debug for Config {
@@ -170,7 +186,8 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("max_response_body", &self.max_response_body)
             .field("preemptive_digest", &self.preemptive_digest)
-            .finish_non_exhaustive()
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
     }
 }
 
@@ -187,8 +204,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             preemptive_digest: true,
-            sleep: None,
-            jitter: None,
+            allow_insecure_http: false,
         }
     }
 }
@@ -218,7 +234,7 @@ impl Config {
         Self::default()
     }
 
-    /// Reads the environment (product decision 17): API key from
+    /// Reads the environment, with the variable names of the Atlas CLI: API key from
     /// `MONGODB_ATLAS_PUBLIC_API_KEY`/`MONGODB_ATLAS_PRIVATE_API_KEY` (else
     /// `MONGODB_ATLAS_PUBLIC_KEY`/`MONGODB_ATLAS_PRIVATE_KEY`), or a service account from
     /// `MONGODB_ATLAS_CLIENT_ID`/`MONGODB_ATLAS_CLIENT_SECRET`, never both; base URL from
@@ -417,29 +433,50 @@ impl Config {
         self
     }
 
-    /// The sleep between retries: the one set, else tokio's.
-    pub(crate) fn sleep(&self) -> Arc<dyn Sleep> {
-        self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep))
-    }
-
-    /// The source of retry jitter: the one set, else a fresh random one.
-    pub(crate) fn jitter(&self) -> Arc<dyn Jitter> {
-        self.jitter
-            .clone()
-            .unwrap_or_else(|| Arc::new(RandomJitter::default()))
-    }
-
-    /// Replaces the sleep used between retries (tests inject one that does not wait).
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = Some(sleep);
+    /// Allows a plain-`http` base URL or token URL to a host other than this machine
+    /// (default `false`). Without it, [`crate::Client::from_config`] refuses such a URL with
+    /// [`ConfigError::InsecureUrl`]: the API key's Digest exchange, the service account's id
+    /// and secret and its bearer token would cross the network unencrypted. `http` to
+    /// `127.0.0.0/8`, `::1` or `localhost` (a local Atlas, a test server) is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
-    /// Replaces the source of retry jitter (tests inject a fixed one).
-    pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
-        self.jitter = Some(jitter);
-        self
+    /// Refuses a plain-`http` base URL or token URL to another machine, unless allowed.
+    pub(crate) fn check_transport_security(&self) -> Result<(), ConfigError> {
+        if self.allow_insecure_http {
+            return Ok(());
+        }
+        let token_url = self.token_url();
+        for (setting, url) in [
+            ("base_url", self.base_url.as_str()),
+            ("token_url", &token_url),
+        ] {
+            if let Ok(parsed) = reqwest::Url::parse(url)
+                && parsed.scheme() == "http"
+                && !is_loopback(&parsed)
+            {
+                return Err(ConfigError::InsecureUrl {
+                    setting,
+                    url: url.to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
+}
+
+/// Whether `url` points at this machine: `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 #[cfg(test)]

@@ -28,13 +28,39 @@ pub struct ApiFailure {
     body: Option<ApiError>,
     raw: String,
     truncated: bool,
+    /// The host (and port) that answered.
+    host: String,
+    tries: Tries,
+}
+
+/// How many attempts a failure took, and over how long (the retry loop fills it in).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tries {
+    attempts: u32,
+    elapsed: Duration,
+}
+
+impl fmt::Display for Tries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attempts > 1 {
+            let secs = self.elapsed.as_secs_f64();
+            write!(f, " (after {} attempts over {secs:.1} s)", self.attempts)?;
+        }
+        Ok(())
+    }
 }
 
 impl ApiFailure {
-    /// Builds a failure from a status, headers and raw body; the body is parsed as an Atlas
-    /// error object when it is one. `truncated`: the body was cut short (at the crate's limit
-    /// for error bodies, or because the connection broke while it was read).
-    pub fn new(status: StatusCode, headers: HeaderMap, raw: String, truncated: bool) -> Self {
+    /// Builds a failure from a status, headers and raw body from `host`; the body is parsed as
+    /// an Atlas error object when it is one. `truncated`: the body was cut short (at the
+    /// crate's limit for error bodies, or because the connection broke while it was read).
+    pub(crate) fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        raw: String,
+        truncated: bool,
+        host: &str,
+    ) -> Self {
         let body = serde_json::from_str::<ApiError>(&raw).ok();
         Self {
             status,
@@ -42,6 +68,8 @@ impl ApiFailure {
             body,
             raw,
             truncated,
+            host: host.to_owned(),
+            tries: Tries::default(),
         }
     }
 
@@ -80,6 +108,7 @@ impl fmt::Debug for ApiFailure {
             .field("body", &self.body)
             .field("raw", &self.raw)
             .field("truncated", &self.truncated)
+            .field("host", &self.host)
             .finish()
     }
 }
@@ -134,11 +163,16 @@ pub enum Error {
         /// The body as received.
         raw: Bytes,
     },
-    /// An attempt ran out of time; [`TimeLimit`] says which limit.
-    #[error("timed out: {limit}{}", url_of(.source.as_ref()))]
+    /// An attempt ran out of time; [`TimeLimit`] says which limit, `attempts` how many were
+    /// made.
+    #[error("timed out: {limit}, {}{}", attempts_over(*.attempts, *.elapsed), url_of(.source.as_ref()))]
     Timeout {
         /// The limit that ran out.
         limit: TimeLimit,
+        /// The attempts made, the last one included.
+        attempts: u32,
+        /// The time from the first attempt's start to the end of the last one.
+        elapsed: Duration,
         /// reqwest's error, for the connect and read limits (reqwest enforces them).
         #[source]
         source: Option<reqwest::Error>,
@@ -146,8 +180,16 @@ pub enum Error {
     /// The server could not be reached, or the exchange broke (DNS, connect, TLS, reset). The
     /// message ends with the innermost cause (`connection refused`, `invalid peer certificate:
     /// UnknownIssuer`, ...).
-    #[error("transport error: {}", with_cause(.0))]
-    Transport(#[source] reqwest::Error),
+    #[error("transport error{}: {}", Tries { attempts: *.attempts, elapsed: *.elapsed }, with_cause(.source))]
+    Transport {
+        /// reqwest's error.
+        #[source]
+        source: reqwest::Error,
+        /// The attempts made, the last one included.
+        attempts: u32,
+        /// The time from the first attempt's start to the end of the last one.
+        elapsed: Duration,
+    },
     /// Authentication could not be carried out (the token endpoint refused or was unreachable).
     #[error("authentication failed: {0}")]
     Auth(String),
@@ -163,11 +205,29 @@ pub enum Error {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// A status the API does not use for this operation (1xx, 3xx, an undeclared 2xx).
-    #[error("unexpected response status {status}")]
+    /// A status the API does not use for this operation (1xx, 3xx, an undeclared 2xx). A
+    /// redirect is not followed (Atlas's API does not redirect), so the request, its
+    /// credentials and its body never go anywhere else; `location` says where it pointed.
+    #[error("unexpected response status {status}{}", redirect_of(.location.as_deref()))]
     UnexpectedStatus {
         /// The status received.
         status: StatusCode,
+        /// The `Location` header of a redirect.
+        location: Option<String>,
+    },
+    /// A listing stopped because the server sent the same page again (it seems to ignore
+    /// `pageNum`): page `page` repeated page `page - 1`, by the same `self` link or the same
+    /// entries in the same order. The entries yielded before it are correct; the rest of the
+    /// listing could not be read.
+    #[error(
+        "repeated page: page {page} repeats page {} ({by}); the server seems to ignore `pageNum`, so the listing stops instead of looping",
+        .page - 1
+    )]
+    RepeatedPage {
+        /// The page number that came back repeated (2 or more).
+        page: u32,
+        /// What was the same: `the same self link` or `the same entries`.
+        by: &'static str,
     },
     /// A waiter stopped before the resource reached the state it waited for (see
     /// [`crate::waiter`]).
@@ -176,21 +236,37 @@ pub enum Error {
 }
 
 fn api_message(f: &ApiFailure) -> String {
+    let (status, host, tries) = (f.status.as_u16(), &f.host, f.tries);
     match &f.body {
         Some(e) => format!(
-            "Atlas answered {} {}: {}",
-            f.status.as_u16(),
+            "Atlas answered {status} {}: {}{tries}",
             e.error_code,
             e.detail.as_deref().unwrap_or("(no detail)")
         ),
         None if f.raw.trim().is_empty() => {
-            format!("Atlas answered {} with an empty body", f.status.as_u16())
+            format!("{host} answered {status} with an empty body, not an Atlas error{tries}")
         }
         None => format!(
-            "Atlas answered {} with a body that is not an Atlas error: {}",
-            f.status.as_u16(),
+            "{host} answered {status} with a body that is not an Atlas error{tries}: {}",
             snippet(&f.raw)
         ),
+    }
+}
+
+fn redirect_of(location: Option<&str>) -> String {
+    match location {
+        Some(to) => format!(
+            ": a redirect to {to}, not followed (Atlas's API does not redirect; check the base URL)"
+        ),
+        None => String::new(),
+    }
+}
+
+/// `1 attempt` or `3 attempts over 1.4 s`.
+fn attempts_over(attempts: u32, elapsed: Duration) -> String {
+    match attempts {
+        0 | 1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts over {:.1} s", elapsed.as_secs_f64()),
     }
 }
 
@@ -268,24 +344,40 @@ impl Error {
             };
             return Error::Timeout {
                 limit,
+                attempts: 1,
+                elapsed: Duration::ZERO,
                 source: Some(e),
             };
         }
-        Error::Transport(e)
+        Error::Transport {
+            source: e,
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// An attempt that took longer than `limit` in all.
     pub(crate) fn attempt_timed_out(limit: Duration) -> Self {
         Error::Timeout {
             limit: TimeLimit::Attempt(limit),
+            attempts: 1,
+            elapsed: Duration::ZERO,
             source: None,
         }
     }
 
-    /// An error response: its status, headers and raw body.
-    pub(crate) fn api(status: StatusCode, headers: HeaderMap, raw: &[u8], truncated: bool) -> Self {
+    /// An error response from `host`: its status, headers and raw body.
+    pub(crate) fn api(
+        status: StatusCode,
+        headers: HeaderMap,
+        raw: &[u8],
+        truncated: bool,
+        host: &str,
+    ) -> Self {
         let raw = String::from_utf8_lossy(raw).into_owned();
-        Error::Api(Box::new(ApiFailure::new(status, headers, raw, truncated)))
+        Error::Api(Box::new(ApiFailure::new(
+            status, headers, raw, truncated, host,
+        )))
     }
 
     /// A success body that does not decode as `T`, with the JSON path of the failure.
@@ -294,11 +386,52 @@ impl Error {
         Error::Decode { path, message, raw }
     }
 
+    /// A response with a status the operation does not declare.
+    pub(crate) fn unexpected(response: &reqwest::Response) -> Self {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        Error::UnexpectedStatus {
+            status: response.status(),
+            location,
+        }
+    }
+
+    /// This error, as the last of `attempts` attempts that took `elapsed` in all.
+    pub(crate) fn after_attempts(mut self, count: u32, over: Duration) -> Self {
+        match &mut self {
+            Error::Api(failure) => {
+                failure.tries = Tries {
+                    attempts: count,
+                    elapsed: over,
+                }
+            }
+            Error::Timeout {
+                attempts, elapsed, ..
+            }
+            | Error::Transport {
+                attempts, elapsed, ..
+            } => {
+                *attempts = count;
+                *elapsed = over;
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After` of a 429 or 503),
+    /// when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        crate::retry::retry_after(self.api_failure()?.headers())
+    }
+
     /// The HTTP status, for errors that carry one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(f) => Some(f.status),
-            Error::UnexpectedStatus { status } => Some(*status),
+            Error::UnexpectedStatus { status, .. } => Some(*status),
             Error::Wait(w) => w.last_error().and_then(Error::status),
             _ => None,
         }
@@ -404,21 +537,15 @@ impl Error {
     /// A certificate or TLS failure (an untrusted or expired certificate, a failed handshake):
     /// trying again will not help.
     pub fn is_tls(&self) -> bool {
-        matches!(self, Error::Transport(e) if is_tls_failure(e))
+        matches!(self, Error::Transport { source, .. } if is_tls_failure(source))
     }
 
-    /// Whether the same call could succeed later: 429, 502, 503, 504, a timeout, or a transport
-    /// failure other than TLS (the runtime has already retried these within its policy when they
-    /// reach the caller).
+    /// Whether the same call could succeed later, by the rule the runtime's own retries follow:
+    /// 429, 502, 503, 504, a timeout, or a transport failure other than TLS (the runtime has
+    /// already retried these within its policy when they reach the caller; 502 to 504, timeouts
+    /// and broken connections only for idempotent methods).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Transport(e) => !is_tls_failure(e),
-            Error::Timeout { .. } => true,
-            _ => matches!(
-                self.status().map(|s| s.as_u16()),
-                Some(429 | 502 | 503 | 504)
-            ),
-        }
+        crate::retry::classify(self) != crate::retry::Retryable::No
     }
 }
 
@@ -462,6 +589,7 @@ mod tests {
             HeaderMap::new(),
             raw.as_bytes(),
             false,
+            "proxy.example:8443",
         )
     }
 
@@ -479,9 +607,33 @@ mod tests {
         assert_eq!(e.raw_body(), Some("<html>bad gateway</html>"));
         assert!(e.error_code().is_none());
         assert!(e.is_retryable());
-        assert!(
-            e.to_string().contains("502") && e.to_string().contains("bad gateway"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "proxy.example:8443 answered 502 with a body that is not an Atlas error: <html>bad gateway</html>"
+        );
+        let retried = e.after_attempts(4, Duration::from_millis(1420));
+        assert_eq!(
+            retried.to_string(),
+            "proxy.example:8443 answered 502 with a body that is not an Atlas error (after 4 attempts over 1.4 s): <html>bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_the_servers_and_errors_say_how_many_attempts() {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let limited = Error::api(StatusCode::TOO_MANY_REQUESTS, headers, b"", false, "h");
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(api(503, "").retry_after(), None);
+        assert_eq!(Error::InvalidArgument("x".into()).retry_after(), None);
+        let atlas = atlas(503, "SERVICE_UNAVAILABLE").after_attempts(3, Duration::from_secs(2));
+        assert_eq!(
+            atlas.to_string(),
+            "Atlas answered 503 SERVICE_UNAVAILABLE: d (after 3 attempts over 2.0 s)"
+        );
+        assert_eq!(
+            api(404, " ").to_string(),
+            "proxy.example:8443 answered 404 with an empty body, not an Atlas error"
         );
     }
 
@@ -542,13 +694,106 @@ mod tests {
         assert_eq!(served.detail(), Some("exists"));
     }
 
+    /// The list pages among the fixtures' response bodies: whether of peers, and the body.
+    fn fixture_pages() -> Vec<(bool, serde_json::Value)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut pages = Vec::new();
+        for folder in ["list_peers", "list_containers", "list_all_containers"] {
+            for file in std::fs::read_dir(root.join(folder)).unwrap().flatten() {
+                let text = std::fs::read_to_string(file.path()).unwrap();
+                let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let body = fixture["response"]["body"].clone();
+                let peers = folder == "list_peers";
+                let decodes = if peers {
+                    serde_json::from_value::<crate::types::PeerPage>(body.clone()).is_ok()
+                } else {
+                    serde_json::from_value::<crate::types::ContainerPage>(body.clone()).is_ok()
+                };
+                if decodes {
+                    pages.push((peers, body));
+                }
+            }
+        }
+        assert!(pages.len() >= 3, "fixtures hold list pages");
+        pages
+    }
+
+    /// Every node of `value`, as JSON pointers.
+    fn pointers(value: &serde_json::Value, here: &str, out: &mut Vec<String>) {
+        let children: Vec<(String, &serde_json::Value)> = match value {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
+                .collect(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (key, child) in children {
+            let at = format!("{here}/{key}");
+            out.push(at.clone());
+            pointers(child, &at, out);
+        }
+    }
+
+    proptest::proptest! {
+        /// When a list page stops decoding because one value has the wrong type, the path of
+        /// the decode error is that value's JSON pointer, in a compact body as in a pretty one.
+        #[test]
+        fn decode_errors_name_the_failing_value(
+            index in 0usize..64,
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let pages = fixture_pages();
+            let (peers, mut body) = pages[index % pages.len()].clone();
+            let mut all = Vec::new();
+            pointers(&body, "", &mut all);
+            let target = all[pick.index(all.len())].clone();
+            let slot = body.pointer_mut(&target).unwrap();
+            *slot = match slot {
+                serde_json::Value::String(_) => serde_json::json!(5),
+                serde_json::Value::Number(_) => serde_json::json!("five"),
+                serde_json::Value::Bool(_) => serde_json::json!("true"),
+                _ => serde_json::json!(false),
+            };
+            let bytes = if pretty {
+                serde_json::to_vec_pretty(&body).unwrap()
+            } else {
+                serde_json::to_vec(&body).unwrap()
+            };
+            let fails = if peers {
+                serde_json::from_slice::<crate::types::PeerPage>(&bytes).is_err()
+            } else {
+                serde_json::from_slice::<crate::types::ContainerPage>(&bytes).is_err()
+            };
+            if fails {
+                let error = if peers {
+                    Error::decode::<crate::types::PeerPage>(Bytes::from(bytes))
+                } else {
+                    Error::decode::<crate::types::ContainerPage>(Bytes::from(bytes))
+                };
+                let Error::Decode { path, .. } = &error else { panic!("{error:?}") };
+                proptest::prop_assert_eq!(path, &target, "{}", error);
+            }
+        }
+    }
+
     #[test]
     fn time_limits_say_which_ran_out() {
         let e = Error::attempt_timed_out(Duration::from_secs(60));
         assert!(e.is_timeout() && e.is_retryable());
         assert_eq!(
             e.to_string(),
-            "timed out: the attempt took longer than its timeout of 60s"
+            "timed out: the attempt took longer than its timeout of 60s, 1 attempt"
+        );
+        let e = e.after_attempts(2, Duration::from_secs(120));
+        assert_eq!(
+            e.to_string(),
+            "timed out: the attempt took longer than its timeout of 60s, 2 attempts over 120.0 s"
         );
     }
 }

@@ -36,7 +36,7 @@ pub use config::Config;
 pub use error::Error;
 pub use runtime::Response;
 
-pub mod auth;
+mod auth;
 pub mod config;
 pub mod error;
 pub mod models;
@@ -44,3 +44,45 @@ pub mod pagination;
 pub mod retry;
 mod runtime;
 pub mod waiter;
+
+/// What the fuzz targets (`fuzz/`) drive: internals, compiled only under `--cfg fuzzing`
+/// (which `cargo fuzz` sets), never part of the crate's API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::{Duration, SystemTime};
+
+    /// A body decoded as `send()` decodes it.
+    pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
+        crate::models::decode(body)
+    }
+
+    /// A `Retry-After` value read at `now`.
+    pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+        crate::retry::parse_retry_after(value, now)
+    }
+
+    /// An error response with this status and raw body, as the sdk reports it.
+    pub fn api_error(status: reqwest::StatusCode, raw: &[u8], truncated: bool) -> crate::Error {
+        crate::Error::api(status, Default::default(), raw, truncated, "fuzz.example")
+    }
+
+    /// Whether the sdk's Digest code takes `www_authenticate` as a challenge, and if so the
+    /// `Authorization` value it answers with for `GET /p`.
+    pub fn answer_challenge(www_authenticate: &str) -> Option<String> {
+        let digest = crate::auth::digest::Digest::new(
+            "user".into(),
+            crate::config::Secret::new("password"),
+            true,
+        );
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::WWW_AUTHENTICATE,
+            www_authenticate.parse().ok()?,
+        );
+        digest
+            .store_challenge(&headers)
+            .then(|| digest.sign("GET", "/p"))
+            .flatten()
+    }
+}

@@ -14,10 +14,8 @@
 //! - An entry of a known provider that does not match its schema is an error naming the
 //!   provider and the field, never an `Unknown`.
 //!
-//! `decode_failure` names the JSON path of a body that does not decode, through
-//! `serde_path_to_error`, down into the entry (`/results/0/provisioned`).
-
-use std::cell::RefCell;
+//! A body that does not decode is [`crate::Error::Decode`] with the JSON path of the failure,
+//! through `serde_path_to_error`, down into the entry (`/results/0/provisioned`).
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -55,13 +53,6 @@ struct Tag {
     provider_name: Option<Value>,
 }
 
-thread_local! {
-    /// The JSON pointer, inside its entry, of the last entry that failed to decode on this
-    /// thread. An entry is decoded from its own text, so the path `serde_path_to_error` tracks
-    /// over the whole body stops at the entry; [`decode_failure`] adds this to it.
-    static ENTRY_FAILURE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
 /// A `serde_path_to_error` path as a JSON pointer: `/results/0/provisioned`, `/` for the root.
 fn pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
@@ -89,8 +80,13 @@ fn message(e: &serde_json::Error) -> String {
     }
 }
 
-/// `text` decoded as the variant `T` of `provider`. On failure the error names the provider,
-/// and the path inside the entry is kept for [`decode_failure`].
+/// How an entry's own decode error gives the path inside the entry (`GCP peer, at
+/// `/provisioned`: ...`): an entry is decoded from its own text, so the path
+/// `serde_path_to_error` tracks over the whole body stops at the entry.
+const INSIDE_ENTRY: &str = ", at `";
+
+/// `text` decoded as the variant `T` of `provider`. On failure the error names the provider
+/// and the path inside the entry, which [`decode_failure`] reads back.
 fn decode_variant<T: DeserializeOwned, E: serde::de::Error>(
     provider: &str,
     kind: &str,
@@ -98,10 +94,9 @@ fn decode_variant<T: DeserializeOwned, E: serde::de::Error>(
 ) -> Result<T, E> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let at = pointer(e.path());
-        ENTRY_FAILURE.with(|slot| *slot.borrow_mut() = Some(at.clone()));
         E::custom(format_args!(
-            "{provider} {kind}, at `{at}`: {}",
+            "{provider} {kind}{INSIDE_ENTRY}{}`: {}",
+            pointer(e.path()),
             message(e.inner())
         ))
     })
@@ -109,17 +104,9 @@ fn decode_variant<T: DeserializeOwned, E: serde::de::Error>(
 
 /// Decodes a response body as `send()` does: the value, or [`crate::Error::Decode`] naming the
 /// JSON path that failed, exact for compact and pretty bodies alike, into an entry of a page
-/// (`/results/0/provisioned`). For bodies kept from elsewhere (a cache, a recording).
-///
-/// ```
-/// use atlas_network_peering::{Error, types::ContainerPage};
-/// let body = br#"{"results": [{"regionName": "US_EAST_1", "atlasCidrBlock": "10.8.0.0/21", "provisioned": "yes"}]}"#;
-/// let Err(Error::Decode { path, .. }) = atlas_network_peering::models::decode::<ContainerPage>(body) else {
-///     panic!("decoded")
-/// };
-/// assert_eq!(path, "/results/0/provisioned");
-/// ```
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
+/// (`/results/0/provisioned`).
+#[cfg(fuzzing)]
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
     serde_json::from_slice(body)
         .map_err(|_| crate::Error::decode::<T>(bytes::Bytes::copy_from_slice(body)))
 }
@@ -128,7 +115,6 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
 /// an entry when the failure is there, and serde's message. For a body that decodes, which the
 /// caller does not pass, `("/", "")`.
 pub(crate) fn decode_failure<T: DeserializeOwned>(raw: &[u8]) -> (String, String) {
-    ENTRY_FAILURE.with(|slot| slot.borrow_mut().take());
     let mut de = serde_json::Deserializer::from_slice(raw);
     let result = serde_path_to_error::deserialize::<_, T>(&mut de);
     if result.is_ok()
@@ -137,7 +123,6 @@ pub(crate) fn decode_failure<T: DeserializeOwned>(raw: &[u8]) -> (String, String
         // Text after a well-formed body.
         return ("/".to_owned(), message(&e));
     }
-    let entry = ENTRY_FAILURE.with(|slot| slot.borrow_mut().take());
     let Err(e) = result else {
         return ("/".to_owned(), String::new());
     };
@@ -153,13 +138,19 @@ pub(crate) fn decode_failure<T: DeserializeOwned>(raw: &[u8]) -> (String, String
         }
     }
     let mut at = pointer(e.path());
-    if let Some(inner) = entry.filter(|inner| inner != "/") {
+    let text = message(e.inner());
+    // An entry's own failure (see `decode_variant`): its path continues the body's.
+    let inside = text
+        .split_once(INSIDE_ENTRY)
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(inner, _)| inner);
+    if let Some(inner) = inside.filter(|inner| *inner != "/") {
         if at == "/" {
             at.clear();
         }
-        at.push_str(&inner);
+        at.push_str(inner);
     }
-    (at, message(e.inner()))
+    (at, text)
 }
 
 macro_rules! polymorphic {
@@ -734,10 +725,39 @@ impl types::AzureRegion {
 
 /// `value` as an id, or the crate's error naming `field`.
 fn object_id(field: &str, value: &str) -> Result<types::ObjectId, crate::Error> {
-    value.parse().map_err(|_| {
-        crate::Error::InvalidArgument(format!(
-            "{field}: `{value}` is not an Atlas id (24 lower-case hexadecimal characters)"
-        ))
+    value
+        .parse()
+        .map_err(|e| crate::Error::InvalidArgument(format!("{field}: {e}")))
+}
+
+/// Why `value` is not an Atlas id (24 lowercase hexadecimal characters), naming the value and
+/// the rule; `None` when it is one. The generated `ObjectId` parsing (`FromStr`, `TryFrom`,
+/// serde) and the builders' id setters give this message.
+pub(crate) fn object_id_error(value: &str) -> Option<String> {
+    const RULE: &str = "24 lowercase hexadecimal characters";
+    let is_hex = |lower: bool| {
+        value.len() == 24
+            && value.bytes().all(|b| {
+                b.is_ascii_digit()
+                    || (b'a'..=b'f').contains(&if lower { b } else { b.to_ascii_lowercase() })
+            })
+    };
+    if is_hex(true) {
+        return None;
+    }
+    let shown: String = value.chars().take(64).collect();
+    let shown = if shown.len() < value.len() {
+        format!("{shown}...")
+    } else {
+        shown
+    };
+    Some(if is_hex(false) {
+        format!(
+            "`{shown}` is not an Atlas id: {RULE} (only the upper case is wrong: `{}`)",
+            value.to_ascii_lowercase()
+        )
+    } else {
+        format!("`{shown}` is not an Atlas id: {RULE}")
     })
 }
 

@@ -2,7 +2,9 @@
 //! Pagination streams over the list operations.
 //!
 //! [`ClientPaginationExt`] gives [`Client`] two streams per list operation: one of whole
-//! pages ([`Pages`]) and one of the entries on them ([`Items`]).
+//! pages and one of the entries on them. Both are built from `futures-util`'s combinators
+//! (`try_unfold` over the pages, `try_flatten` into the entries), boxed: `Unpin`, `Send`,
+//! `'static` and fused.
 //!
 //! | operation             | pages                                            | entries                                        |
 //! |-----------------------|--------------------------------------------------|------------------------------------------------|
@@ -31,8 +33,8 @@
 //! # How a listing proceeds
 //!
 //! - **Lazily, one page at a time.** Creating a stream sends nothing; each page is requested
-//!   when the stream is polled past the previous one. [`Items`] hands out every entry of a
-//!   page before it requests the next, so at most one page is held in memory.
+//!   when the stream is polled past the previous one. The entries' stream hands out every
+//!   entry of a page before it requests the next, so at most one page is held in memory.
 //! - **By page number.** Pages are requested with `pageNum` = 1, 2, 3, ... against the
 //!   client's own base URL. The `next` link's `href` is read only as a signal; it is never
 //!   followed, so a server cannot send the client to another host.
@@ -58,36 +60,22 @@
 //!
 //! # A server that repeats a page
 //!
-//! A server that ignores `pageNum` would otherwise make the listing loop forever. The stream
-//! remembers a 64-bit fingerprint of every page it has seen (not the page itself) and treats a
-//! page as *repeated* when
-//!
-//! - its `rel: self` link is the same `href` as an earlier page's, or
-//! - its entries have the same ids, in the same order, as an earlier page's (an entry without
-//!   an id is compared by its whole JSON).
-//!
-//! An empty page is never taken for a repeat: it ends the listing anyway.
-//!
-//! A repeated page is **not** yielded: the stream yields one error and ends. The error is an
-//! [`Error::Decode`] (the sdk's one error type has no pagination variant) whose `path` is
-//! `/links` or `/results`, whose `message` starts with [`REPEATED_PAGE`] and names both page
-//! numbers, and whose `raw` is the repeated page re-encoded as JSON; [`is_repeated_page`] tells
-//! it apart from other errors. Entries yielded before it are correct: the error only means the
-//! rest of the listing could not be read.
+//! A server that ignores `pageNum` would otherwise make the listing loop forever. A page is
+//! *repeated* when it is not empty and the page before it had the same `rel: self` link, or
+//! the same entries (by id, or by their whole JSON for an entry without one) in the same order.
+//! A repeated page is **not** yielded: the stream yields one [`Error::RepeatedPage`] naming the
+//! page number, and ends. Entries yielded before it are correct: the error only means the rest
+//! of the listing could not be read.
 //!
 //! With `itemsPerPage = 1`, an entry inserted in front of the listing between two requests
 //! shifts the same entry onto the next page, which then looks repeated; use larger pages when
 //! the listing changes while it is read.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::num::NonZeroU32;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
-use futures_core::{FusedStream, Stream};
+use futures_core::stream::FusedStream;
+use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 use crate::types::{CloudProvider, ContainerPage, Link, PeerPage};
@@ -98,15 +86,6 @@ pub const MAX_ITEMS_PER_PAGE: u32 = 500;
 
 /// The `itemsPerPage` of [`Paging::new`], Atlas's own default.
 pub const DEFAULT_ITEMS_PER_PAGE: u32 = 100;
-
-/// How every repeated-page error's message starts; see [`is_repeated_page`].
-pub const REPEATED_PAGE: &str = "repeated page: ";
-
-/// Whether `error` is the error a stream of this module ends with when the server repeated a
-/// page (see the [module documentation](self#a-server-that-repeats-a-page)).
-pub fn is_repeated_page(error: &Error) -> bool {
-    matches!(error, Error::Decode { message, .. } if message.starts_with(REPEATED_PAGE))
-}
 
 /// What to list and how: page size, provider, and whether to ask for the count.
 ///
@@ -183,111 +162,6 @@ impl Paging {
     }
 }
 
-type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
-
-/// A stream of whole pages of one list operation, the first page first.
-///
-/// Yields `Ok(page)` for every page fetched, the last one included (an empty first page is
-/// yielded too, so its `total_count` can be read), then ends; or yields one `Err` and ends.
-/// See the [module documentation](self) for when the listing ends.
-#[must_use = "streams do nothing unless polled"]
-pub struct Pages<P> {
-    inner: BoxStream<P>,
-    done: bool,
-}
-
-impl<P> fmt::Debug for Pages<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pages").field("done", &self.done).finish()
-    }
-}
-
-// `Pages` never pins its fields in place: the inner stream is boxed.
-impl<P> Unpin for Pages<P> {}
-
-impl<P> Stream for Pages<P> {
-    type Item = Result<P, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let next = ready!(this.inner.as_mut().poll_next(cx));
-        if !matches!(next, Some(Ok(_))) {
-            this.done = true;
-        }
-        Poll::Ready(next)
-    }
-}
-
-impl<P> FusedStream for Pages<P> {
-    fn is_terminated(&self) -> bool {
-        self.done
-    }
-}
-
-/// A stream of the entries of one list operation, in the server's order, across pages.
-///
-/// Every entry of a page is handed out before the next page is requested. A failed request
-/// yields its [`Error`] after the entries of the pages before it; the stream then ends.
-#[must_use = "streams do nothing unless polled"]
-pub struct Items<T> {
-    pages: BoxStream<Vec<T>>,
-    current: std::vec::IntoIter<T>,
-    done: bool,
-}
-
-impl<T> fmt::Debug for Items<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Items")
-            .field("buffered", &self.current.len())
-            .field("done", &self.done)
-            .finish()
-    }
-}
-
-// `Items` never pins its fields in place: the page stream is boxed, the entries are moved out.
-impl<T> Unpin for Items<T> {}
-
-impl<T> Stream for Items<T> {
-    type Item = Result<T, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(item) = this.current.next() {
-                return Poll::Ready(Some(Ok(item)));
-            }
-            if this.done {
-                return Poll::Ready(None);
-            }
-            match ready!(this.pages.as_mut().poll_next(cx)) {
-                Some(Ok(items)) => this.current = items.into_iter(),
-                Some(Err(error)) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
-                None => {
-                    this.done = true;
-                    return Poll::Ready(None);
-                }
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let buffered = self.current.len();
-        (buffered, if self.done { Some(buffered) } else { None })
-    }
-}
-
-impl<T> FusedStream for Items<T> {
-    fn is_terminated(&self) -> bool {
-        self.done && self.current.len() == 0
-    }
-}
-
 mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::Client {}
@@ -299,51 +173,155 @@ mod sealed {
 /// checked when the stream is first polled, and a bad value is the stream's one item
 /// ([`Error::InvalidArgument`]). The streams own a clone of the client (cheap: it shares the
 /// connection pool and runtime), so they are `'static` and `Send`.
+///
+/// A pages stream yields `Ok(page)` for every page fetched, the last one included (an empty
+/// first page is yielded too, so its `total_count` can be read), then ends; or yields one
+/// `Err` and ends. An entries stream yields the entries in the server's order, across pages,
+/// and a failed request's [`Error`] after the entries of the pages before it. Both are fused
+/// (`FusedStream`), `Unpin` (no pinning needed to poll them), `Send` and `'static`.
 pub trait ClientPaginationExt: sealed::Sealed {
     /// The pages of `list_all_containers`: every container of the project, all providers.
     /// [`Paging::provider`] must be left unset.
-    fn all_containers_pages(&self, group_id: &str, paging: Paging) -> Pages<ContainerPage>;
+    fn all_containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static;
 
     /// The containers of `list_all_containers`, across pages.
-    fn all_containers(&self, group_id: &str, paging: Paging) -> Items<models::Container>;
+    fn all_containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static;
 
     /// The pages of `list_containers`: the containers of [`Paging::provider`] (AWS when unset,
     /// as Atlas decides).
-    fn containers_pages(&self, group_id: &str, paging: Paging) -> Pages<ContainerPage>;
+    fn containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static;
 
     /// The containers of `list_containers`, across pages.
-    fn containers(&self, group_id: &str, paging: Paging) -> Items<models::Container>;
+    fn containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static;
 
     /// The pages of `list_peers`: the peering connections of [`Paging::provider`] (AWS when
     /// unset, as Atlas decides).
-    fn peers_pages(&self, group_id: &str, paging: Paging) -> Pages<PeerPage>;
+    fn peers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<PeerPage, Error>> + Unpin + Send + 'static;
 
     /// The peering connections of `list_peers`, across pages.
-    fn peers(&self, group_id: &str, paging: Paging) -> Items<models::Peer>;
+    fn peers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Peer, Error>> + Unpin + Send + 'static;
 }
 
 impl ClientPaginationExt for Client {
-    fn all_containers_pages(&self, group_id: &str, paging: Paging) -> Pages<ContainerPage> {
-        pages(self, group_id, paging, AllContainers)
+    fn all_containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static {
+        pages(
+            self,
+            group_id,
+            paging,
+            false,
+            |client, group_id, _, query| {
+                Box::pin(
+                    client
+                        .list_all_containers()
+                        .group_id(group_id)
+                        .page_num(query.page_num)
+                        .items_per_page(query.items_per_page)
+                        .include_count(query.include_count)
+                        .send(),
+                )
+            },
+        )
     }
 
-    fn all_containers(&self, group_id: &str, paging: Paging) -> Items<models::Container> {
+    fn all_containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static {
         items(self.all_containers_pages(group_id, paging))
     }
 
-    fn containers_pages(&self, group_id: &str, paging: Paging) -> Pages<ContainerPage> {
-        pages(self, group_id, paging, Containers)
+    fn containers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<ContainerPage, Error>> + Unpin + Send + 'static {
+        pages(
+            self,
+            group_id,
+            paging,
+            true,
+            |client, group_id, provider, query| {
+                let mut request = client
+                    .list_containers()
+                    .group_id(group_id)
+                    .page_num(query.page_num)
+                    .items_per_page(query.items_per_page)
+                    .include_count(query.include_count);
+                if let Some(provider) = provider {
+                    request = request.provider_name(provider.clone());
+                }
+                Box::pin(request.send())
+            },
+        )
     }
 
-    fn containers(&self, group_id: &str, paging: Paging) -> Items<models::Container> {
+    fn containers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Container, Error>> + Unpin + Send + 'static {
         items(self.containers_pages(group_id, paging))
     }
 
-    fn peers_pages(&self, group_id: &str, paging: Paging) -> Pages<PeerPage> {
-        pages(self, group_id, paging, Peers)
+    fn peers_pages(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<PeerPage, Error>> + Unpin + Send + 'static {
+        pages(
+            self,
+            group_id,
+            paging,
+            true,
+            |client, group_id, provider, query| {
+                let mut request = client
+                    .list_peers()
+                    .group_id(group_id)
+                    .page_num(query.page_num)
+                    .items_per_page(query.items_per_page)
+                    .include_count(query.include_count);
+                if let Some(provider) = provider {
+                    request = request.provider_name(provider.clone());
+                }
+                Box::pin(request.send())
+            },
+        )
     }
 
-    fn peers(&self, group_id: &str, paging: Paging) -> Items<models::Peer> {
+    fn peers(
+        &self,
+        group_id: &str,
+        paging: Paging,
+    ) -> impl FusedStream<Item = Result<models::Peer, Error>> + Unpin + Send + 'static {
         items(self.peers_pages(group_id, paging))
     }
 }
@@ -406,91 +384,29 @@ struct Query {
     include_count: bool,
 }
 
-/// One list operation.
-trait Lister: Send + 'static {
-    type Page: ListPage;
-    /// Whether the operation takes `providerName`.
-    const TAKES_PROVIDER: bool;
-    fn fetch(
-        client: &Client,
-        group_id: &str,
-        provider: Option<&CloudProvider>,
-        query: Query,
-    ) -> impl Future<Output = Result<Self::Page, Error>> + Send;
-}
-
-struct AllContainers;
-struct Containers;
-struct Peers;
-
-impl Lister for AllContainers {
-    type Page = ContainerPage;
-    const TAKES_PROVIDER: bool = false;
-    async fn fetch(
-        client: &Client,
-        group_id: &str,
-        _provider: Option<&CloudProvider>,
-        query: Query,
-    ) -> Result<ContainerPage, Error> {
-        client
-            .list_all_containers()
-            .group_id(group_id)
-            .page_num(query.page_num)
-            .items_per_page(query.items_per_page)
-            .include_count(query.include_count)
-            .send()
-            .await
-    }
-}
-
-/// A list operation that takes `providerName` (its generated builder has the same setters as
-/// the others, plus that one).
-macro_rules! provider_lister {
-    ($lister:ty, $page:ty, $operation:ident) => {
-        impl Lister for $lister {
-            type Page = $page;
-            const TAKES_PROVIDER: bool = true;
-            async fn fetch(
-                client: &Client,
-                group_id: &str,
-                provider: Option<&CloudProvider>,
-                query: Query,
-            ) -> Result<$page, Error> {
-                let mut request = client
-                    .$operation()
-                    .group_id(group_id)
-                    .page_num(query.page_num)
-                    .items_per_page(query.items_per_page)
-                    .include_count(query.include_count);
-                if let Some(provider) = provider {
-                    request = request.provider_name(provider.clone());
-                }
-                request.send().await
-            }
-        }
-    };
-}
-
-provider_lister!(Containers, ContainerPage, list_containers);
-provider_lister!(Peers, PeerPage, list_peers);
+/// One page request of a list operation.
+type Fetch<P> = for<'a> fn(
+    &'a Client,
+    &'a str,
+    Option<&'a CloudProvider>,
+    Query,
+) -> BoxFuture<'a, Result<P, Error>>;
 
 /// The state of one listing between pages.
-struct Walk<L: Lister> {
+struct Walk<P> {
     client: Client,
     group_id: String,
     provider: Option<CloudProvider>,
-    items_per_page: NonZeroU32,
+    fetch: Fetch<P>,
+    /// The page size, or the argument error to yield instead of the first request.
+    items_per_page: Result<NonZeroU32, Error>,
     include_count: bool,
     /// The page to request next; `None` once the listing is over.
     next: Option<NonZeroU32>,
-    /// An argument error to yield instead of the first request.
-    refused: Option<Error>,
     seen_items: u64,
     total_count: Option<u64>,
-    /// Fingerprints of the self links and of the contents seen so far, with their page number.
-    seen_self: HashMap<u64, NonZeroU32>,
-    seen_content: HashMap<u64, NonZeroU32>,
-    lister: std::marker::PhantomData<fn() -> L>,
+    /// What the previous page was, to tell a repeated page.
+    previous: Option<Seen>,
 }
 
 fn check(paging: &Paging, takes_provider: bool) -> Result<NonZeroU32, Error> {
@@ -510,74 +426,75 @@ fn check(paging: &Paging, takes_provider: bool) -> Result<NonZeroU32, Error> {
     Ok(items_per_page)
 }
 
-fn pages<L: Lister>(client: &Client, group_id: &str, paging: Paging, _: L) -> Pages<L::Page> {
-    let (items_per_page, refused) = match check(&paging, L::TAKES_PROVIDER) {
-        Ok(n) => (n, None),
-        Err(e) => (NonZeroU32::MIN, Some(e)),
-    };
-    let walk = Walk::<L> {
+fn pages<P: ListPage>(
+    client: &Client,
+    group_id: &str,
+    paging: Paging,
+    takes_provider: bool,
+    fetch: Fetch<P>,
+) -> impl FusedStream<Item = Result<P, Error>> + Unpin + Send + 'static {
+    let walk = Walk {
         client: client.clone(),
         group_id: group_id.to_owned(),
+        items_per_page: check(&paging, takes_provider),
         provider: paging.provider,
-        items_per_page,
+        fetch,
         include_count: paging.include_count,
         next: Some(NonZeroU32::MIN),
-        refused,
         seen_items: 0,
         total_count: None,
-        seen_self: HashMap::new(),
-        seen_content: HashMap::new(),
-        lister: std::marker::PhantomData,
+        previous: None,
     };
-    let inner = futures_util::stream::unfold(walk, |mut walk| async move {
-        let item = walk.step().await?;
-        Some((item, walk))
-    });
-    Pages {
-        inner: Box::pin(inner),
-        done: false,
-    }
+    Box::pin(stream::try_unfold(walk, Walk::step)).fuse()
 }
 
-fn items<P: ListPage>(pages: Pages<P>) -> Items<P::Item> {
-    let pages = futures_util::StreamExt::map(pages, |page| page.map(ListPage::into_results));
-    Items {
-        pages: Box::pin(pages),
-        current: Vec::new().into_iter(),
-        done: false,
-    }
+fn items<P: ListPage>(
+    pages: impl FusedStream<Item = Result<P, Error>> + Unpin + Send + 'static,
+) -> impl FusedStream<Item = Result<P::Item, Error>> + Unpin + Send + 'static {
+    let entries = pages.map_ok(|page| stream::iter(page.into_results().into_iter().map(Ok)));
+    Box::pin(entries.try_flatten()).fuse()
 }
 
-impl<L: Lister> Walk<L> {
-    /// Fetches the next page; `None` once the listing is over.
-    async fn step(&mut self) -> Option<Result<L::Page, Error>> {
-        if let Some(error) = self.refused.take() {
-            self.next = None;
-            return Some(Err(error));
-        }
-        // Taken: a failed request leaves `next` empty, which ends the listing.
-        let page_num = self.next.take()?;
+impl<P: ListPage> Walk<P> {
+    /// Fetches the next page; `Ok(None)` once the listing is over. An error ends the stream.
+    async fn step(mut self) -> Result<Option<(P, Self)>, Error> {
+        let items_per_page = std::mem::replace(&mut self.items_per_page, Ok(NonZeroU32::MIN))?;
+        self.items_per_page = Ok(items_per_page);
+        let Some(page_num) = self.next.take() else {
+            return Ok(None);
+        };
         let query = Query {
             page_num,
-            items_per_page: self.items_per_page,
+            items_per_page,
             include_count: self.include_count && page_num == NonZeroU32::MIN,
         };
-        let page = match L::fetch(&self.client, &self.group_id, self.provider.as_ref(), query).await
+        let page =
+            (self.fetch)(&self.client, &self.group_id, self.provider.as_ref(), query).await?;
+        let seen = Seen::of(&page);
+        if let Some(by) = self
+            .previous
+            .as_ref()
+            .and_then(|previous| seen.repeats(previous))
         {
-            Ok(page) => page,
-            Err(error) => return Some(Err(error)),
-        };
-        if let Some(error) = self.repeated(&page, page_num) {
-            return Some(Err(error));
+            tracing::warn!(
+                page = page_num.get(),
+                by,
+                "a repeated page; the listing stops"
+            );
+            return Err(Error::RepeatedPage {
+                page: page_num.get(),
+                by,
+            });
         }
-        if !self.is_last(&page) {
+        self.previous = Some(seen);
+        if !self.is_last(&page, items_per_page) {
             self.next = page_num.checked_add(1);
         }
-        Some(Ok(page))
+        Ok(Some((page, self)))
     }
 
-    /// Records the page and decides whether it ends the listing.
-    fn is_last(&mut self, page: &L::Page) -> bool {
+    /// Counts the page and decides whether it ends the listing.
+    fn is_last(&mut self, page: &P, items_per_page: NonZeroU32) -> bool {
         let len = page.results().len();
         // Every page before a non-empty one was non-empty (an empty page ends the listing), so
         // nothing seen yet means this is the first page.
@@ -591,87 +508,59 @@ impl<L: Lister> Walk<L> {
             self.total_count = Some(count);
         }
         let links = page.links();
-        let no_next = !links.is_empty()
-            && !links.iter().any(|l| {
-                l.rel
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case("next"))
-            });
+        let no_next = !links.is_empty() && !links.iter().any(|l| has_rel(l, "next"));
         len == 0
-            || len < self.items_per_page.get() as usize
+            || len < items_per_page.get() as usize
             || no_next
             || self
                 .total_count
                 .is_some_and(|total| self.seen_items >= total)
     }
+}
 
-    /// The error to end with if `page` repeats an earlier page; records its fingerprints.
-    fn repeated(&mut self, page: &L::Page, page_num: NonZeroU32) -> Option<Error> {
-        if page.results().is_empty() {
-            // An empty page ends the listing anyway.
-            return None;
-        }
+fn has_rel(link: &Link, rel: &str) -> bool {
+    link.rel
+        .as_deref()
+        .is_some_and(|r| r.eq_ignore_ascii_case(rel))
+}
+
+/// What a page is compared by: its `self` link and its entries (ids, or the JSON of an entry
+/// without one).
+struct Seen {
+    self_link: Option<String>,
+    entries: Vec<String>,
+}
+
+impl Seen {
+    fn of<P: ListPage>(page: &P) -> Self {
         let self_link = page
             .links()
             .iter()
-            .find(|l| {
-                l.rel
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case("self"))
+            .find(|l| has_rel(l, "self"))
+            .and_then(|l| l.href.clone());
+        let entries = page
+            .results()
+            .iter()
+            .map(|item| match P::item_id(item) {
+                Some(id) => id.to_owned(),
+                None => serde_json::to_string(item).unwrap_or_default(),
             })
-            .and_then(|l| l.href.as_deref());
-        if let Some(href) = self_link {
-            let key = fingerprint(|h| href.hash(h));
-            if let Some(&earlier) = self.seen_self.get(&key) {
-                return Some(repeated_page_error(
-                    page,
-                    "/links",
-                    format!("page {page_num} has the same `self` link as page {earlier} ({href})"),
-                ));
-            }
-            self.seen_self.insert(key, page_num);
-        }
-        let key = fingerprint(|h| {
-            for item in page.results() {
-                match L::Page::item_id(item) {
-                    Some(id) => (0u8, id).hash(h),
-                    None => (1u8, serde_json::to_string(item).unwrap_or_default()).hash(h),
-                }
-            }
-        });
-        if let Some(&earlier) = self.seen_content.get(&key) {
-            return Some(repeated_page_error(
-                page,
-                "/results",
-                format!(
-                    "page {page_num} holds the same {} entries as page {earlier}",
-                    page.results().len()
-                ),
-            ));
-        }
-        self.seen_content.insert(key, page_num);
-        None
+            .collect();
+        Self { self_link, entries }
     }
-}
 
-fn fingerprint(feed: impl FnOnce(&mut DefaultHasher)) -> u64 {
-    // `DefaultHasher::new` uses fixed keys: fingerprints are stable within the process.
-    let mut hasher = DefaultHasher::new();
-    feed(&mut hasher);
-    hasher.finish()
-}
-
-fn repeated_page_error(page: &impl Serialize, path: &str, what: String) -> Error {
-    tracing::warn!(target: "atlas_network_peering::pagination", "{what}; the listing stops");
-    Error::Decode {
-        path: path.to_owned(),
-        message: format!(
-            "{REPEATED_PAGE}{what}: the server seems to ignore `pageNum`, so the listing stops \
-             instead of looping"
-        ),
-        raw: serde_json::to_vec(page)
-            .map(Bytes::from)
-            .unwrap_or_default(),
+    /// How this page repeats `previous`, if it does. An empty page never does: it ends the
+    /// listing anyway.
+    fn repeats(&self, previous: &Seen) -> Option<&'static str> {
+        if self.entries.is_empty() {
+            None
+        } else if self.self_link.is_some() && self.self_link == previous.self_link {
+            Some("the same self link")
+        } else if self.entries == previous.entries {
+            Some("the same entries")
+        } else {
+            None
+        }
     }
 }
 
@@ -707,24 +596,28 @@ mod tests {
     }
 
     #[test]
-    fn repeated_page_errors_are_recognized() {
-        let e = repeated_page_error(&serde_json::json!({"results": []}), "/links", "x".into());
-        assert!(is_repeated_page(&e));
-        assert!(!is_repeated_page(&Error::InvalidArgument(
-            REPEATED_PAGE.into()
-        )));
-        assert!(!is_repeated_page(&Error::Decode {
-            path: "/links".into(),
-            message: "other".into(),
-            raw: Bytes::new(),
-        }));
-    }
-
-    #[test]
-    fn streams_are_send_and_static() {
-        fn assert_send_static<T: Send + 'static>() {}
-        assert_send_static::<Pages<PeerPage>>();
-        assert_send_static::<Items<models::Peer>>();
-        assert_send_static::<Items<models::Container>>();
+    fn a_page_repeats_the_previous_one_by_self_link_or_entries() {
+        let seen = |link: Option<&str>, entries: &[&str]| Seen {
+            self_link: link.map(str::to_owned),
+            entries: entries.iter().map(|e| e.to_string()).collect(),
+        };
+        let first = seen(Some("/p?pageNum=1"), &["a", "b"]);
+        assert_eq!(
+            seen(Some("/p?pageNum=1"), &["c"]).repeats(&first),
+            Some("the same self link")
+        );
+        assert_eq!(
+            seen(None, &["a", "b"]).repeats(&first),
+            Some("the same entries")
+        );
+        assert_eq!(
+            seen(Some("/p?pageNum=2"), &["b", "a"]).repeats(&first),
+            None
+        );
+        assert_eq!(
+            seen(Some("/p?pageNum=1"), &[]).repeats(&first),
+            None,
+            "empty"
+        );
     }
 }

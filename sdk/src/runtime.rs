@@ -1,43 +1,43 @@
 #![deny(missing_docs)]
-//! The runtime: what happens to every call, top to bottom.
+//! The runtime: what happens to one call, top to bottom, each phase a function of [`Call`].
 //!
-//! 1. The generated `send()` makes a [`Call`]: a copy of the client whose runtime state carries
-//!    this call's notes (its method, how to sign the next attempt, the token it used).
-//! 2. [`Call::run`] makes attempts until one succeeds or the retry policy stops:
-//!    1. [`Auth::before_attempt`]: a service account's token is fetched if none is cached (a
-//!       failure is [`Error::Auth`]); the first Digest call of a fresh client takes the server's
-//!       challenge while concurrent first calls wait for it, so they sign with it too.
-//!    2. The attempt, bounded as a whole by `Config::with_timeout` (`tokio::time::timeout`):
-//!       progenitor's own `send` builds the request and calls the hooks of this module, `pre`
-//!       (refuse `envelope=true`, drop progenitor's `api-version` header, sign) and `exec` (count
-//!       the exchange, send it with reqwest, whose connect and read timeouts apply, and bound the
-//!       body by `Config::with_max_response_body`); then progenitor decodes the body.
-//!    3. A failed attempt becomes the crate's [`Error`] (built in `crate::error`). A 401 is
-//!       answered once with a fresh challenge or token; otherwise [`retry::decide`] says whether
-//!       to wait and try again.
-//! 3. The caller gets [`Response`] (status, headers, body) or the [`Error`].
-//!
-//! A `tracing` span `atlas_request` covers each call with the operation, method, path, attempt,
-//! status and elapsed time; headers and bodies are never recorded.
+//! 1. [`Call::new`]: the generated `send()` starts the call with the operation's HTTP method
+//!    and operationId, as the spec has them (the `codegen` crate puts them there).
+//! 2. [`Call::run`]: the one retry loop ([`retry::run`]) makes attempts until one succeeds or
+//!    the policy stops, within a `tracing` span `atlas_request` (operation, method, path,
+//!    attempt, status, elapsed; never headers, bodies or secrets).
+//! 3. [`Call::attempt`], one attempt:
+//!    1. [`Call::authenticate`]: a service account's token from the cache or the token
+//!       endpoint; the first Digest calls of a fresh client wait for one shared challenge.
+//!       What the request is to carry goes into the call's [`Credential`], which only the call
+//!       writes and the `pre` hook only reads.
+//!    2. [`Call::exchange`]: progenitor's own `send` within the attempt's time limit
+//!       (`tokio::time::timeout_at`); it builds the request and calls this module's hooks,
+//!       `pre` (refuse `envelope=true`, drop progenitor's `api-version` header, add the
+//!       credential) and `exec` (count the exchange, send it with reqwest, whose connect and
+//!       read timeouts apply, and bound the body); then progenitor decodes the body. A failure
+//!       becomes the crate's [`Error`] ([`Call::error`]).
+//!    3. [`Call::reauthenticate`]: a 401 is answered once per call, with the 401's fresh
+//!       Digest challenge or a new token.
+//! 4. The caller gets [`Response`] (status, headers, body) or the [`Error`], which says how
+//!    many attempts it took.
 
-use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use progenitor_client::{ByteStream, ClientHooks, ClientInfo, OperationInfo, ResponseValue};
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::Client;
-use crate::auth::digest::{self, DigestSession};
+use crate::auth::digest::Digest;
 use crate::auth::service_account::TokenSource;
 use crate::config::{Config, ConfigError, Credentials, Secret};
 use crate::error::{Error, MAX_ERROR_BODY};
-use crate::retry::{self, Attempt, Decision, Jitter, RetryPolicy, Sleep};
+use crate::retry::{self, RetryPolicy};
 
 /// An answer, for the callers that need more than its body (`send_with_response()`): the HTTP
 /// status, the headers and the decoded body.
@@ -88,11 +88,11 @@ impl<T> Response<T> {
 }
 
 /// The runtime state of a client (the generated client's `inner` field). Cheap to clone; the
-/// copy a [`Call`] makes carries that call's notes.
+/// copy a [`Call`] makes carries that call's [`Credential`] to the `pre` hook.
 #[derive(Clone, Debug)]
 pub struct Runtime {
     shared: Arc<Shared>,
-    call: Option<Arc<CallState>>,
+    call: Option<Arc<Mutex<Credential>>>,
 }
 
 /// What every call of a client shares.
@@ -100,294 +100,192 @@ pub struct Runtime {
 struct Shared {
     auth: Auth,
     retry: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    jitter: Arc<dyn Jitter>,
     connect_timeout: Duration,
     read_timeout: Duration,
     attempt_timeout: Duration,
     max_response_body: usize,
+    /// The host (and port) of the base URL, which answers every call (redirects are not
+    /// followed): error messages name it.
+    host: String,
     exchanges: AtomicU64,
 }
 
-/// One call's notes, written by the hooks and read by [`Call::run`].
-#[derive(Debug, Default)]
-struct CallState(Mutex<Notes>);
-
-#[derive(Debug, Default)]
-struct Notes {
-    method: Option<Method>,
-    signing: Signing,
-    /// The bearer token the last attempt sent, to drop it if the server refuses it.
-    bearer: Option<Secret>,
-}
-
-/// How `pre` signs the next attempt of a call with Digest credentials.
-#[derive(Debug, Default)]
-enum Signing {
-    /// With the client's cached challenge, if it has one.
-    #[default]
-    Cached,
-    /// Not at all (`Config::with_preemptive_digest(false)`: the server challenges every call).
-    Unsigned,
-    /// With the challenge (a `WWW-Authenticate` value) of this call's own 401.
-    Answer(String),
-}
-
-impl CallState {
-    fn notes(&self) -> MutexGuard<'_, Notes> {
-        // Nothing panics while the lock is held, but a poisoned lock still holds valid data.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// How the client authenticates, with what it keeps between calls.
+#[derive(Debug)]
 enum Auth {
     None,
-    Digest {
-        session: DigestSession,
-        preemptive: bool,
-        /// Held by the one call that takes a fresh client's first challenge.
-        probe: tokio::sync::Mutex<()>,
-        /// The server answered a call without challenging it: calls need not wait for a probe.
-        unchallenged: AtomicBool,
-    },
+    Digest(Digest),
     ServiceAccount(TokenSource),
 }
 
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::None => f.write_str("None"),
-            Auth::Digest { session, .. } => f.debug_tuple("Digest").field(session).finish(),
-            Auth::ServiceAccount(t) => f.debug_tuple("ServiceAccount").field(t).finish(),
-        }
-    }
+/// What the next request of a call carries; written by the call, read by the `pre` hook.
+#[derive(Debug, Default)]
+enum Credential {
+    /// Nothing (no credentials, or a Digest request sent unsigned to be challenged).
+    #[default]
+    None,
+    /// A Digest signature with the client's cached challenge, computed for the request.
+    Digest,
+    /// This bearer token.
+    Bearer(Secret),
 }
 
-impl Auth {
-    /// Before an attempt: a service account's token in the cache; for the first Digest call of
-    /// a fresh client, the probe's guard (hold it until the challenge is stored), while other
-    /// first calls wait for that challenge.
-    async fn before_attempt(
-        &self,
-        http: &reqwest::Client,
-    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, Error> {
-        match self {
-            Auth::Digest {
-                session,
-                preemptive: true,
-                probe,
-                unchallenged,
-            } if !session.has_challenge() && !unchallenged.load(Ordering::Relaxed) => {
-                let guard = probe.lock().await;
-                Ok((!session.has_challenge()).then_some(guard))
-            }
-            Auth::ServiceAccount(source) => source.token(http).await.map(|_| None),
-            _ => Ok(None),
-        }
-    }
-
-    /// The `Authorization` value for a request, and the bearer token in it, if any.
-    fn authorization(
-        &self,
-        signing: &Signing,
-        request: &reqwest::Request,
-    ) -> Option<(HeaderValue, Option<Secret>)> {
-        let value = match self {
-            Auth::None => return None,
-            Auth::Digest { session, .. } => {
-                let url = request.url();
-                let uri = match url.query() {
-                    Some(q) => format!("{}?{q}", url.path()),
-                    None => url.path().to_owned(),
-                };
-                let method = request.method().as_str();
-                match signing {
-                    Signing::Unsigned => return None,
-                    // No challenge cached yet: the request goes out unsigned, the 401 brings one.
-                    Signing::Cached => session.authorization(method, &uri).ok()?,
-                    Signing::Answer(challenge) => {
-                        session.answer_challenge(challenge, method, &uri).ok()?
-                    }
-                }
-            }
-            Auth::ServiceAccount(source) => {
-                let token = source.cached()?;
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).ok()?;
-                value.set_sensitive(true);
-                return Some((value, Some(token)));
-            }
-        };
-        let mut value = HeaderValue::from_str(&value).ok()?;
-        value.set_sensitive(true);
-        Some((value, None))
-    }
-
-    /// After a 401: prepares the one re-authenticated attempt and says whether to make it.
-    /// Digest stores the 401's challenge (so that waiting first calls sign with it) and signs
-    /// the retry with it; a service account drops the refused token.
-    fn unauthorized(&self, headers: &HeaderMap, call: &CallState) -> bool {
-        match self {
-            Auth::None => false,
-            Auth::Digest { session, .. } => {
-                let challenge = headers
-                    .get_all(WWW_AUTHENTICATE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find(|v| digest::Challenge::parse(v).is_ok());
-                let Some(challenge) = challenge else {
-                    tracing::warn!("401 without a usable Digest challenge");
-                    return false;
-                };
-                // Parsed just above: storing it cannot fail.
-                let _ = session.set_challenge_from_header(challenge);
-                call.notes().signing = Signing::Answer(challenge.to_owned());
-                true
-            }
-            Auth::ServiceAccount(source) => {
-                if let Some(used) = call.notes().bearer.take() {
-                    source.invalidate(&used);
-                }
-                true
-            }
-        }
-    }
-
-    /// The probe's attempt was answered without a challenge: the server does not ask this
-    /// client to authenticate, so later first calls need not wait for one.
-    fn answered_unchallenged(&self) {
-        if let Auth::Digest { unchallenged, .. } = self {
-            unchallenged.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// One call: a copy of the client that carries the call's notes into the hooks.
+/// One call of one operation.
 pub(crate) struct Call {
+    /// A copy of the client whose runtime carries `credential`.
     client: Client,
-    state: Arc<CallState>,
+    credential: Arc<Mutex<Credential>>,
+    method: Method,
+    /// Whether the call already answered a 401.
+    reauthenticated: AtomicBool,
+    span: tracing::Span,
 }
 
 impl Call {
-    /// Starts a call on `client`.
-    pub(crate) fn new(client: &Client) -> Self {
-        let state = Arc::new(CallState::default());
-        if let Auth::Digest {
-            preemptive: false, ..
-        } = client.inner.shared.auth
-        {
-            state.notes().signing = Signing::Unsigned;
-        }
+    /// Starts a call of `operation` (its operationId), sent with `method`, on `client`.
+    pub(crate) fn new(client: &Client, method: Method, operation: &'static str) -> Self {
+        let credential = Arc::new(Mutex::new(Credential::None));
         let mut client = client.clone();
-        client.inner.call = Some(Arc::clone(&state));
-        Self { client, state }
-    }
-
-    /// Makes attempts with `attempt` (progenitor's `send` on a copy of the builder that holds
-    /// this call's client) until one succeeds or the retry policy stops.
-    pub(crate) async fn run<'c, T, F, Fut>(&'c self, mut attempt: F) -> Result<Response<T>, Error>
-    where
-        T: serde::de::DeserializeOwned,
-        F: FnMut(&'c Client) -> Fut,
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>>,
-    {
+        client.inner.call = Some(Arc::clone(&credential));
         let span = tracing::info_span!(
             "atlas_request",
-            operation = tracing::field::Empty,
-            method = tracing::field::Empty,
+            operation,
+            method = %method,
             path = tracing::field::Empty,
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.attempts(&mut attempt, &span)
-            .instrument(span.clone())
-            .await
+        Self {
+            client,
+            credential,
+            method,
+            reauthenticated: AtomicBool::new(false),
+            span,
+        }
     }
 
-    async fn attempts<'c, T, F, Fut>(
-        &'c self,
-        attempt: &mut F,
-        span: &tracing::Span,
-    ) -> Result<Response<T>, Error>
+    fn shared(&self) -> &Shared {
+        &self.client.inner.shared
+    }
+
+    fn set_credential(&self, credential: Credential) {
+        *self
+            .credential
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = credential;
+    }
+
+    /// Runs the call: attempts with `send` (progenitor's `send` on a copy of the builder that
+    /// holds this call's client) until one succeeds or the retry policy stops.
+    pub(crate) async fn run<'c, T, F, Fut>(&'c self, send: F) -> Result<Response<T>, Error>
     where
         T: serde::de::DeserializeOwned,
-        F: FnMut(&'c Client) -> Fut,
+        F: Fn(&'c Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>>,
     {
-        let shared = &self.client.inner.shared;
         let started = Instant::now();
-        let mut reauthenticated = false;
-        let mut number: u32 = 0;
+        let policy = self.shared().retry;
+        let result = retry::run(&policy, &self.method, |number| {
+            self.span.record("attempt", number);
+            self.attempt(&send)
+        })
+        .instrument(self.span.clone())
+        .await;
+        self.span
+            .record("elapsed_ms", started.elapsed().as_millis() as u64);
+        result
+    }
+
+    /// One attempt: authenticate, exchange, and answer a 401 once per call.
+    async fn attempt<'c, T, F, Fut>(&'c self, send: &F) -> Result<Response<T>, Error>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&'c Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>>,
+    {
         loop {
-            number += 1;
-            span.record("attempt", number);
-            let probe = shared.auth.before_attempt(&self.client.client).await?;
-            let result = self.attempt(attempt).await;
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            if let Some(status) = match &result {
+            let probe = self.authenticate().await?;
+            let result = self.exchange(send).await;
+            let status = match &result {
                 Ok(response) => Some(response.status),
-                Err(e) => e.status(),
-            } {
-                span.record("status", status.as_u16());
-                if probe.is_some() && status != StatusCode::UNAUTHORIZED {
-                    shared.auth.answered_unchallenged();
-                }
-            }
-            let error = match result {
-                Ok(response) => return Ok(response),
-                Err(error) => error,
+                Err(error) => error.status(),
             };
-            if let Error::Api(failure) = &error
-                && failure.status() == StatusCode::UNAUTHORIZED
+            if let Some(status) = status {
+                self.span.record("status", status.as_u16());
+            }
+            if let (Some(_), Auth::Digest(digest)) = (&probe, &self.shared().auth)
+                && status.is_some_and(|s| s != StatusCode::UNAUTHORIZED)
             {
-                if !reauthenticated && shared.auth.unauthorized(failure.headers(), &self.state) {
-                    reauthenticated = true;
-                    continue;
-                }
-                return Err(error);
+                digest.answered_unchallenged();
             }
-            drop(probe);
-            let Some(outcome) = retry_outcome(&error) else {
-                return Err(error);
-            };
-            let method = self.state.notes().method.clone().unwrap_or(Method::GET);
-            let decision = retry::decide(
-                &shared.retry,
-                &method,
-                &outcome,
-                number,
-                started.elapsed(),
-                SystemTime::now(),
-                shared.jitter.next(),
-            );
-            match decision {
-                Decision::Retry { after } => {
-                    tracing::debug!(attempt = number, wait_ms = after.as_millis() as u64, error = %error, "retrying");
-                    shared.sleep.sleep(after).await;
-                }
-                Decision::Stop(reason) => {
-                    tracing::debug!(attempt = number, ?reason, error = %error, "not retrying");
-                    return Err(error);
-                }
+            match result {
+                Err(Error::Api(failure))
+                    if failure.status() == StatusCode::UNAUTHORIZED
+                        && !self.reauthenticated.swap(true, Ordering::Relaxed)
+                        && self.reauthenticate(failure.headers()) => {}
+                result => return result,
             }
         }
     }
 
-    /// One attempt, within the attempt's time limit.
-    async fn attempt<'c, T, F, Fut>(&'c self, attempt: &mut F) -> Result<Response<T>, Error>
+    /// Phase 1: what the next request carries. A service account's token is fetched if none
+    /// is cached (a failure is [`Error::Auth`]). The first Digest call of a fresh client gets
+    /// the probe's guard (held until its 401 stored the challenge), while other first calls
+    /// wait for that challenge.
+    async fn authenticate(&self) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, Error> {
+        match &self.shared().auth {
+            Auth::None => Ok(None),
+            Auth::Digest(digest) => {
+                let probe = digest.first_challenge().await;
+                if digest.preemptive || self.reauthenticated.load(Ordering::Relaxed) {
+                    self.set_credential(Credential::Digest);
+                }
+                Ok(probe)
+            }
+            Auth::ServiceAccount(source) => {
+                let token = source.token(&self.client.client).await?;
+                self.set_credential(Credential::Bearer(token));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Phase 2: one exchange, within the attempt's time limit.
+    async fn exchange<'c, T, F, Fut>(&'c self, send: &F) -> Result<Response<T>, Error>
     where
         T: serde::de::DeserializeOwned,
-        F: FnMut(&'c Client) -> Fut,
+        F: Fn(&'c Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>>,
     {
-        let shared = &self.client.inner.shared;
-        let deadline = Instant::now() + shared.attempt_timeout;
-        match tokio::time::timeout_at(deadline, attempt(&self.client)).await {
-            Err(_) => Err(Error::attempt_timed_out(shared.attempt_timeout)),
+        let limit = self.shared().attempt_timeout;
+        let deadline = Instant::now() + limit;
+        match tokio::time::timeout_at(deadline, send(&self.client)).await {
+            Err(_) => Err(Error::attempt_timed_out(limit)),
             Ok(Ok(value)) => Ok(Response::from_progenitor(value)),
             Ok(Err(e)) => Err(self.error::<T>(e, deadline).await),
+        }
+    }
+
+    /// Phase 3, after a 401: prepares the one re-authenticated attempt and says whether to make
+    /// it. Digest stores the 401's challenge (waiting first calls sign with it too); a service
+    /// account drops the refused token.
+    fn reauthenticate(&self, headers: &reqwest::header::HeaderMap) -> bool {
+        match &self.shared().auth {
+            Auth::None => false,
+            Auth::Digest(digest) => digest.store_challenge(headers),
+            Auth::ServiceAccount(source) => {
+                let used = std::mem::take(
+                    &mut *self
+                        .credential
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                );
+                if let Credential::Bearer(token) = used {
+                    source.invalidate(&token);
+                }
+                true
+            }
         }
     }
 
@@ -399,7 +297,7 @@ impl Call {
         deadline: Instant,
     ) -> Error {
         use progenitor_client::Error as P;
-        let shared = &self.client.inner.shared;
+        let shared = self.shared();
         match e {
             P::InvalidRequest(message) => Error::InvalidArgument(message),
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
@@ -414,11 +312,9 @@ impl Call {
             P::ErrorResponse(value) => {
                 let (status, headers) = (value.status(), value.headers().clone());
                 let (raw, truncated) = read_error_body(value.into_inner(), deadline).await;
-                Error::api(status, headers, &raw, truncated)
+                Error::api(status, headers, &raw, truncated, &shared.host)
             }
-            P::UnexpectedResponse(response) => Error::UnexpectedStatus {
-                status: response.status(),
-            },
+            P::UnexpectedResponse(response) => Error::unexpected(&response),
             P::Custom(message) => Error::Auth(message),
         }
     }
@@ -450,28 +346,6 @@ async fn read_error_body(mut body: ByteStream, deadline: Instant) -> (Vec<u8>, b
     (raw, truncated)
 }
 
-/// What [`retry::decide`] needs to know of a failed attempt; `None` for a failure no retry can
-/// mend (a decode error, a refused argument, a TLS failure, a body over the limit, ...).
-fn retry_outcome(error: &Error) -> Option<Attempt<'_>> {
-    match error {
-        Error::Api(failure) => Some(Attempt::Response {
-            status: failure.status().as_u16(),
-            headers: failure.headers(),
-        }),
-        Error::Timeout {
-            limit: crate::error::TimeLimit::Connect(_),
-            ..
-        } => Some(Attempt::ConnectFailed),
-        Error::Timeout { .. } => Some(Attempt::TimedOut),
-        Error::Transport(_) if error.is_tls() => None,
-        Error::Transport(e) if e.is_connect() => Some(Attempt::ConnectFailed),
-        Error::Transport(_) => Some(Attempt::SendFailed {
-            request_may_have_reached_server: true,
-        }),
-        _ => None,
-    }
-}
-
 /// Why a request with `envelope=true` is refused before it is sent.
 const ENVELOPE_REFUSED: &str = "envelope=true is refused: Atlas would wrap the answer, with \
      its status, in a body the sdk's types do not decode, so even a request that worked (a \
@@ -491,7 +365,7 @@ impl ClientHooks<Runtime> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        info: &OperationInfo,
+        _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         if asks_for_envelope(request.url()) {
             return Err(progenitor_client::Error::InvalidRequest(
@@ -500,8 +374,6 @@ impl ClientHooks<Runtime> for Client {
         }
         let span = tracing::Span::current();
         if !span.is_disabled() {
-            span.record("operation", info.operation_id);
-            span.record("method", tracing::field::display(request.method()));
             span.record("path", tracing::field::display(request.url().path()));
         }
         let headers = request.headers_mut();
@@ -514,14 +386,28 @@ impl ClientHooks<Runtime> for Client {
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("application/json"));
         let runtime = self.inner();
-        let Some(call) = &runtime.call else {
+        let Some(credential) = &runtime.call else {
             return Ok(());
         };
-        let mut notes = call.notes();
-        notes.method = Some(request.method().clone());
-        if let Some((value, bearer)) = runtime.shared.auth.authorization(&notes.signing, request) {
+        let value = match &*credential.lock().unwrap_or_else(PoisonError::into_inner) {
+            Credential::None => None,
+            Credential::Bearer(token) => Some(format!("Bearer {}", token.expose())),
+            Credential::Digest => match &runtime.shared.auth {
+                Auth::Digest(digest) => {
+                    let url = request.url();
+                    let uri = match url.query() {
+                        Some(q) => format!("{}?{q}", url.path()),
+                        None => url.path().to_owned(),
+                    };
+                    // No challenge cached yet: unsigned, and the 401 brings one.
+                    digest.sign(request.method().as_str(), &uri)
+                }
+                _ => None,
+            },
+        };
+        if let Some(mut value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
-            notes.bearer = bearer;
         }
         Ok(())
     }
@@ -559,15 +445,11 @@ impl Runtime {
             Some(Credentials::ApiKey {
                 public_key,
                 private_key,
-            }) => Auth::Digest {
-                session: DigestSession::new(digest::Credentials::new(
-                    public_key.clone(),
-                    private_key.expose(),
-                )),
-                preemptive: config.preemptive_digest,
-                probe: tokio::sync::Mutex::new(()),
-                unchallenged: AtomicBool::new(false),
-            },
+            }) => Auth::Digest(Digest::new(
+                public_key.clone(),
+                private_key.clone(),
+                config.preemptive_digest,
+            )),
             Some(Credentials::ServiceAccount {
                 client_id,
                 client_secret,
@@ -578,16 +460,18 @@ impl Runtime {
                 config,
             )),
         };
+        let host = reqwest::Url::parse(&config.base_url)
+            .map(|url| url.authority().to_owned())
+            .unwrap_or_else(|_| config.base_url.clone());
         Self {
             shared: Arc::new(Shared {
                 auth,
                 retry: config.retry,
-                sleep: config.sleep(),
-                jitter: config.jitter(),
                 connect_timeout: config.connect_timeout,
                 read_timeout: config.read_timeout,
                 attempt_timeout: config.timeout,
                 max_response_body: config.max_response_body,
+                host,
                 exchanges: AtomicU64::new(0),
             }),
             call: None,
@@ -597,15 +481,18 @@ impl Runtime {
 
 impl Client {
     /// A client for `config`: rustls with certificate verification, the configured timeouts,
-    /// user agent, credentials and retry policy.
+    /// user agent, credentials and retry policy; redirects are not followed.
     pub fn from_config(config: Config) -> Result<Self, Error> {
-        // reqwest is built without a default crypto provider to keep the build lean (ring, not
-        // aws-lc); install ring unless the application already installed one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        config.check_transport_security()?;
         let http = reqwest::Client::builder()
+            // TLS: rustls with its default provider (aws-lc-rs, which has the post-quantum key
+            // exchange that rustls now expects) and the platform's certificate verifier.
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
+            // Atlas's API does not redirect: a 3xx is an error naming its `Location`, and a
+            // request (its credentials, its body) is never sent anywhere else.
+            .redirect(reqwest::redirect::Policy::none())
             // HTTP/1.1 only, whatever reqwest features the application's other dependencies
             // turn on: the protocol every test here speaks. reqwest's own retry layer only
             // replays HTTP/2 and HTTP/3 refusals; retries are the sdk's alone (decision 0006).

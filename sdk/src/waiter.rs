@@ -616,8 +616,7 @@ fn is_peer_gone(error: &Error) -> bool {
 
 /// `delay` less a random part of up to a quarter of it.
 fn jittered(delay: Duration) -> Duration {
-    let fraction = getrandom::u64().map_or(0.0, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
-    delay.mul_f64(1.0 - fraction / 4.0)
+    delay - crate::retry::jittered(delay / 4)
 }
 
 /// Polls with `poll` until it concludes, backing off between polls, up to the timeout.

@@ -4,8 +4,9 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use atlas_network_peering::retry::{FixedJitter, RecordingSleep};
+use atlas_network_peering::retry::RetryPolicy;
 use atlas_network_peering::types::{ApiError, ApiErrorCode};
 use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
@@ -13,14 +14,14 @@ use httpmock::prelude::*;
 mod common;
 use common::{GROUP, PEER, get_peer, peer_path};
 
-fn client(base_url: &str) -> (Client, Arc<RecordingSleep>) {
-    let sleep = Arc::new(RecordingSleep::new());
+/// A client for `base_url` whose retries back off from 1 ms.
+fn client(base_url: &str) -> (Client, ()) {
+    let policy = RetryPolicy::default().with_base_delay(Duration::from_millis(1));
     let config = Config::new()
         .with_base_url(base_url)
         .unwrap()
-        .with_sleep(sleep.clone())
-        .with_jitter(Arc::new(FixedJitter(0.5)));
-    (Client::from_config(config).unwrap(), sleep)
+        .with_retry_policy(policy);
+    (Client::from_config(config).unwrap(), ())
 }
 
 async fn missing_peer_server() -> MockServer {
@@ -73,7 +74,6 @@ async fn question_mark_into_anyhow_or_a_boxed_error_keeps_the_crates_error() {
 /// A TLS server on 127.0.0.1 whose certificate is self-signed (`tests/data`, for localhost and
 /// 127.0.0.1, issuer found in no root store): it counts connections and attempts each handshake.
 fn self_signed_tls_server() -> (String, Arc<AtomicUsize>) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let cert = std::fs::read(data.join("self-signed-cert.der")).unwrap();
     let key = std::fs::read(data.join("self-signed-key.der")).unwrap();
@@ -108,7 +108,7 @@ fn self_signed_tls_server() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn an_untrusted_certificate_says_why_and_is_not_retried() {
     let (url, accepted) = self_signed_tls_server();
-    let (client, sleep) = client(&url);
+    let (client, _) = client(&url);
     let err = get_peer(&client)
         .await
         .expect_err("the certificate is not trusted");
@@ -120,8 +120,7 @@ async fn an_untrusted_certificate_says_why_and_is_not_retried() {
             && message.ends_with("invalid peer certificate: UnknownIssuer"),
         "{message}"
     );
-    // One connection, no wait: a certificate does not heal between attempts.
-    assert!(sleep.slept().is_empty(), "{:?}", sleep.slept());
+    // One connection: a certificate does not heal between attempts.
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
 
@@ -133,13 +132,18 @@ async fn a_refused_connection_says_so_and_is_retried() {
         .local_addr()
         .unwrap()
         .port();
-    let (client, sleep) = client(&format!("http://127.0.0.1:{port}"));
+    let (client, _) = client(&format!("http://127.0.0.1:{port}"));
     let err = get_peer(&client).await.expect_err("nothing listens");
     assert!(
-        matches!(err, atlas_network_peering::Error::Transport(_)),
+        matches!(err, atlas_network_peering::Error::Transport { .. }),
         "{err:?}"
     );
     assert!(err.is_retryable() && !err.is_tls());
     assert!(err.to_string().contains("Connection refused"), "{err}");
-    assert_eq!(sleep.slept().len(), 3, "four attempts");
+    assert!(
+        err.to_string()
+            .starts_with("transport error (after 4 attempts over "),
+        "{err}"
+    );
+    assert_eq!(client.exchanges(), 4);
 }

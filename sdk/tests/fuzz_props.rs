@@ -7,12 +7,8 @@
 //!   `PrivateIpMode`, `ApiError`) on arbitrary JSON, on fixture bodies mutated
 //!   byte by byte and on fixture bodies with a JSON value swapped: no panic, and whatever
 //!   decodes encodes and decodes back to an equal value (and encodes to the same bytes);
-//! - `Challenge::parse` on arbitrary text never panics, reads back what a challenge says, and
-//!   reads back the Authorization header built from what it accepted;
-//! - `parse_retry_after` on arbitrary text never panics; any number of seconds is that many
-//!   seconds, saturating at `u64::MAX`; an HTTP date is the time left until it;
-//! - the path of a decode error (`Error::Decode`, from `serde_path_to_error`) is exactly the
-//!   value that made a page fail to decode, compact or pretty;
+//! - (the crate's own unit tests hold the properties of its private parts: `Retry-After` in
+//!   `src/retry.rs`, the path of a decode error in `src/error.rs`);
 //! - the listing streams against a local server, against the documented paging rules
 //!   (`fuzz/harness/paging.rs`, shared with the `paging` fuzz target; it checks the count rule
 //!   the code follows, see `listings_read_the_count_of_the_first_page_only`).
@@ -25,13 +21,8 @@
 
 use std::fmt::Debug;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use atlas_network_peering::auth::digest::{
-    Algorithm, Challenge, Credentials, DigestError, MAX_HEADER_LEN, Qop,
-};
-use atlas_network_peering::models::{Container, Peer, decode};
-use atlas_network_peering::retry::parse_retry_after;
+use atlas_network_peering::models::{Container, Peer};
 use atlas_network_peering::types::{
     ApiError, CloudProvider, ContainerPage, PeerPage, PrivateIpMode,
 };
@@ -347,60 +338,6 @@ proptest! {
 
 }
 
-// ---- Decode errors name the failing value ---------------------------------------------------
-
-/// A value of another JSON type than `value`.
-fn wrong_type(value: &Value) -> Value {
-    match value {
-        Value::String(_) => Value::from(5),
-        Value::Number(_) => Value::from("five"),
-        Value::Bool(_) => Value::from("true"),
-        Value::Null | Value::Array(_) | Value::Object(_) => Value::from(false),
-    }
-}
-
-proptest! {
-    #![proptest_config(config(256))]
-
-    /// When a list page stops decoding because one value has the wrong type, the path of the
-    /// decode error is that value's JSON pointer, in a compact body as in a pretty one.
-    #[test]
-    fn decode_errors_name_the_failing_value(
-        index in 0..fixture_bodies().len(),
-        pick in any::<prop::sample::Index>(),
-        pretty in any::<bool>(),
-    ) {
-        let (name, body) = &fixture_bodies()[index];
-        let peers = name.contains("/list_peers/");
-        // Only the bodies that are pages: every failure then comes from the changed value.
-        let pages = if peers {
-            serde_json::from_value::<PeerPage>(body.clone()).is_ok()
-        } else {
-            serde_json::from_value::<ContainerPage>(body.clone()).is_ok()
-        };
-        if pages && name.contains("/list_") {
-            let mut body = body.clone();
-            let mut all = Vec::new();
-            pointers(&body, String::new(), &mut all);
-            let target = all[pick.index(all.len())].clone();
-            let slot = body.pointer_mut(&target).expect("exists");
-            *slot = wrong_type(slot);
-            let bytes = encode(&body, pretty);
-            let error = if peers {
-                decode::<PeerPage>(&bytes).err()
-            } else {
-                decode::<ContainerPage>(&bytes).err()
-            };
-            if let Some(error) = error {
-                let atlas_network_peering::Error::Decode { path, .. } = &error else {
-                    panic!("{error:?}")
-                };
-                prop_assert_eq!(path, &target, "{}", error);
-            }
-        }
-    }
-}
-
 /// Found by `decoders_take_any_json`: serde_json reads some floats one unit in the last place
 /// off unless its `float_roundtrip` feature is on, so a float in an unknown provider's entry or
 /// in `ApiError::parameters` changed on a decode-encode-decode trip. The workspace enables the
@@ -432,225 +369,6 @@ fn every_fixture_body_round_trips() {
         }
     }
     assert!(decoded > 80, "{decoded}");
-}
-
-// ---- WWW-Authenticate -----------------------------------------------------------------------
-
-/// Checks what the parser accepted: a nonce, and a signed header that reads back the same.
-fn check_accepted(challenge: &Challenge) -> Result<(), TestCaseError> {
-    prop_assert!(!challenge.nonce().is_empty());
-    let header = challenge
-        .authorization(
-            &Credentials::new("public-key", "private-key"),
-            "GET",
-            "/api/atlas/v1.0/groups/x/peers?pageNum=2",
-            7,
-            "0a1b2c3d4e5f6a7b",
-        )
-        .map_err(|e| TestCaseError::fail(format!("does not sign: {e}")))?;
-    if header.len() <= MAX_HEADER_LEN {
-        let back = Challenge::parse(&header)
-            .map_err(|e| TestCaseError::fail(format!("{header}: does not read back: {e}")))?;
-        prop_assert_eq!(back.realm(), challenge.realm());
-        prop_assert_eq!(back.nonce(), challenge.nonce());
-        prop_assert_eq!(back.opaque(), challenge.opaque());
-        prop_assert_eq!(back.algorithm(), challenge.algorithm());
-        prop_assert_eq!(back.qop(), challenge.qop());
-    }
-    Ok(())
-}
-
-/// Text shaped like a WWW-Authenticate value: schemes, parameters, quotes, escapes, commas.
-fn header_like() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        Just("Digest ".to_owned()),
-        Just("Basic ".to_owned()),
-        Just("realm=".to_owned()),
-        Just("nonce=".to_owned()),
-        Just("qop=".to_owned()),
-        Just("algorithm=".to_owned()),
-        Just("opaque=".to_owned()),
-        Just("stale=true".to_owned()),
-        Just("MD5-sess".to_owned()),
-        Just("SHA-256".to_owned()),
-        Just("\"auth,auth-int\"".to_owned()),
-        Just("\"".to_owned()),
-        Just("\\".to_owned()),
-        Just(", ".to_owned()),
-        Just("=".to_owned()),
-        Just("\t".to_owned()),
-        "[a-zA-Z0-9+/=._~-]{1,8}",
-        any::<String>(),
-    ];
-    prop::collection::vec(piece, 0..16).prop_map(|p| p.concat())
-}
-
-/// A string without control characters (the only kind a header value can carry).
-fn text() -> impl Strategy<Value = String> {
-    any::<String>().prop_map(|s| s.chars().filter(|c| !c.is_control()).take(24).collect())
-}
-
-fn quoted(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
-proptest! {
-    #![proptest_config(config(256))]
-
-    #[test]
-    fn challenge_parse_takes_any_text(value in any::<String>()) {
-        if let Ok(challenge) = Challenge::parse(&value) {
-            check_accepted(&challenge)?;
-        }
-    }
-
-    #[test]
-    fn challenge_parse_takes_header_like_text(value in header_like()) {
-        match Challenge::parse(&value) {
-            Ok(challenge) => check_accepted(&challenge)?,
-            Err(error) => prop_assert!(error.to_string().len() < 400, "{error}"),
-        }
-    }
-
-    /// A challenge written from known parts reads back as those parts.
-    #[test]
-    fn challenge_parse_reads_what_a_challenge_says(
-        other_first in any::<bool>(),
-        realm in text(),
-        nonce in text(),
-        opaque in proptest::option::of(text()),
-        algorithm in proptest::option::of(prop::sample::select(&[
-            "MD5", "md5", "MD5-sess", "SHA-256", "sha-256", "SHA-256-sess", "SHA-512",
-        ][..])),
-        qop in proptest::option::of(prop::sample::select(&[
-            "auth", "auth,auth-int", "auth-int, auth", "auth-int", "AUTH",
-        ][..])),
-        stale in any::<bool>(),
-        bare_nonce in any::<bool>(),
-    ) {
-        let mut params = vec![format!("realm={}", quoted(&realm))];
-        // A nonce of token characters may be sent unquoted.
-        let nonce_is_token = !nonce.is_empty()
-            && nonce.chars().all(|c| c.is_ascii_graphic() && c != ',' && c != '"');
-        if bare_nonce && nonce_is_token {
-            params.push(format!("nonce={nonce}"));
-        } else {
-            params.push(format!("nonce={}", quoted(&nonce)));
-        }
-        if let Some(o) = &opaque {
-            params.push(format!("opaque={}", quoted(o)));
-        }
-        if let Some(a) = algorithm {
-            params.push(format!("algorithm={a}"));
-        }
-        if let Some(q) = qop {
-            params.push(format!("qop={}", quoted(q)));
-        }
-        params.push(format!("stale={stale}"));
-        let digest = format!("Digest {}", params.join(", "));
-        let header = if other_first {
-            format!("Basic realm=\"elsewhere\", {digest}")
-        } else {
-            digest
-        };
-
-        let expected_alg = match algorithm.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("md5") => Some(Algorithm::Md5),
-            Some("md5-sess") => Some(Algorithm::Md5Sess),
-            Some("sha-256") => Some(Algorithm::Sha256),
-            Some("sha-256-sess") => Some(Algorithm::Sha256Sess),
-            Some(_) => None,
-        };
-        let offers_auth = qop.is_none_or(|q| q.split(',').any(|i| i.trim().eq_ignore_ascii_case("auth")));
-        let result = Challenge::parse(&header);
-        match (result, expected_alg) {
-            (Err(DigestError::EmptyParameter("nonce")), _) => prop_assert!(nonce.is_empty()),
-            (Err(DigestError::UnsupportedAlgorithm(_)), None) => {}
-            (Err(DigestError::UnsupportedQop(_)), Some(_)) => prop_assert!(!offers_auth),
-            (Err(DigestError::SessionWithoutQop(a)), Some(b)) => {
-                prop_assert_eq!(a, b);
-                prop_assert!(qop.is_none() && a.is_session());
-            }
-            (Ok(c), Some(alg)) => {
-                prop_assert!(!nonce.is_empty() && offers_auth);
-                prop_assert_eq!(c.realm(), realm.as_str());
-                prop_assert_eq!(c.nonce(), nonce.as_str());
-                prop_assert_eq!(c.opaque(), opaque.as_deref());
-                prop_assert_eq!(c.algorithm(), alg);
-                prop_assert_eq!(c.qop(), qop.map(|_| Qop::Auth));
-                prop_assert_eq!(c.stale(), stale);
-                check_accepted(&c)?;
-            }
-            (other, alg) => prop_assert!(false, "{header}: {other:?} (algorithm {alg:?})"),
-        }
-    }
-}
-
-// ---- Retry-After --------------------------------------------------------------------------
-
-fn clock() -> impl Strategy<Value = SystemTime> {
-    (0u64..300_000_000_000).prop_map(|s| UNIX_EPOCH + Duration::from_secs(s))
-}
-
-/// The last second HTTP dates can name: 9999-12-31T23:59:59Z.
-const LAST_HTTP_DATE: u64 = 253_402_300_799;
-
-proptest! {
-    #![proptest_config(config(256))]
-
-    #[test]
-    fn retry_after_takes_any_text(value in any::<String>(), now in clock()) {
-        let _ = parse_retry_after(&value, now);
-    }
-
-    #[test]
-    fn retry_after_takes_date_like_text(
-        value in "[A-Za-z]{0,9},? ?[0-9]{0,4}[ -][A-Za-z]{0,4}[ -][0-9]{0,4} [0-9:]{0,9}( GMT)?",
-        now in clock(),
-    ) {
-        let _ = parse_retry_after(&value, now);
-    }
-
-    #[test]
-    fn retry_after_seconds_are_that_many_seconds(
-        secs in any::<u64>(),
-        zeros in 0usize..3,
-        before in "[ \t]{0,2}",
-        after in "[ \t]{0,2}",
-        now in clock(),
-    ) {
-        let value = format!("{before}{}{secs}{after}", "0".repeat(zeros));
-        prop_assert_eq!(parse_retry_after(&value, now), Some(Duration::from_secs(secs)));
-    }
-
-    #[test]
-    fn retry_after_saturates(digits in "[0-9]{1,60}", now in clock()) {
-        let significant = digits.trim_start_matches('0');
-        let expected = if significant.len() > 20 {
-            u64::MAX
-        } else {
-            u64::try_from(significant.parse::<u128>().unwrap_or(0)).unwrap_or(u64::MAX)
-        };
-        prop_assert_eq!(parse_retry_after(&digits, now), Some(Duration::from_secs(expected)));
-    }
-
-    #[test]
-    fn retry_after_dates_are_the_time_left(at in 0..=LAST_HTTP_DATE, now in clock()) {
-        let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(at));
-        let now_secs = now.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
-        prop_assert_eq!(
-            parse_retry_after(&date, now),
-            Some(Duration::from_secs(at.saturating_sub(now_secs)))
-        );
-    }
 }
 
 // ---- Paging -------------------------------------------------------------------------------

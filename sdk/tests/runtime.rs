@@ -1,10 +1,9 @@
 //! The runtime against servers the test starts on 127.0.0.1: Digest and service-account auth,
 //! retries, typed errors, ids checked before sending, and secrets kept out of traces.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use atlas_network_peering::retry::{FixedJitter, RecordingSleep, RetryPolicy};
+use atlas_network_peering::retry::RetryPolicy;
 use atlas_network_peering::{Client, Config};
 use httpmock::prelude::*;
 use serde_json::json;
@@ -22,14 +21,14 @@ fn gcp_peer() -> serde_json::Value {
            "gcpProjectId": "orbital-ledger-204817", "networkName": "shared-services", "status": "AVAILABLE", "errorMessage": null})
 }
 
-fn setup(server: &MockServer) -> (Config, Arc<RecordingSleep>) {
-    let sleep = Arc::new(RecordingSleep::new());
+/// A configuration for `server` whose retries back off from 1 ms (the default policy
+/// otherwise), so that retried calls take no noticeable time.
+fn setup(server: &MockServer) -> (Config, ()) {
     let config = Config::new()
         .with_base_url(&server.base_url())
         .unwrap()
-        .with_sleep(sleep.clone())
-        .with_jitter(Arc::new(FixedJitter(0.5)));
-    (config, sleep)
+        .with_retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(1)));
+    (config, ())
 }
 
 /// `get_peer` on `client`, which the test expects to fail.
@@ -49,7 +48,7 @@ async fn digest_server(server: &MockServer) -> (httpmock::Mock<'_>, httpmock::Mo
         .mock_async(|when, then| {
             when.method(GET)
                 .path(peer_path())
-                .header_matches("authorization", r#"^Digest username="pub-key", realm="MMS Public API", nonce="n0nce-one", uri="/api/atlas/v1\.0/groups/[0-9a-f]{24}/peers/[0-9a-f]{24}", .*nc=[0-9a-f]{8}"#);
+                .header_matches("authorization", r#"^Digest username="pub-key", realm="MMS Public API", uri="/api/atlas/v1\.0/groups/[0-9a-f]{24}/peers/[0-9a-f]{24}", nonce="n0nce-one", .*nc=[0-9a-f]{8}"#);
             then.status(200).json_body(gcp_peer());
         })
         .await;
@@ -127,19 +126,29 @@ async fn get_is_retried_on_503_honouring_retry_after() {
         .mock_async(|when, then| {
             when.method(GET).path(peer_path());
             then.status(503)
-                .header("retry-after", "3")
+                .header("retry-after", "1")
                 .body("<html><body>Service Unavailable</body></html>");
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let client =
-        Client::from_config(config.with_retry_policy(RetryPolicy::default().with_max_attempts(3)))
+        Client::from_config(config.with_retry_policy(RetryPolicy::default().with_max_attempts(2)))
             .unwrap();
+    let started = tokio::time::Instant::now();
     let err = get_peer_error(&client).await;
-    unavailable.assert_calls_async(3).await;
-    assert_eq!(
-        sleep.slept(),
-        [Duration::from_secs(3), Duration::from_secs(3)]
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 1 s asked for was waited"
+    );
+    unavailable.assert_calls_async(2).await;
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    let host = server.address().to_string();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{host} answered 503 with a body that is not an Atlas error (after 2 attempts over "
+        )) && message.ends_with(" s): <html><body>Service Unavailable</body></html>"),
+        "{message}"
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(
@@ -159,7 +168,7 @@ async fn a_post_is_never_sent_twice_after_a_response() {
             then.status(503).header("retry-after", "1").body("");
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let client = Client::from_config(config).unwrap();
     let body: atlas_network_peering::models::Peer = serde_json::from_value(
         json!({"providerName": "GCP", "containerId": "64b0c1d2e3f4a5b6c7d8e9f1",
@@ -174,7 +183,6 @@ async fn a_post_is_never_sent_twice_after_a_response() {
         .await
         .unwrap_err();
     unavailable.assert_calls_async(1).await;
-    assert!(sleep.slept().is_empty());
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(err.raw_body(), Some(""));
     assert!(err.to_string().contains("empty body"), "{err}");
@@ -217,7 +225,36 @@ async fn bad_ids_are_refused_before_anything_is_sent() {
             "{bad}: {err:?}"
         );
         assert!(err.to_string().contains("peer_id"), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "`{bad}` is not an Atlas id: 24 lowercase hexadecimal characters"
+            )),
+            "{err}"
+        );
     }
+    let upper = client
+        .get_peer()
+        .group_id(GROUP)
+        .peer_id("65C1D2E3F4A5B6C7D8E9F0A1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        upper
+            .to_string()
+            .contains("(only the upper case is wrong: `65c1d2e3f4a5b6c7d8e9f0a1`)"),
+        "{upper}"
+    );
+    let project = client
+        .list_peers()
+        .group_id("my-project")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        project.to_string(),
+        "invalid argument: group_id: `my-project` is not an Atlas id: 24 lowercase hexadecimal characters"
+    );
     let err: atlas_network_peering::Error =
         client.get_peer().peer_id(PEER).send().await.unwrap_err();
     assert!(err.to_string().contains("group_id"), "{err}");
@@ -447,7 +484,7 @@ async fn a_stalled_token_endpoint_is_retried_then_times_out_as_an_auth_error() {
                 .json_body(json!({"access_token": TOKEN, "expires_in": 3600}));
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let client = Client::from_config(
         config
             .with_service_account("mdb_sa_id_1", CLIENT_SECRET)
@@ -456,8 +493,8 @@ async fn a_stalled_token_endpoint_is_retried_then_times_out_as_an_auth_error() {
     .unwrap();
     let started = std::time::Instant::now();
     let err = get_peer_error(&client).await;
-    // Retried like a GET: four attempts of 300 ms, with the default backoff between them.
-    assert_eq!(sleep.slept().len(), 3);
+    // Retried like a GET: four attempts of 300 ms, and the error says so.
+    assert!(err.to_string().contains(", 4 attempts over "), "{err}");
     assert!(
         matches!(err, atlas_network_peering::Error::Auth(_)),
         "{err:?}"
@@ -636,13 +673,16 @@ async fn a_post_is_retried_on_429_after_the_wait_asked_for() {
     let limited = server
         .mock_async(|when, then| {
             when.method(PATCH).path(&path).header_missing("x-retried");
-            then.status(429).header("retry-after", "2").json_body(json!({
+            then.status(429).header("retry-after", "1").json_body(json!({
                 "error": 429, "errorCode": "RATE_LIMITED", "reason": "Too Many Requests",
-                "detail": "Resource /groups is limited to 100 requests every 1 minutes. Please retry after 2 seconds."}));
+                "detail": "Resource /groups is limited to 100 requests every 1 minutes. Please retry after 1 seconds."}));
         })
         .await;
-    let (config, sleep) = setup(&server);
-    let client = Client::from_config(config).unwrap();
+    let (config, _) = setup(&server);
+    let client =
+        Client::from_config(config.with_retry_policy(RetryPolicy::default().with_max_attempts(2)))
+            .unwrap();
+    let started = tokio::time::Instant::now();
     let err = client
         .set_private_ip_mode()
         .group_id(GROUP)
@@ -650,10 +690,11 @@ async fn a_post_is_retried_on_429_after_the_wait_asked_for() {
         .send()
         .await
         .expect_err("rate limited every time");
-    // Retried within the default policy (4 attempts), each wait the 2 s Atlas asked for.
+    // Retried (two attempts here), after the 1 s Atlas asked for.
     assert!(err.is_rate_limited(), "{err}");
-    limited.assert_calls_async(4).await;
-    assert_eq!(sleep.slept(), [Duration::from_secs(2); 3]);
+    limited.assert_calls_async(2).await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
     // A 503 to the same PATCH is not sent again: it may have been acted on.
     let server = MockServer::start_async().await;
     let unavailable = server
@@ -662,7 +703,7 @@ async fn a_post_is_retried_on_429_after_the_wait_asked_for() {
             then.status(503).body("busy");
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let client = Client::from_config(config).unwrap();
     let err = client
         .set_private_ip_mode()
@@ -673,7 +714,6 @@ async fn a_post_is_retried_on_429_after_the_wait_asked_for() {
         .expect_err("503");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     unavailable.assert_calls_async(1).await;
-    assert!(sleep.slept().is_empty());
 }
 
 #[tokio::test]
@@ -688,16 +728,14 @@ async fn a_retry_after_past_the_budget_stops_at_once_with_the_answer() {
                 "error": 429, "errorCode": "RATE_LIMITED", "reason": "Too Many Requests"}));
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let policy = RetryPolicy::default().with_max_elapsed(Duration::from_secs(30));
     let client = Client::from_config(config.with_retry_policy(policy)).unwrap();
     let err = get_peer_error(&client).await;
     assert!(err.is_rate_limited(), "{err}");
+    // A 55 s wait is not cut to fit 30 s: the call stops at once, with the server's wait.
     limited.assert_calls_async(1).await;
-    assert!(
-        sleep.slept().is_empty(),
-        "a 55 s wait is not cut to fit 30 s"
-    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(55)));
 }
 
 /// RFC 4648 base64, for the expected `Authorization: Basic` value.
@@ -734,7 +772,7 @@ async fn the_token_request_form_encodes_id_and_secret_and_is_retried_like_a_get(
             then.status(503).body("busy");
         })
         .await;
-    let (config, sleep) = setup(&server);
+    let (config, _) = setup(&server);
     let client = Client::from_config(config.with_service_account(id, secret)).unwrap();
     let err = get_peer_error(&client).await;
     assert!(
@@ -742,9 +780,9 @@ async fn the_token_request_form_encodes_id_and_secret_and_is_retried_like_a_get(
         "{err:?}"
     );
     assert!(err.to_string().contains("503"), "{err}");
-    // Four attempts, like a GET, with the backoff between them.
+    // Four attempts, like a GET, by the one retry loop.
     busy.assert_calls_async(4).await;
-    assert_eq!(sleep.slept().len(), 3);
+    assert!(err.to_string().contains("(after 4 attempts over "), "{err}");
 
     let server = MockServer::start_async().await;
     let (token, api) = token_endpoint_and_peer(&server, Some(&expected)).await;

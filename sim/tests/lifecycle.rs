@@ -17,7 +17,6 @@ struct Wire {
 
 impl Wire {
     async fn new(sim: &Simulator) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let answer: Value = http
             .post(format!("{}/api/oauth/token", sim.base_url()))

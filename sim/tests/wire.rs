@@ -9,9 +9,8 @@ use contract_tests::fixtures::{Fixture, Loaded, Request, Response, verify};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
-/// A plain reqwest client (the workspace builds reqwest without a default crypto provider).
+/// A plain reqwest client.
 fn plain_http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 

@@ -473,8 +473,6 @@ async fn start_forwarder(
     let url = reqwest::Url::parse(base_url).map_err(|e| format!("--base-url: {e}"))?;
     let origin = url.origin().ascii_serialization();
     let prefix = url.path().trim_end_matches('/').to_owned();
-    // reqwest is built without a default crypto provider; the sdk installs ring the same way.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(atlas_network_peering::config::DEFAULT_CONNECT_TIMEOUT)

@@ -1,6 +1,4 @@
-#![deny(missing_docs)]
-//! Authentication: HTTP Digest for API keys, OAuth 2.0 client credentials for service accounts
-//! (the latter used by the runtime only).
+//! Authentication: HTTP Digest for API keys, OAuth 2.0 client credentials for service accounts.
 
-pub mod digest;
+pub(crate) mod digest;
 pub(crate) mod service_account;

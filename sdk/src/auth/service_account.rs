@@ -9,8 +9,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, Secret};
 use crate::error::Error;
-use crate::retry::{self, Attempt, Decision, Jitter, RetryPolicy, Sleep};
+use crate::retry::{self, RetryPolicy};
 
 /// A token is renewed this long before the server says it expires.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
@@ -42,8 +42,6 @@ pub struct TokenSource {
     refresh: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
     retry: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    jitter: Arc<dyn Jitter>,
     connect_timeout: Duration,
     read_timeout: Duration,
     attempt_timeout: Duration,
@@ -68,13 +66,6 @@ struct TokenResponse {
     token_type: Option<String>,
 }
 
-/// What one token request brought back.
-enum Answer {
-    Token(Token),
-    /// An error status, with its headers (for `Retry-After`) and the failure's wording.
-    Refused(reqwest::StatusCode, reqwest::header::HeaderMap, String),
-}
-
 impl TokenSource {
     /// A source for this service account at `token_url`; the token requests follow the
     /// retry policy of `config` (as a GET would) and its time limits.
@@ -92,8 +83,6 @@ impl TokenSource {
             refresh: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
             retry: config.retry,
-            sleep: config.sleep(),
-            jitter: config.jitter(),
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             attempt_timeout: config.timeout,
@@ -142,65 +131,27 @@ impl TokenSource {
         }
     }
 
-    /// Fetches a token, retrying what a GET would be retried for.
+    /// Fetches a token, retried as a GET would be (the one retry loop of [`retry::run`]).
     async fn fetch(&self, http: &reqwest::Client) -> Result<Token, Error> {
-        let started = Instant::now();
-        let mut number: u32 = 0;
-        loop {
-            number += 1;
+        retry::run(&self.retry, &Method::GET, |_| async {
             self.fetches.fetch_add(1, Ordering::Relaxed);
-            let answer = match tokio::time::timeout(self.attempt_timeout, self.request(http)).await
-            {
+            match tokio::time::timeout(self.attempt_timeout, self.request(http)).await {
                 Ok(answer) => answer,
                 Err(_) => Err(Error::attempt_timed_out(self.attempt_timeout)),
-            };
-            let (error, outcome) = match &answer {
-                Ok(Answer::Token(token)) => return Ok(token.clone()),
-                Ok(Answer::Refused(status, headers, message)) => (
-                    Error::Auth(message.clone()),
-                    Some(Attempt::Response {
-                        status: status.as_u16(),
-                        headers,
-                    }),
-                ),
-                Err(e @ Error::Timeout { .. }) => (self.failed(e), Some(Attempt::TimedOut)),
-                Err(e @ Error::Transport(inner)) if !e.is_tls() => {
-                    let outcome = if inner.is_connect() {
-                        Attempt::ConnectFailed
-                    } else {
-                        Attempt::SendFailed {
-                            request_may_have_reached_server: true,
-                        }
-                    };
-                    (self.failed(e), Some(outcome))
-                }
-                Err(e) => (self.failed(e), None),
-            };
-            let Some(outcome) = outcome else {
-                return Err(error);
-            };
-            let decision = retry::decide(
-                &self.retry,
-                &Method::GET,
-                &outcome,
-                number,
-                started.elapsed(),
-                SystemTime::now(),
-                self.jitter.next(),
-            );
-            match decision {
-                Decision::Retry { after } => self.sleep.sleep(after).await,
-                Decision::Stop(_) => return Err(error),
             }
-        }
-    }
-
-    fn failed(&self, e: &Error) -> Error {
-        Error::Auth(format!("token request to {} failed: {e}", self.token_url))
+        })
+        .await
+        .map_err(|e| match e {
+            Error::Auth(_) => e,
+            e => Error::Auth(format!(
+                "the token request to {} failed: {e}",
+                self.token_url
+            )),
+        })
     }
 
     /// One token request.
-    async fn request(&self, http: &reqwest::Client) -> Result<Answer, Error> {
+    async fn request(&self, http: &reqwest::Client) -> Result<Token, Error> {
         let started = Instant::now();
         // RFC 6749 §2.3.1: each is form-encoded before it goes into Basic authentication.
         let form = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -239,17 +190,10 @@ impl TokenSource {
         }
         let status = response.status();
         if !status.is_success() {
-            // OAuth error bodies carry `error`/`error_description`, never the secret; show a
-            // bounded excerpt.
-            let text = String::from_utf8_lossy(&body);
-            let excerpt: String = text.chars().take(300).collect();
-            let message = format!(
-                "the token endpoint {} answered {}: {}",
-                self.token_url,
-                status.as_u16(),
-                excerpt.trim()
-            );
-            return Ok(Answer::Refused(status, response.headers().clone(), message));
+            // OAuth error bodies carry `error`/`error_description`, never the secret.
+            let host = response.url().authority().to_owned();
+            let headers = response.headers().clone();
+            return Err(Error::api(status, headers, &body, false, &host));
         }
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
             Error::Auth(format!(
@@ -272,9 +216,9 @@ impl TokenSource {
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_LIFETIME);
         let renew_at = started + lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 2));
-        Ok(Answer::Token(Token {
+        Ok(Token {
             value: Secret::new(parsed.access_token),
             renew_at,
-        }))
+        })
     }
 }
