@@ -1,4 +1,5 @@
-//! Testing your own code that takes an `&atlas_network_peering::Client`, with the typed mocks of `sdk-httpmock`:
+//! Testing your own code that takes an `&atlas_network_peering::Client`, with the typed mocks of
+//! `atlas-network-peering-httpmock`:
 //! no network, no Atlas account.
 //!
 //! ```sh
@@ -10,7 +11,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! sdk-httpmock = { path = "../atlas-network-peering/sdk-httpmock" }
+//! atlas-network-peering-httpmock = "0.2"
 //! httpmock = { version = "0.9", default-features = false }
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
@@ -228,7 +229,9 @@ async fn passes_a_rate_limit_on() -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    println!("Checking your code against local mock servers on 127.0.0.1 (sdk-httpmock).\n");
+    println!(
+        "Checking your code against local mock servers on 127.0.0.1 (atlas-network-peering-httpmock).\n"
+    );
     let results = [
         (
             "reports failed and waiting connections",
