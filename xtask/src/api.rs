@@ -20,9 +20,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
+use regex::Regex;
 use syn::{Attribute, Fields, ImplItem, Item, TraitItem, UseTree, Visibility};
 
 /// The lines of the hand-written surface of the crate whose sources are in `src` (`lib.rs` and
@@ -117,41 +119,18 @@ fn non_exhaustive(attrs: &[Attribute]) -> &'static str {
 }
 
 /// Tokens on one line, spaces only where Rust needs them (`fn with_timeout(mut self, timeout:
-/// Duration) -> Self`).
+/// Duration) -> Self`): none before `, ; ) ] < > . ? :` (so none around `::`), none after
+/// `( [ < & # ! ::`, none between a name and `(` (a call or a parameter list).
 pub fn one_line(tokens: &impl ToTokens) -> String {
-    let mut text = tokens.to_token_stream().to_string();
-    for (from, to) in [
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ::", "::"),
-        (" ,", ","),
-        (" ;", ";"),
-        ("( ", "("),
-        (" )", ")"),
-        ("[ ", "["),
-        (" ]", "]"),
-        ("< ", "<"),
-        (" >", ">"),
-        (" <", "<"),
-        ("& ", "&"),
-        ("# ", "#"),
-        (" .", "."),
-        (" ?", "?"),
-        ("! ", "!"),
-        (" :", ":"),
-    ] {
-        text = text.replace(from, to);
-    }
-    // `name (` is a call or a parameter list: no space.
-    let chars: Vec<char> = text.chars().collect();
-    let word = |c: &char| c.is_alphanumeric() || *c == '_';
-    (0..chars.len())
-        .filter(|&i| {
-            let call = i >= 1 && word(&chars[i - 1]) && chars.get(i + 1) == Some(&'(');
-            !(chars[i] == ' ' && call)
-        })
-        .map(|i| chars[i])
-        .collect()
+    static TIGHT: OnceLock<[Regex; 3]> = OnceLock::new();
+    let [before, after, call] = TIGHT.get_or_init(|| {
+        [r" ([,;)\]<>.?:])", r"([(\[<&#!]|::) ", r"(\w) \("]
+            .map(|p| Regex::new(p).expect("compiles"))
+    });
+    let text = tokens.to_token_stream().to_string();
+    let text = before.replace_all(&text, "$1");
+    let text = after.replace_all(&text, "$1");
+    call.replace_all(&text, "$1(").into_owned()
 }
 
 /// The names a `use` tree brings in, each with the path it stands for:
