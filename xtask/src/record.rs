@@ -43,14 +43,12 @@
 //!   not copied; the token endpoint is not recorded.
 //! - In `www-authenticate` (a Digest challenge holds no secret), the `nonce` and `opaque` values
 //!   get stable placeholders (`nonce-placeholder-1`, ...).
-//! - `--anonymize` replaces account-identifying values by stable placeholders that still
-//!   validate, the same value getting the same placeholder in every file: AWS account ids
-//!   (`awsAccountId`, `000000000001`, ...), Azure subscription and directory ids (GUIDs
-//!   `00000000-0000-4000-8000-000000000001`, ...), Google Cloud project ids (`gcpProjectId`:
-//!   `p-000000000000000000000001` for Atlas's `p-...` projects, `gcp-project-000001` for a
-//!   customer's) and the `--group-id` (`000000000000000000000001`). The values are learned from
-//!   those fields in every recorded body, then replaced wherever they occur as a whole word in a
-//!   string: paths, query values, `href`s, error details.
+//! - `--anonymize` replaces account-identifying values (AWS account ids, Azure subscription and
+//!   directory ids, Google Cloud project ids, the `--group-id`) by stable placeholders that
+//!   still validate, the same value getting the same placeholder in every file (see
+//!   `Anonymizer`). The values are learned from those fields in every recorded body, then
+//!   replaced wherever they occur as a whole word in a string: paths, query values, `href`s,
+//!   error details.
 //! - Each file's text is checked before it is written, and every written file is read back
 //!   after: if it holds the private key, the client secret, a token handed out during the run,
 //!   `Digest username=` or `cnonce=`, it is not written (before) or reported and left in place
@@ -82,10 +80,6 @@ const RESPONSE_HEADERS: [&str; 3] = ["content-type", "retry-after", "www-authent
 /// Headers of one connection, not forwarded (`host` and the length are set anew).
 const HOP_BY_HOP: &str = "connection keep-alive proxy-authenticate proxy-authorization te trailer \
      transfer-encoding upgrade host content-length";
-/// Where the recorded operations live.
-const API_PREFIX: &str = "/api/atlas/";
-/// The service-account token endpoint (forwarded, never recorded).
-const OAUTH_PREFIX: &str = "/api/oauth/";
 /// The placeholder of the `--group-id` value under `--anonymize`.
 const GROUP_PLACEHOLDER: &str = "000000000000000000000001";
 
@@ -101,21 +95,17 @@ pub fn run(args: &[String]) -> Result<(), Vec<String>> {
     let config = Config::from_lookup(|name| match name {
         config::env::BASE_URL | config::env::OPS_MANAGER_URL => None,
         _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| {
-        vec![format!(
-            "cannot read the credentials from the environment: {e}"
-        )]
-    })?;
+    });
+    let why = "cannot read the credentials from the environment";
+    let config = config.map_err(|e| vec![format!("{why}: {e}")])?;
     if let Some(problem) = proxy_problem(|name| std::env::var(name).ok()) {
         return Err(vec![problem]);
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .map_err(|e| vec![format!("cannot start the async runtime: {e}")])?
-        .block_on(record(options, config))
+        .build();
+    let runtime = runtime.map_err(|e| vec![format!("cannot start the async runtime: {e}")])?;
+    runtime.block_on(record(options, config))
 }
 
 /// The sdk's HTTP client honours `HTTP_PROXY` and friends with no exception for loopback:
@@ -210,7 +200,9 @@ fn parse_args(args: &[String]) -> Result<Options, Vec<String>> {
         Some(out) if out.trim().is_empty() => {
             problems.push("--out needs a non-empty directory".to_owned());
         }
-        out => options.out = out.map_or_else(|| crate::root().join("fixtures"), PathBuf::from),
+        out => {
+            options.out = out.map_or_else(|| contract_tests::root().join("fixtures"), PathBuf::from)
+        }
     }
     if problems.is_empty() {
         Ok(options)
@@ -243,25 +235,13 @@ fn check_base_url(url: &str) -> Result<String, String> {
 // ------------------------------------------------------------------------------------------
 // The forwarder
 
-/// One exchange as the forwarder kept it: only what a fixture may hold.
-struct Exchange {
-    method: String,
-    /// The path without the `--base-url` path prefix.
-    path: String,
-    query: Option<String>,
-    request_headers: Vec<(String, String)>,
-    request_body: Bytes,
-    status: u16,
-    response_headers: Vec<(String, String)>,
-    response_body: Bytes,
-}
-
+/// What the forwarder kept: a fixture (without its description) per exchange, the tokens the
+/// token endpoint handed out (looked for in the written files, never written), and the
+/// requests that did not reach the target, and why.
 #[derive(Default)]
 struct Tape {
-    exchanges: Vec<Exchange>,
-    /// Tokens the token endpoint handed out: looked for in the written files, never written.
+    exchanges: Vec<Fixture>,
     tokens: Vec<String>,
-    /// Requests that did not reach the target, and why.
     unreached: Vec<String>,
 }
 
@@ -280,7 +260,8 @@ impl Forwarder {
     }
 
     /// Sends `request` on to the target and hands back its answer, keeping the allowed parts of
-    /// an exchange under `/api/atlas/` and the tokens the token endpoint hands out.
+    /// an exchange under `/api/atlas/` and the tokens the token endpoint (`/api/oauth/`) hands
+    /// out.
     async fn forward(
         &self,
         request: http::Request<hyper::body::Incoming>,
@@ -291,13 +272,9 @@ impl Forwarder {
             Err(e) => return text_response(400, format!("cannot read the request: {e}")),
         };
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let mut upstream = self
-            .http
-            .request(
-                parts.method.clone(),
-                format!("{}{path_and_query}", self.origin),
-            )
-            .headers(without_hop_by_hop(parts.headers.clone()));
+        let url = format!("{}{path_and_query}", self.origin);
+        let mut upstream = self.http.request(parts.method.clone(), url);
+        upstream = upstream.headers(without_hop_by_hop(parts.headers.clone()));
         if !body.is_empty() {
             upstream = upstream.body(body.clone());
         }
@@ -316,19 +293,41 @@ impl Forwarder {
         };
         let path = parts.uri.path();
         let path = path.strip_prefix(self.prefix.as_str()).unwrap_or(path);
-        if path.starts_with(API_PREFIX) {
-            self.tape().exchanges.push(Exchange {
-                method: parts.method.as_str().to_owned(),
-                path: path.to_owned(),
-                query: parts.uri.query().map(str::to_owned),
-                request_headers: allowed_headers(&parts.headers, &REQUEST_HEADERS),
-                request_body: body,
-                status: status.as_u16(),
-                response_headers: allowed_headers(&headers, &RESPONSE_HEADERS),
-                response_body: response_body.clone(),
+        let json = serde_json::from_slice::<Value>(&response_body).ok();
+        if path.starts_with("/api/atlas/") {
+            let blank = response_body.iter().all(u8::is_ascii_whitespace);
+            let text = (json.is_none() && !blank).then(|| String::from_utf8_lossy(&response_body));
+            let mut response_headers = allowed_headers(&headers, &RESPONSE_HEADERS);
+            if json.is_none() && text.is_none() {
+                response_headers.remove("content-type");
+            }
+            // The query as the caller set it (the first value of a repeated name).
+            let mut query = Map::new();
+            let url = reqwest::Url::parse(&format!("http://query.invalid/{path_and_query}"));
+            for (name, value) in url.iter().flat_map(reqwest::Url::query_pairs) {
+                query
+                    .entry(name)
+                    .or_insert(Value::String(value.into_owned()));
+            }
+            self.tape().exchanges.push(Fixture {
+                description: String::new(),
+                deliberately_violates_spec: false,
+                request: Request {
+                    method: parts.method.as_str().to_owned(),
+                    path: path.to_owned(),
+                    query,
+                    headers: allowed_headers(&parts.headers, &REQUEST_HEADERS),
+                    body: serde_json::from_slice(&body).ok(),
+                },
+                response: Response {
+                    status: status.as_u16(),
+                    headers: response_headers,
+                    body: json,
+                    body_text: text.map(|t| t.into_owned()),
+                },
             });
-        } else if path.starts_with(OAUTH_PREFIX)
-            && let Ok(Value::Object(token)) = serde_json::from_slice(&response_body)
+        } else if path.starts_with("/api/oauth/")
+            && let Some(Value::Object(token)) = json
         {
             let tokens = ["access_token", "refresh_token", "id_token"]
                 .iter()
@@ -343,13 +342,14 @@ impl Forwarder {
     }
 }
 
-fn allowed_headers(headers: &http::HeaderMap, allowed: &[&str]) -> Vec<(String, String)> {
+/// The `allowed` headers (lower-case names), a repeated one's values joined by `, `.
+fn allowed_headers(headers: &http::HeaderMap, allowed: &[&str]) -> Map<String, Value> {
     let value = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
     allowed
         .iter()
         .filter_map(|name| {
             let values: Vec<String> = headers.get_all(*name).iter().map(value).collect();
-            (!values.is_empty()).then(|| ((*name).to_owned(), values.join(", ")))
+            (!values.is_empty()).then(|| ((*name).to_owned(), Value::String(values.join(", "))))
         })
         .collect()
 }
@@ -387,7 +387,7 @@ fn text_response(status: u16, text: String) -> http::Response<Full<Bytes>> {
 }
 
 /// Starts the forwarder to `base_url` on 127.0.0.1 (an ephemeral port), serving until the
-/// runtime stops; its address and itself.
+/// runtime stops; the base URL that reaches the target through it, and itself.
 async fn start_forwarder(base_url: &str) -> Result<(String, Arc<Forwarder>), String> {
     let url = reqwest::Url::parse(base_url).map_err(|e| format!("--base-url: {e}"))?;
     // reqwest is built without a default crypto provider; the sdk installs ring the same way.
@@ -405,9 +405,8 @@ async fn start_forwarder(base_url: &str) -> Result<(String, Arc<Forwarder>), Str
         tape: Mutex::default(),
     });
     let unstarted = |e| format!("cannot start the recording forwarder on 127.0.0.1: {e}");
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(unstarted)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await;
+    let listener = listener.map_err(unstarted)?;
     let addr = listener.local_addr().map_err(unstarted)?;
     let served = fw.clone();
     tokio::spawn(async move {
@@ -437,7 +436,7 @@ struct Recorded {
     operation: &'static str,
     what: String,
     label: String,
-    exchange: Exchange,
+    fixture: Fixture,
 }
 
 struct Recorder {
@@ -457,18 +456,17 @@ impl Recorder {
         // The calls are made one at a time: what the tape holds afterwards is this call's.
         let result = call.await;
         self.calls += 1;
-        let (new, unreached) = {
-            let mut tape = self.fw.tape();
-            let unreached = std::mem::take(&mut tape.unreached);
-            (std::mem::take(&mut tape.exchanges), unreached)
-        };
+        let mut tape = self.fw.tape();
+        let (new, unreached) = (std::mem::take(&mut tape.exchanges), tape.unreached.pop());
+        tape.unreached.clear();
+        drop(tape);
         let reached = !new.is_empty();
         self.recorded
-            .extend(new.into_iter().map(|exchange| Recorded {
+            .extend(new.into_iter().map(|fixture| Recorded {
                 operation,
                 what: what.to_owned(),
                 label: label.clone(),
-                exchange,
+                fixture,
             }));
         let e = match result {
             Ok(value) => return Some(value),
@@ -476,7 +474,7 @@ impl Recorder {
         };
         // When the target did not answer, the sdk only saw the forwarder's 502: the forwarder's
         // own error comes first.
-        self.failures.push(match unreached.last() {
+        self.failures.push(match unreached {
             Some(why) => format!("{label} failed: {why} (the sdk reported: {e})"),
             None if !reached => format!("{label} failed: {e} (nothing reached the target)"),
             None => format!("{label} failed: {e}"),
@@ -760,59 +758,33 @@ fn leaks(text: &str, forbidden: &[(String, String)]) -> Vec<String> {
 // ------------------------------------------------------------------------------------------
 // Fixtures
 
-/// A body as JSON; `None` when empty or not JSON.
-fn json_body(bytes: &Bytes) -> Option<Value> {
-    serde_json::from_slice(bytes).ok()
-}
-
-fn build_fixture(
+/// The recorded fixture with its description, the challenge's nonce and opaque values replaced
+/// and, under `--anonymize`, the account ids.
+fn finish(
     rec: &Recorded,
     date: &str,
     anonymizer: Option<&Anonymizer>,
     challenges: &mut Placeholders,
 ) -> Fixture {
-    let e = &rec.exchange;
-    let text = |s: &str| anonymizer.map_or_else(|| s.to_owned(), |a| a.apply_str(s));
-    let json = |bytes: &Bytes| {
-        let mut v = json_body(bytes)?;
-        anonymizer.inspect(|a| a.apply(&mut v));
-        Some(v)
-    };
-    let mut query = Map::new();
-    let pairs = e
-        .query
-        .as_deref()
-        .map(|q| reqwest::Url::parse(&format!("http://query.invalid/?{q}")));
-    for (name, value) in pairs
-        .and_then(Result::ok)
-        .iter()
-        .flat_map(reqwest::Url::query_pairs)
-    {
-        query
-            .entry(name)
-            .or_insert_with(|| Value::String(text(&value)));
-    }
-    let strings = |headers: &[(String, String)]| -> Map<String, Value> {
-        headers
-            .iter()
-            .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-            .collect()
-    };
-    let body = json(&e.response_body);
-    let blank = e.response_body.iter().all(u8::is_ascii_whitespace);
-    let body_text =
-        (body.is_none() && !blank).then(|| text(&String::from_utf8_lossy(&e.response_body)));
-    let mut response_headers = strings(&e.response_headers);
-    if body.is_none() && body_text.is_none() {
-        response_headers.remove("content-type");
-    }
-    let challenged = response_headers.get_mut("www-authenticate").and_then(|v| {
+    let mut f = rec.fixture.clone();
+    let challenge = f.response.headers.get_mut("www-authenticate");
+    let challenged = challenge.and_then(|v| {
         *v = Value::String(scrub_challenge(v.as_str()?, challenges));
         Some(())
     });
+    let (req, res) = (&mut f.request, &mut f.response);
+    if let Some(a) = anonymizer {
+        req.path = a.apply_str(&req.path);
+        req.query.values_mut().for_each(|v| a.apply(v));
+        req.body
+            .iter_mut()
+            .chain(&mut res.body)
+            .for_each(|v| a.apply(v));
+        res.body_text = res.body_text.as_deref().map(|t| a.apply_str(t));
+    }
     let mut description = format!(
         "Recorded by `cargo xtask record` on {date} (UTC): {}, answered {}",
-        rec.label, e.status
+        rec.label, res.status
     );
     if challenged.is_some() {
         description.push_str(
@@ -823,61 +795,40 @@ fn build_fixture(
     if anonymizer.is_some() {
         description.push_str(" Account ids and the project id are placeholders.");
     }
-    Fixture {
-        description,
-        deliberately_violates_spec: false,
-        request: Request {
-            method: e.method.clone(),
-            path: text(&e.path),
-            query,
-            headers: strings(&e.request_headers),
-            body: json(&e.request_body),
-        },
-        response: Response {
-            status: e.status,
-            headers: response_headers,
-            body,
-            body_text,
-        },
-    }
+    f.description = description;
+    f
 }
 
 /// `recorded_<what>_<status>`, `recorded_unauthorized_401` for a 401.
 fn stem(rec: &Recorded) -> String {
-    let what = if rec.exchange.status == 401 {
+    let status = rec.fixture.response.status;
+    let what = if status == 401 {
         "unauthorized"
     } else {
         &rec.what
     };
-    let what: String = what
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("recorded_{what}_{}", rec.exchange.status)
+    let safe = |c: char| c.is_ascii_alphanumeric().then(|| c.to_ascii_lowercase());
+    let what: String = what.chars().map(|c| safe(c).unwrap_or('_')).collect();
+    format!("recorded_{what}_{status}")
 }
 
 /// Writes `text` to `<dir>/<stem>.json`, or `<stem>_2.json`, ...: never over an existing file.
 fn write_new(dir: &Path, stem: &str, text: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    for n in 1.. {
-        let path = dir.join(if n == 1 {
-            format!("{stem}.json")
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 {
+            String::new()
         } else {
-            format!("{stem}_{n}.json")
-        });
+            format!("_{n}")
+        };
+        let path = dir.join(format!("{stem}{suffix}.json"));
         match std::fs::File::create_new(&path) {
             Ok(mut file) => return file.write_all(text.as_bytes()).map(|()| path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
             Err(e) => return Err(e),
         }
     }
-    unreachable!("the names run out after u32::MAX files")
 }
 
 /// `YYYY-MM-DD` of a UTC instant, read off its HTTP date (`Mon, 07 Dec 2026 04:50:17 GMT`).
@@ -891,7 +842,7 @@ fn utc_date(at: SystemTime) -> String {
 
 /// Warnings for written files the spec or the sdk's types do not accept.
 fn spec_warnings(written: &[(PathBuf, String)]) -> Vec<String> {
-    let path = crate::root().join(codegen::SPEC_PATH);
+    let path = contract_tests::root().join(codegen::SPEC_PATH);
     let spec = std::fs::read_to_string(&path)
         .map_err(|e| e.to_string())
         .and_then(|t| codegen::spec::parse(codegen::SPEC_PATH, &t).map_err(|e| e.to_string()));
@@ -924,23 +875,23 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
         .map_err(|e| e.to_string())
         .and_then(|c| Client::from_config(c).map_err(|e| e.to_string()))
         .map_err(|e| vec![format!("cannot build the sdk client: {e}")])?;
+    let (recorded, failures) = (Vec::new(), Vec::new());
     let mut rec = Recorder {
         fw: fw.clone(),
-        recorded: Vec::new(),
-        failures: Vec::new(),
+        recorded,
+        failures,
         calls: 0,
     };
     make_calls(&mut rec, &client, &options.group_id).await;
 
     let anonymizer = options.anonymize.then(|| {
         let mut a = Anonymizer::new(&options.group_id);
-        for e in rec.recorded.iter().map(|r| &r.exchange) {
-            for v in [&e.request_body, &e.response_body]
-                .into_iter()
-                .filter_map(json_body)
-            {
-                a.learn(&v);
-            }
+        for f in rec.recorded.iter().map(|r| &r.fixture) {
+            f.request
+                .body
+                .iter()
+                .chain(&f.response.body)
+                .for_each(|v| a.learn(v));
         }
         a
     });
@@ -951,7 +902,7 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
     let mut problems = rec.failures;
     let mut written: Vec<(PathBuf, String)> = Vec::new();
     for r in &rec.recorded {
-        let fixture = build_fixture(r, &date, anonymizer.as_ref(), &mut challenges);
+        let fixture = finish(r, &date, anonymizer.as_ref(), &mut challenges);
         let (operation, stem) = (r.operation, stem(r));
         let text = match serde_json::to_string_pretty(&fixture) {
             Ok(text) => text + "\n",
@@ -962,9 +913,9 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
         };
         let found = leaks(&text, &forbidden);
         if !found.is_empty() {
+            let found = found.join(", ");
             problems.push(format!(
-                "{operation}/{stem}: not written, it would contain {}",
-                found.join(", ")
+                "{operation}/{stem}: not written, it would contain {found}"
             ));
             continue;
         }
@@ -981,40 +932,38 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
     }
     // Read every written file back: what is on disk is what counts.
     for (path, _) in &written {
-        let path = path.display();
-        match std::fs::read_to_string(path.to_string()).map(|text| leaks(&text, &forbidden)) {
+        match std::fs::read_to_string(path).map(|text| leaks(&text, &forbidden)) {
             Ok(found) if found.is_empty() => {}
             Ok(found) => problems.push(format!(
-                "{path} contains {}; it was left in place: inspect and delete it",
+                "{} contains {}; it was left in place: inspect and delete it",
+                path.display(),
                 found.join(", ")
             )),
-            Err(e) => problems.push(format!("cannot read back {path}: {e}")),
+            Err(e) => problems.push(format!("cannot read back {}: {e}", path.display())),
         }
     }
     let warnings = spec_warnings(&written);
     for w in &warnings {
         eprintln!("warning: {w}");
     }
+    let anonymized = if options.anonymize {
+        ", anonymized"
+    } else {
+        ""
+    };
+    let warned = match warnings.len() {
+        0 => String::new(),
+        n => format!(
+            "; {n} warning(s): `cargo xtask regen` will refuse what the spec does not describe"
+        ),
+    };
     println!(
-        "record: {} calls to {} ({failed_calls} failed), {} exchanges recorded, {} files written under {}{}{}",
+        "record: {} calls to {} ({failed_calls} failed), {} exchanges recorded, {} files written under {}{anonymized}{warned}",
         rec.calls,
         options.base_url,
         rec.recorded.len(),
         written.len(),
         options.out.display(),
-        if options.anonymize {
-            ", anonymized"
-        } else {
-            ""
-        },
-        if warnings.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} warning(s): `cargo xtask regen` will refuse what the spec does not describe",
-                warnings.len()
-            )
-        }
     );
     if problems.is_empty() {
         Ok(())
