@@ -102,7 +102,8 @@ pub struct Change {
     /// The line of the newer record; of the older one when the item was removed.
     pub line: String,
     pub kind: ChangeKind,
-    pub impact: Impact,
+    /// Whether code written against the older surface may stop compiling or working.
+    pub breaking: bool,
 }
 
 /// What happened to an item.
@@ -116,16 +117,9 @@ pub enum ChangeKind {
     },
 }
 
-/// Whether code written against the older surface keeps compiling and working.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Impact {
-    Additive,
-    Breaking,
-}
-
 impl Change {
     pub fn is_breaking(&self) -> bool {
-        self.impact == Impact::Breaking
+        self.breaking
     }
 }
 
@@ -137,78 +131,50 @@ impl Change {
 /// method, path or response; a type's kind; a variant's wire value), a new required parameter
 /// or field of an existing operation or type, and an optional one becoming required.
 pub fn diff(old: &str, new: &str) -> Vec<Change> {
-    let old = entries(old);
-    let new = entries(new);
+    let (old, new) = (entries(old), entries(new));
     let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    let mut changes = Vec::new();
-    for key in keys {
-        let change = match (old.get(key), new.get(key)) {
-            (Some(o), Some(n)) if o.line == n.line => continue,
+    let change = |key: &String| {
+        let (line, kind, breaking) = match (old.get(key), new.get(key)) {
+            (Some(o), Some(n)) if o.line == n.line => return None,
             (Some(o), Some(n)) => {
-                let impact = if o.value != n.value || (n.required && !o.required) {
-                    Impact::Breaking
-                } else {
-                    Impact::Additive
-                };
-                Change {
-                    line: n.line.to_owned(),
-                    kind: ChangeKind::Changed {
-                        was: o.line.to_owned(),
-                    },
-                    impact,
-                }
+                let was = o.line.to_owned();
+                let breaking = o.value != n.value || (n.required && !o.required);
+                (n.line, ChangeKind::Changed { was }, breaking)
             }
+            // Required in an item that was there before: callers must now provide it.
             (None, Some(n)) => {
-                let parent_is_new = parent(key).is_some_and(|p| !old.contains_key(p));
-                let impact = if n.required && !parent_is_new {
-                    Impact::Breaking
-                } else {
-                    Impact::Additive
-                };
-                Change {
-                    line: n.line.to_owned(),
-                    kind: ChangeKind::Added,
-                    impact,
-                }
+                let parent_was_there = parent(key).is_none_or(|p| old.contains_key(p));
+                (n.line, ChangeKind::Added, n.required && parent_was_there)
             }
-            (Some(o), None) => Change {
-                line: o.line.to_owned(),
-                kind: ChangeKind::Removed,
-                impact: Impact::Breaking,
-            },
-            (None, None) => continue,
+            (Some(o), None) => (o.line, ChangeKind::Removed, true),
+            (None, None) => return None,
         };
-        changes.push(change);
-    }
-    changes
+        let line = line.to_owned();
+        Some(Change {
+            line,
+            kind,
+            breaking,
+        })
+    };
+    keys.into_iter().filter_map(change).collect()
 }
 
 /// One line per change: `+ additive: LINE`, `- breaking: LINE`,
 /// `~ breaking: KEY (was X, now Y)`.
 pub fn render(changes: &[Change]) -> String {
-    let mut text = String::new();
-    for c in changes {
-        let impact = match c.impact {
-            Impact::Additive => "additive",
-            Impact::Breaking => "breaking",
-        };
-        let line = match &c.kind {
-            ChangeKind::Added => format!("+ {impact}: {}", c.line),
-            ChangeKind::Removed => format!("- {impact}: {}", c.line),
+    let line = |c: &Change| {
+        let impact = if c.breaking { "breaking" } else { "additive" };
+        match &c.kind {
+            ChangeKind::Added => format!("+ {impact}: {}\n", c.line),
+            ChangeKind::Removed => format!("- {impact}: {}\n", c.line),
             ChangeKind::Changed { was } => {
                 let (was, now) = (split(was), split(&c.line));
-                format!(
-                    "~ {impact}: {} (was {}, now {})",
-                    now.key,
-                    was.shown(),
-                    now.shown()
-                )
+                let (key, was, now) = (&now.key, was.shown(), now.shown());
+                format!("~ {impact}: {key} (was {was}, now {now})\n")
             }
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    text
+        }
+    };
+    changes.iter().map(line).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,26 +192,19 @@ struct Parts<'a> {
 impl Parts<'_> {
     /// The value as `diff` reports it.
     fn shown(&self) -> String {
-        let value = if self.value.is_empty() {
-            "nothing"
-        } else {
-            &self.value
-        };
-        if self.required {
-            format!("{value}{REQUIRED}")
-        } else {
-            value.to_owned()
-        }
+        let value = Some(self.value.as_str()).filter(|v| !v.is_empty());
+        let value = value.unwrap_or("nothing");
+        let required = if self.required { REQUIRED } else { "" };
+        format!("{value}{required}")
     }
 }
 
 /// `op NAME: ...`, `op NAME param P: ...`, `type NAME ...`,
 /// `type NAME field F: ...`, `type NAME variant V[: ...][ = "..."]`.
 fn split(line: &str) -> Parts<'_> {
-    let (body, required) = match line.strip_suffix(REQUIRED) {
-        Some(body) => (body, true),
-        None => (line, false),
-    };
+    let (body, required) = line
+        .strip_suffix(REQUIRED)
+        .map_or((line, false), |b| (b, true));
     let words: Vec<&str> = body.splitn(5, ' ').collect();
     let n = if words.len() < 3 || words[1].ends_with(':') {
         words.len().min(2)
@@ -280,9 +239,9 @@ fn parent(key: &str) -> Option<&str> {
             .or_else(|| path.rfind("::"))?;
         return Some(&key[..4 + cut]);
     }
-    let mut spaces = key.match_indices(' ').map(|(i, _)| i);
-    let second = spaces.nth(1)?;
-    Some(&key[..second])
+    key.match_indices(' ')
+        .nth(1)
+        .map(|(second, _)| &key[..second])
 }
 
 fn entries(record: &str) -> BTreeMap<String, Parts<'_>> {
@@ -836,7 +795,7 @@ type CloudProvider variant Aws = \"AWS\"
         assert!(only(&diff(OLD, &new)).is_breaking());
         // The other way round callers keep working.
         let change = only(&diff(&new, OLD)).clone();
-        assert_eq!(change.impact, Impact::Additive);
+        assert!(!change.is_breaking());
         assert!(matches!(change.kind, ChangeKind::Changed { .. }));
     }
 

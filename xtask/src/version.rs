@@ -226,7 +226,7 @@ type Link field href: Option<String>
         assert_eq!(sdk_version(&dir).as_deref(), Ok("0.3.0"));
         std::fs::remove_dir_all(&dir).unwrap();
         // And the real workspace has one.
-        let real = sdk_version(&crate::root()).expect("the sdk has a version");
+        let real = sdk_version(&contract_tests::root()).expect("the sdk has a version");
         assert!(numbers(&real).is_some(), "{real}");
     }
 }
