@@ -207,26 +207,17 @@ fn items(list: &[Item], path: &str, out: &mut Vec<String>, outer: &[String]) {
     let line = |name: &str, value: String| format!("api {name}: {value}");
     for item in list {
         match item {
-            Item::Fn(f) if is_pub(&f.vis) => {
-                out.push(line(&key(path, &f.sig.ident.to_string()), one_line(&f.sig)))
-            }
-            Item::Const(c) if is_pub(&c.vis) => {
-                out.push(line(
-                    &key(path, &c.ident.to_string()),
-                    format!("const {}", one_line(&c.ty)),
-                ));
-            }
-            Item::Static(s) if is_pub(&s.vis) => {
-                out.push(line(
-                    &key(path, &s.ident.to_string()),
-                    format!("static {}", one_line(&s.ty)),
-                ));
-            }
-            Item::Type(t) if is_pub(&t.vis) => {
-                out.push(line(
-                    &key(path, &t.ident.to_string()),
-                    format!("type = {}", one_line(&t.ty)),
-                ));
+            Item::Fn(_) | Item::Const(_) | Item::Static(_) | Item::Type(_) => {
+                let (vis, ident, value) = match item {
+                    Item::Fn(f) => (&f.vis, &f.sig.ident, one_line(&f.sig)),
+                    Item::Const(c) => (&c.vis, &c.ident, format!("const {}", one_line(&c.ty))),
+                    Item::Static(s) => (&s.vis, &s.ident, format!("static {}", one_line(&s.ty))),
+                    Item::Type(t) => (&t.vis, &t.ident, format!("type = {}", one_line(&t.ty))),
+                    _ => continue,
+                };
+                if is_pub(vis) {
+                    out.push(line(&key(path, &ident.to_string()), value));
+                }
             }
             Item::Struct(s) if is_pub(&s.vis) => {
                 let name = key(path, &s.ident.to_string());
@@ -320,19 +311,14 @@ fn items(list: &[Item], path: &str, out: &mut Vec<String>, outer: &[String]) {
                 }
             }
             Item::Macro(call) => {
-                let name = call
-                    .mac
-                    .path
-                    .get_ident()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let Some(def) = macros.get(&name) else {
+                let id = call.mac.path.get_ident().map(ToString::to_string);
+                let Some((name, def)) = id.and_then(|id| macros.get_key_value(&id)) else {
                     continue;
                 };
                 match expand(def, &call.mac.tokens) {
                     Some(expanded) => items(&expanded.items, path, out, &private),
                     None => out.push(line(
-                        &key(path, &name),
+                        &key(path, name),
                         format!("macro {} (not expanded)", one_line(&call.mac.tokens)),
                     )),
                 }
@@ -355,46 +341,39 @@ fn derives(name: &str, attrs: &[Attribute], out: &mut Vec<String>) {
 /// The items `def` (a `macro_rules!` of one arm whose pattern has no repetition) writes for
 /// the invocation `args`; `None` when it cannot tell.
 fn expand(def: &syn::ItemMacro, args: &TokenStream) -> Option<syn::File> {
-    let mut arm = def.mac.tokens.clone().into_iter();
-    let TokenTree::Group(pattern) = arm.next()? else {
+    let arm: Vec<TokenTree> = def.mac.tokens.clone().into_iter().collect();
+    let [
+        TokenTree::Group(pattern),
+        TokenTree::Punct(eq),
+        TokenTree::Punct(gt),
+        TokenTree::Group(body),
+        ..,
+    ] = &arm[..]
+    else {
         return None;
     };
-    let (Some(TokenTree::Punct(eq)), Some(TokenTree::Punct(gt))) = (arm.next(), arm.next()) else {
-        return None;
-    };
-    if eq.as_char() != '=' || gt.as_char() != '>' {
+    if (eq.as_char(), gt.as_char()) != ('=', '>') {
         return None;
     }
-    let TokenTree::Group(body) = arm.next()? else {
-        return None;
-    };
     let pattern: Vec<TokenTree> = pattern.stream().into_iter().collect();
     let args: Vec<TokenTree> = args.clone().into_iter().collect();
     let mut bound: BTreeMap<String, TokenStream> = BTreeMap::new();
     let (mut p, mut a) = (0, 0);
     while p < pattern.len() {
+        let text = |t: Option<&TokenTree>| t.map(ToString::to_string);
         match (&pattern[p], pattern.get(p + 1)) {
             (TokenTree::Punct(dollar), Some(TokenTree::Ident(var))) if dollar.as_char() == '$' => {
                 // `$var:fragment`: everything up to the pattern's next literal token.
-                let next = pattern.get(p + 4).map(ToString::to_string);
-                let mut captured = TokenStream::new();
-                while a < args.len() && Some(args[a].to_string()) != next {
-                    captured.extend([args[a].clone()]);
-                    a += 1;
-                }
-                bound.insert(var.to_string(), captured);
-                p += 4;
+                let next = text(pattern.get(p + 4));
+                let end = (a..args.len())
+                    .find(|&i| text(args.get(i)) == next)
+                    .unwrap_or(args.len());
+                bound.insert(var.to_string(), args[a..end].iter().cloned().collect());
+                (p, a) = (p + 4, end);
             }
-            (TokenTree::Punct(dollar), Some(TokenTree::Group(_))) if dollar.as_char() == '$' => {
-                return None;
-            }
-            (literal, _) => {
-                if args.get(a).map(ToString::to_string) != Some(literal.to_string()) {
-                    return None;
-                }
-                p += 1;
-                a += 1;
-            }
+            // A literal token (a repetition `$(...)` is not one the arguments can match).
+            (literal, _) if text(args.get(a)) == text(Some(literal)) => (p, a) = (p + 1, a + 1),
+            _ => return None,
         }
     }
     syn::parse2(substitute(body.stream(), &bound)).ok()

@@ -572,15 +572,15 @@ async fn make_calls(rec: &mut Recorder, client: &Client, group: &str) {
 #[derive(Default)]
 struct Placeholders {
     values: BTreeMap<String, String>,
-    next: BTreeMap<&'static str, u64>,
+    next: BTreeMap<String, u64>,
 }
 
 impl Placeholders {
-    fn get(&mut self, kind: &'static str, value: &str, make: impl Fn(u64) -> String) -> String {
+    fn get(&mut self, kind: &str, value: &str, make: impl Fn(u64) -> String) -> String {
         if let Some(p) = self.values.get(value) {
             return p.clone();
         }
-        let n = self.next.entry(kind).or_insert(0);
+        let n = self.next.entry(kind.to_owned()).or_insert(0);
         *n += 1;
         let placeholder = make(*n);
         self.values.insert(value.to_owned(), placeholder.clone());
@@ -606,12 +606,8 @@ fn scrub_challenge(value: &str, placeholders: &mut Placeholders) -> String {
             let v = v.as_str();
             let quoted = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
             let original = if quoted { &v[1..v.len() - 1] } else { v };
-            let kind = if name.as_str().eq_ignore_ascii_case("nonce") {
-                "nonce"
-            } else {
-                "opaque"
-            };
-            let placeholder = placeholders.get(kind, &format!("{kind}\u{0}{original}"), |n| {
+            let kind = name.as_str().to_ascii_lowercase();
+            let placeholder = placeholders.get(&kind, &format!("{kind}\u{0}{original}"), |n| {
                 format!("{kind}-placeholder-{n}")
             });
             let quote = if quoted { "\"" } else { "" };
@@ -624,14 +620,6 @@ fn scrub_challenge(value: &str, placeholders: &mut Placeholders) -> String {
         .into_owned()
 }
 
-/// The JSON fields whose values identify an account.
-const ACCOUNT_FIELDS: [&str; 4] = [
-    "awsAccountId",
-    "azureSubscriptionId",
-    "azureDirectoryId",
-    "gcpProjectId",
-];
-
 /// `--anonymize`: learns account-identifying values, then replaces them wherever they occur.
 struct Anonymizer(Placeholders);
 
@@ -643,39 +631,35 @@ impl Anonymizer {
         Self(placeholders)
     }
 
+    /// Learns the values of the fields that identify an account, each with the placeholder of
+    /// its kind.
     fn learn(&mut self, value: &Value) {
         match value {
             Value::Object(map) => {
                 for (field, v) in map {
-                    match v.as_str() {
-                        Some(s)
-                            if ACCOUNT_FIELDS.contains(&field.as_str()) && !s.trim().is_empty() =>
-                        {
-                            self.learn_field(field, s);
+                    let Some(s) = v.as_str().filter(|s| !s.trim().is_empty()) else {
+                        self.learn(v);
+                        continue;
+                    };
+                    let p = &mut self.0;
+                    match field.as_str() {
+                        "awsAccountId" => p.get("aws", s, |n| format!("{n:012}")),
+                        "gcpProjectId" if s.starts_with("p-") => {
+                            p.get("gcp", s, |n| format!("p-{n:024}"))
                         }
-                        _ => self.learn(v),
-                    }
+                        "gcpProjectId" => p.get("gcp", s, |n| format!("gcp-project-{n:06}")),
+                        // Subscription and directory ids share a counter: two different GUIDs
+                        // never get the same placeholder.
+                        "azureSubscriptionId" | "azureDirectoryId" => {
+                            p.get("azure", s, |n| format!("00000000-0000-4000-8000-{n:012}"))
+                        }
+                        _ => continue,
+                    };
                 }
             }
             Value::Array(items) => items.iter().for_each(|v| self.learn(v)),
             _ => {}
         }
-    }
-
-    fn learn_field(&mut self, field: &str, value: &str) {
-        let p = &mut self.0;
-        match field {
-            "awsAccountId" => p.get("aws", value, |n| format!("{n:012}")),
-            "gcpProjectId" if value.starts_with("p-") => {
-                p.get("gcp", value, |n| format!("p-{n:024}"))
-            }
-            "gcpProjectId" => p.get("gcp", value, |n| format!("gcp-project-{n:06}")),
-            // Subscription and directory ids share a counter: two different GUIDs never get
-            // the same placeholder.
-            _ => p.get("azure", value, |n| {
-                format!("00000000-0000-4000-8000-{n:012}")
-            }),
-        };
     }
 
     fn apply_str(&self, s: &str) -> String {
@@ -720,26 +704,24 @@ fn replace_word(s: &str, from: &str, to: &str) -> String {
 
 /// What must never appear in a written file: (what it is, the text).
 fn forbidden(config: &Config, tokens: &[String]) -> Vec<(String, String)> {
-    let mut list = match config.credentials() {
+    let secret = match config.credentials() {
         Some(Credentials::ApiKey { private_key, .. }) => {
-            vec![("the private API key", private_key.expose())]
+            Some(("the private API key", private_key.expose()))
         }
         Some(Credentials::ServiceAccount { client_secret, .. }) => {
-            vec![("the service-account client secret", client_secret.expose())]
+            Some(("the service-account client secret", client_secret.expose()))
         }
-        _ => Vec::new(),
+        _ => None,
     };
-    list.extend(
-        tokens
-            .iter()
-            .map(|t| ("a service-account token", t.as_str())),
-    );
-    list.extend([
+    let tokens = tokens
+        .iter()
+        .map(|t| ("a service-account token", t.as_str()));
+    let digest = [
         ("a Digest Authorization header", "Digest username="),
         ("a Digest cnonce", "cnonce="),
-    ]);
-    list.into_iter()
-        .filter(|(_, value)| !value.trim().is_empty())
+    ];
+    let list = secret.into_iter().chain(tokens).chain(digest);
+    list.filter(|(_, value)| !value.trim().is_empty())
         .map(|(what, value)| (what.to_owned(), value.to_owned()))
         .collect()
 }
