@@ -2,60 +2,39 @@
 //! exchanges of the read-only Network Peering operations into new fixture files (the format of
 //! `fixtures/README.md`).
 //!
-//! # Flow
-//!
 //! 1. The arguments are checked (one line per problem). The credentials come from the
-//!    environment through the variables and rules of [`atlas_network_peering::Config::from_env`]
-//!    (an API key with HTTP Digest, or a service account with OAuth client credentials);
-//!    `--base-url` replaces the base URL variables. Behind a proxy (`HTTP_PROXY`, `ALL_PROXY`)
-//!    the run is refused unless `NO_PROXY` names 127.0.0.1: the sdk's client would send its
-//!    calls for the forwarder to the proxy.
-//! 2. A forwarder on `127.0.0.1` (an ephemeral port; a hyper HTTP/1 server) sends every request
-//!    on to the target with reqwest, unchanged (`Authorization` included, redirects not
-//!    followed), and hands the answer back unchanged. Of each exchange under `/api/atlas/` it
-//!    keeps only what a fixture may hold: method, path, query, the `accept` and `content-type`
-//!    request headers, the request body, the status, the `content-type`, `retry-after` and
-//!    `www-authenticate` response headers and the response body. The token endpoint of a
-//!    service account (`/api/oauth/token`) is forwarded but never recorded; the tokens it hands
-//!    out are only noted for the final check. A request that cannot reach the target gets a
-//!    `502` and is not recorded.
+//!    environment as for [`atlas_network_peering::Config::from_env`] (API key with Digest, or
+//!    service account); `--base-url` replaces the base URL variables. Behind a proxy
+//!    (`HTTP_PROXY`, `ALL_PROXY`) the run is refused unless `NO_PROXY` names 127.0.0.1.
+//! 2. A forwarder on `127.0.0.1` (hyper HTTP/1, an ephemeral port) sends every request on to the
+//!    target with reqwest, unchanged (`Authorization` included, redirects not followed), and
+//!    hands the answer back unchanged. Of each exchange under `/api/atlas/` it keeps only what a
+//!    fixture may hold: method, path, query, bodies, status, the `accept` and `content-type`
+//!    request headers and the `content-type`, `retry-after` and `www-authenticate` response
+//!    headers; the `Authorization` header, cookies and `set-cookie` are never copied. The token
+//!    endpoint (`/api/oauth/token`) is forwarded, never recorded; the tokens it hands out are
+//!    only noted for the final check. A request that cannot reach the target gets a `502`.
 //!
 //!    Not httpmock's `forward_to`/`record`: its `proxy` and `record` features would bring `h2`
 //!    and `serde_yaml` into every build of httpmock in the workspace (features unify), its
 //!    recording keeps every header (`set-cookie` included) in its own YAML, and it could note
 //!    the tokens only by recording the token endpoint. Copying only the allowed parts at the one
 //!    place an exchange passes keeps the guarantees simplest.
-//! 3. An [`atlas_network_peering::Client`] pointed at the forwarder (plus the path of
-//!    `--base-url`) calls, one at a time: `get_private_ip_mode`, `list_all_containers`,
-//!    `list_containers` and `list_peers` for AWS, GCP and Azure, each list followed by
-//!    `get_container` / `get_peer` of its first entry (an entry already fetched is not fetched
-//!    again). The exchanges a call caused (the Digest `401` challenge, retries) belong to it. A
-//!    call that fails is reported with the sdk's error, and the run goes on.
-//! 4. Each exchange becomes `<DIR>/<operation>/recorded_<what>_<status>.json` (`<what>`:
-//!    `mode`, `all`, the provider, or `unauthorized` for a `401`), never over an existing file:
-//!    an existing name gets `_2`, `_3`, ... The description says that it was recorded, when (UTC
-//!    date) and by which call.
-//!
-//! # Scrubbing
-//!
-//! - Secrets never reach a fixture: the `Authorization` header (Digest `username`/`response`/
-//!   `cnonce`, bearer tokens), cookies, `set-cookie` and any header outside the lists above are
-//!   not copied; the token endpoint is not recorded.
-//! - In `www-authenticate` (a Digest challenge holds no secret), the `nonce` and `opaque` values
-//!   get stable placeholders (`nonce-placeholder-1`, ...).
-//! - `--anonymize` replaces account-identifying values (AWS account ids, Azure subscription and
-//!   directory ids, Google Cloud project ids, the `--group-id`) by stable placeholders that
-//!   still validate, the same value getting the same placeholder in every file (see
-//!   `Anonymizer`). The values are learned from those fields in every recorded body, then
-//!   replaced wherever they occur as a whole word in a string: paths, query values, `href`s,
-//!   error details.
-//! - Each file's text is checked before it is written, and every written file is read back
-//!   after: if it holds the private key, the client secret, a token handed out during the run,
-//!   `Digest username=` or `cnonce=`, it is not written (before) or reported and left in place
-//!   for inspection (after), and the command fails.
-//!
-//! Finally the written files are verified as `cargo xtask regen` verifies fixtures; a recorded
-//! answer the spec does not describe is a warning (the file is kept: the spec may be wrong).
+//! 3. An [`atlas_network_peering::Client`] pointed at the forwarder calls, one at a time:
+//!    `get_private_ip_mode`, `list_all_containers`, `list_containers` and `list_peers` for AWS,
+//!    GCP and Azure, each list followed by `get_container` / `get_peer` of its first entry
+//!    (once per entry). The exchanges a call caused (a Digest `401` challenge, retries) belong
+//!    to it; a call that fails is reported with the sdk's error and the run goes on.
+//! 4. Each exchange becomes `<DIR>/<operation>/recorded_<what>_<status>.json` (`<what>`: `mode`,
+//!    `all`, the provider, `unauthorized` for a `401`; `_2`, `_3`, ... rather than overwrite),
+//!    described as recorded, when (UTC date) and by which call. In `www-authenticate` the
+//!    `nonce` and `opaque` values get stable placeholders; `--anonymize` replaces account ids
+//!    and the project id by stable placeholders that still validate (see `Anonymizer`).
+//! 5. Each file's text is checked before it is written, and read back after: holding the
+//!    private key, the client secret, a token handed out during the run, `Digest username=` or
+//!    `cnonce=`, it is not written (before) or reported and left for inspection (after), and the
+//!    command fails. The written files are verified as `cargo xtask regen` verifies fixtures; a
+//!    recorded answer the spec does not describe is a warning (the spec may be wrong).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -620,7 +599,9 @@ fn scrub_challenge(value: &str, placeholders: &mut Placeholders) -> String {
         .into_owned()
 }
 
-/// `--anonymize`: learns account-identifying values, then replaces them wherever they occur.
+/// `--anonymize`: learns the values of the fields that identify an account (from every
+/// recorded body), then replaces them wherever they occur as a whole word in a string (paths,
+/// query values, `href`s, error details); the `--group-id` value too.
 struct Anonymizer(Placeholders);
 
 impl Anonymizer {
@@ -631,8 +612,7 @@ impl Anonymizer {
         Self(placeholders)
     }
 
-    /// Learns the values of the fields that identify an account, each with the placeholder of
-    /// its kind.
+    /// Each value gets the placeholder of its kind, the same value the same placeholder.
     fn learn(&mut self, value: &Value) {
         match value {
             Value::Object(map) => {

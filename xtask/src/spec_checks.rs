@@ -128,35 +128,6 @@ fn child_context(parent: Context, key: &str, value: &Value) -> Context {
     }
 }
 
-/// The object a key sits in, on both sides of the round trip, and the key that object sits
-/// under (`headers`, `encoding`, ...), for defaults that depend on siblings.
-struct Holder<'a> {
-    before: &'a Map<String, Value>,
-    after: &'a Map<String, Value>,
-    container: Option<&'a str>,
-}
-
-impl<'a> Holder<'a> {
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.before.get(key).or_else(|| self.after.get(key))
-    }
-
-    /// The `style` the object has when it names none: by `in` for a parameter, `simple` for a
-    /// header object (in a `headers` map), `form` for an encoding.
-    fn default_style(&self) -> Option<&'static str> {
-        match self.get("in").and_then(Value::as_str) {
-            Some("query" | "cookie") => Some("form"),
-            Some("path" | "header") => Some("simple"),
-            Some(_) => None,
-            None => match self.container {
-                Some("headers") => Some("simple"),
-                Some("encoding") => Some("form"),
-                _ => None,
-            },
-        }
-    }
-}
-
 /// Whether `key: value`, found on one side of the round trip only, in an OpenAPI object, says
 /// the same as leaving the key out, so that its appearing or disappearing changes nothing.
 /// Only OpenAPI keywords qualify (a misspelled key is reported whatever its value):
@@ -170,28 +141,21 @@ impl<'a> Holder<'a> {
 ///   and header), and `explode` equal to its default (`true` exactly when the style is `form`);
 /// - an empty map or list (`tags: []`, `scopes: {}`, `required: []`), except for `security`,
 ///   where `[]` switches security off, and for data keywords.
-fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
+///
+/// `styles`: the object's default `style` and the one it has (its own, else the default).
+fn means_absent(key: &str, value: &Value, styles: (Option<&str>, Option<&str>)) -> bool {
     if !has(KEYWORDS, key) {
         return false;
     }
     let data = VALUE_KEYWORDS.contains(&key);
     match value {
         Value::Null => !data,
+        Value::Bool(b) if key == "explode" => styles.1.is_some_and(|s| *b == (s == "form")),
         Value::Bool(b) => {
-            if key == "explode" {
-                let style = holder
-                    .get("style")
-                    .and_then(Value::as_str)
-                    .or_else(|| holder.default_style());
-                style.is_some_and(|s| *b == (s == "form"))
-            } else if *b {
-                key == "additionalProperties"
-            } else {
-                has(FALSE_BY_DEFAULT, key)
-            }
+            (*b && key == "additionalProperties") || (!b && has(FALSE_BY_DEFAULT, key))
         }
         Value::Number(n) => ZERO_BY_DEFAULT.contains(&key) && n.as_f64() == Some(0.0),
-        Value::String(s) => key == "style" && holder.default_style() == Some(s.as_str()),
+        Value::String(s) => key == "style" && styles.0 == Some(s.as_str()),
         Value::Array(items) => items.is_empty() && !data && key != "security",
         Value::Object(map) => map.is_empty() && !data,
     }
@@ -271,15 +235,22 @@ impl RoundTrip<'_> {
         a: &Map<String, Value>,
         context: Context,
     ) {
-        // The key the object sits under, for the default `style` of headers and encodings.
-        let container = self.path.len().checked_sub(2).map(|i| self.path[i].clone());
-        let holder = Holder {
-            before: b,
-            after: a,
-            container: container.as_deref(),
+        // The `style` an object has when it names none: by `in` for a parameter; for a header
+        // object (in a `headers` map) `simple`, for an encoding `form`.
+        let get = |key| b.get(key).or_else(|| a.get(key)).and_then(Value::as_str);
+        let container = self
+            .path
+            .len()
+            .checked_sub(2)
+            .map(|i| self.path[i].as_str());
+        let default_style = match (get("in"), container) {
+            (Some("query" | "cookie"), _) | (None, Some("encoding")) => Some("form"),
+            (Some("path" | "header"), _) | (None, Some("headers")) => Some("simple"),
+            _ => None,
         };
+        let styles = (default_style, get("style").or(default_style));
         let absent =
-            |key: &str, value| context == Context::Keywords && means_absent(key, value, &holder);
+            |key: &str, value| context == Context::Keywords && means_absent(key, value, styles);
         for key in b.keys().chain(a.keys().filter(|k| !b.contains_key(*k))) {
             self.path.push(key.clone());
             match (b.get(key), a.get(key)) {
