@@ -486,31 +486,27 @@ fn unused_component_problems(
     }
 
     for kind in CHECKED_KINDS {
-        let Some(entries) = spec
+        let entries = spec
             .pointer(&format!("/components/{kind}"))
-            .and_then(Value::as_object)
-        else {
-            continue;
-        };
-        for name in entries.keys().filter(|n| !n.starts_with("x-")) {
+            .and_then(Value::as_object);
+        for name in entries
+            .into_iter()
+            .flat_map(Map::keys)
+            .filter(|n| !n.starts_with("x-"))
+        {
             let node = format!("/components/{kind}/{}", pointer_token(name));
-            if used.contains(&node) {
-                continue;
-            }
-            let from: Vec<&str> = edges
-                .iter()
-                .filter(|(_, targets)| targets.contains(&node))
-                .filter_map(|(source, _)| source.as_deref())
-                .collect();
-            let what = if !from.is_empty() {
-                format!(
+            let from = edges.iter().filter(|(_, targets)| targets.contains(&node));
+            let from: Vec<&str> = from.filter_map(|(source, _)| source.as_deref()).collect();
+            let what = match (from.is_empty(), *kind) {
+                _ if used.contains(&node) => continue,
+                (false, _) => format!(
                     "unused: referenced only from unused components ({})",
                     from.join(", ")
-                )
-            } else if *kind == "securitySchemes" {
-                "unused: no `security` requirement names it and no `$ref` points at it".to_owned()
-            } else {
-                "unused: no `$ref` points at it".to_owned()
+                ),
+                (true, "securitySchemes") => {
+                    "unused: no `security` requirement names it and no `$ref` points at it".into()
+                }
+                (true, _) => "unused: no `$ref` points at it".into(),
             };
             problems.push(problem(file, &node, &what));
         }

@@ -74,12 +74,10 @@ pub fn record(
             ));
         }
     }
-    let mut text = format!("{HEADER}\n{VERSION}{version}\n");
-    for line in lines {
-        text.push_str(&line);
-        text.push('\n');
-    }
-    Ok(text)
+    Ok(format!(
+        "{HEADER}\n{VERSION}{version}\n{}\n",
+        lines.join("\n")
+    ))
 }
 
 /// The sdk version a record names, if it names one.
@@ -312,30 +310,19 @@ fn operations(spec: &Value) -> Vec<String> {
         ));
         let own = op.value.get("parameters").and_then(Value::as_array);
         let shared = op.shared_parameters.and_then(Value::as_array);
-        for p in shared
+        let parameters = shared
             .into_iter()
             .chain(own)
             .flatten()
-            .map(|p| deref(spec, p))
-        {
-            let Some(p_name) = p.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let required = p.get("required") == Some(&Value::Bool(true));
-            out.push(format!(
-                "op {name} param {}: {}{}",
-                snake_case(p_name),
-                schema_text(p.get("schema")),
-                if required { REQUIRED } else { "" }
-            ));
-        }
-        if let Some(body) = op.value.get("requestBody") {
-            let required = deref(spec, body).get("required") == Some(&Value::Bool(true));
-            out.push(format!(
-                "op {name} param body: {}{}",
-                schema_text(json_schema(spec, body)),
-                if required { REQUIRED } else { "" }
-            ));
+            .map(|p| deref(spec, p));
+        let named = parameters.filter_map(|p| Some((p.get("name")?.as_str()?, p.get("schema"), p)));
+        let body = op.value.get("requestBody");
+        let body = body.map(|b| ("body", json_schema(spec, b), deref(spec, b)));
+        for (p_name, schema, holder) in named.chain(body) {
+            let required = holder.get("required") == Some(&Value::Bool(true));
+            let required = if required { REQUIRED } else { "" };
+            let (p_name, schema) = (snake_case(p_name), schema_text(schema));
+            out.push(format!("op {name} param {p_name}: {schema}{required}"));
         }
     }
     out
