@@ -95,13 +95,14 @@ fn proxy_problem(var: impl Fn(&str) -> Option<String>) -> Option<String> {
     let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
         .into_iter()
         .find(|name| var(name).is_some_and(|v| !v.trim().is_empty()))?;
+    let loopback = |list: String| {
+        list.split(',')
+            .any(|h| matches!(h.trim(), "127.0.0.1" | "*"))
+    };
     let exempt = ["NO_PROXY", "no_proxy"]
-        .iter()
-        .filter_map(|n| var(n))
-        .any(|list| {
-            list.split(',')
-                .any(|host| matches!(host.trim(), "127.0.0.1" | "*"))
-        });
+        .into_iter()
+        .filter_map(&var)
+        .any(loopback);
     (!exempt).then(|| {
         format!(
             "{proxy} is set, so the sdk would send its calls for the recording forwarder on \
@@ -340,18 +341,15 @@ fn without_hop_by_hop(mut headers: http::HeaderMap) -> http::HeaderMap {
     headers
 }
 
-/// An error and its sources, on one line.
+/// An error and its sources, on one line (a source its error already quotes is left out).
 fn causes(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line = format!("{line}: {text}");
-        }
-        source = cause.source();
-    }
-    line
+    let texts = std::iter::successors(Some(e), |e| e.source()).map(|e| e.to_string());
+    texts
+        .reduce(|line, text| match line.contains(&text) {
+            true => line,
+            false => format!("{line}: {text}"),
+        })
+        .unwrap_or_default()
 }
 
 /// The forwarder's own answer: `text` as plain text, after `cargo xtask record: `.
@@ -486,60 +484,46 @@ async fn make_calls(rec: &mut Recorder, client: &Client, group: &str) {
     }
     let mut seen = BTreeSet::new();
     for (listing, provider) in lists {
-        let (what, source) = match &provider {
-            None => ("all".to_owned(), listing.to_owned()),
-            Some(p) => (
-                p.as_str().to_ascii_lowercase(),
-                format!("{listing} with providerName={}", p.as_str()),
-            ),
+        let source = match &provider {
+            None => listing.to_owned(),
+            Some(p) => format!("{listing} with providerName={}", p.as_str()),
         };
-        let key = (listing, what.as_str(), source.clone());
+        let what = provider.as_ref().map_or("all", CloudProvider::as_str);
+        let key = (listing, &*what.to_ascii_lowercase(), source.clone());
         let first = match provider {
             None => {
-                let call = client.list_all_containers().group_id(group).send();
-                rec.call(key, call)
-                    .await
-                    .and_then(|p| first_entry(&p.results))
+                let call = client.list_all_containers().group_id(group);
+                let page = rec.call(key, call.send()).await;
+                page.and_then(|p| first_entry(&p.results))
             }
             Some(p) if listing == "list_peers" => {
-                let call = client.list_peers().group_id(group).provider_name(p).send();
-                rec.call(key, call)
-                    .await
-                    .and_then(|p| first_entry(&p.results))
+                let call = client.list_peers().group_id(group).provider_name(p);
+                let page = rec.call(key, call.send()).await;
+                page.and_then(|p| first_entry(&p.results))
             }
             Some(p) => {
                 let call = client.list_containers().group_id(group).provider_name(p);
-                rec.call(key, call.send())
-                    .await
-                    .and_then(|p| first_entry(&p.results))
+                let page = rec.call(key, call.send()).await;
+                page.and_then(|p| first_entry(&p.results))
             }
         };
-        let Some((id, provider)) = first else {
+        let peer = listing == "list_peers";
+        let operation = if peer { "get_peer" } else { "get_container" };
+        let Some((id, provider)) = first.filter(|(id, _)| seen.insert((operation, id.clone())))
+        else {
             continue;
         };
-        let operation = if listing == "list_peers" {
-            "get_peer"
-        } else {
-            "get_container"
-        };
-        if !seen.insert((operation, id.clone())) {
-            continue;
-        }
         let key = (
             operation,
-            provider.as_str(),
+            &*provider,
             format!("{operation} of the first entry of {source}"),
         );
-        if operation == "get_peer" {
-            let call = client.get_peer().group_id(group).peer_id(&id).send();
-            rec.call(key, call).await;
+        if peer {
+            let call = client.get_peer().group_id(group).peer_id(&id);
+            rec.call(key, call.send()).await;
         } else {
-            let call = client
-                .get_container()
-                .group_id(group)
-                .container_id(&id)
-                .send();
-            rec.call(key, call).await;
+            let call = client.get_container().group_id(group).container_id(&id);
+            rec.call(key, call.send()).await;
         }
     }
 }
@@ -805,9 +789,9 @@ fn utc_date(at: SystemTime) -> String {
 /// Warnings for written files the spec or the sdk's types do not accept.
 fn spec_warnings(written: &[(PathBuf, String)]) -> Vec<String> {
     let path = contract_tests::root().join(codegen::SPEC_PATH);
-    let spec = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| codegen::spec::parse(codegen::SPEC_PATH, &t).map_err(|e| e.to_string()));
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+    let spec =
+        text.and_then(|t| codegen::spec::parse(codegen::SPEC_PATH, &t).map_err(|e| e.to_string()));
     let spec = match spec {
         Ok(spec) => spec,
         Err(e) => return vec![format!("cannot verify the files against the spec: {e}")],
@@ -834,26 +818,23 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
     let client = config
         .clone()
         .with_base_url(&client_url)
-        .map_err(|e| e.to_string())
-        .and_then(|c| Client::from_config(c).map_err(|e| e.to_string()))
-        .map_err(|e| vec![format!("cannot build the sdk client: {e}")])?;
-    let (recorded, failures) = (Vec::new(), Vec::new());
+        .map_err(Error::from);
+    let client = client.and_then(Client::from_config);
+    let client = client.map_err(|e| vec![format!("cannot build the sdk client: {e}")])?;
+    let (recorded, failures, calls) = (Vec::new(), Vec::new(), 0);
     let mut rec = Recorder {
         fw: fw.clone(),
         recorded,
         failures,
-        calls: 0,
+        calls,
     };
     make_calls(&mut rec, &client, &options.group_id).await;
 
     let anonymizer = options.anonymize.then(|| {
         let mut a = Anonymizer::new(&options.group_id);
         for f in rec.recorded.iter().map(|r| &r.fixture) {
-            f.request
-                .body
-                .iter()
-                .chain(&f.response.body)
-                .for_each(|v| a.learn(v));
+            let bodies = f.request.body.iter().chain(&f.response.body);
+            bodies.for_each(|v| a.learn(v));
         }
         a
     });
