@@ -184,11 +184,7 @@ fn parse_args(args: &[String]) -> Result<Options, Vec<String>> {
             options.out = out.map_or_else(|| contract_tests::root().join("fixtures"), PathBuf::from)
         }
     }
-    if problems.is_empty() {
-        Ok(options)
-    } else {
-        Err(problems)
-    }
+    problems.is_empty().then_some(options).ok_or(problems)
 }
 
 /// The base URL as the sdk normalizes it; refused when the sdk would refuse it or when it
@@ -365,8 +361,8 @@ fn text_response(status: u16, text: String) -> http::Response<Full<Bytes>> {
 
 /// Starts the forwarder to `base_url` on 127.0.0.1 (an ephemeral port), serving until the
 /// runtime stops; the base URL that reaches the target through it, and itself.
-async fn start_forwarder(base_url: &str) -> Result<(String, Arc<Forwarder>), String> {
-    let url = reqwest::Url::parse(base_url).map_err(|e| format!("--base-url: {e}"))?;
+async fn start_forwarder(base_url: &str) -> Result<(String, Arc<Forwarder>), Vec<String>> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| vec![format!("--base-url: {e}")])?;
     // reqwest is built without a default crypto provider; the sdk installs ring the same way.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
@@ -374,14 +370,18 @@ async fn start_forwarder(base_url: &str) -> Result<(String, Arc<Forwarder>), Str
         .connect_timeout(config::DEFAULT_CONNECT_TIMEOUT)
         .timeout(config::DEFAULT_TIMEOUT * 2)
         .build()
-        .map_err(|e| format!("cannot build the forwarder's HTTP client: {e}"))?;
+        .map_err(|e| vec![format!("cannot build the forwarder's HTTP client: {e}")])?;
     let fw = Arc::new(Forwarder {
         origin: url.origin().ascii_serialization(),
         prefix: url.path().trim_end_matches('/').to_owned(),
         http,
         tape: Mutex::default(),
     });
-    let unstarted = |e| format!("cannot start the recording forwarder on 127.0.0.1: {e}");
+    let unstarted = |e| {
+        vec![format!(
+            "cannot start the recording forwarder on 127.0.0.1: {e}"
+        )]
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await;
     let listener = listener.map_err(unstarted)?;
     let addr = listener.local_addr().map_err(unstarted)?;
@@ -690,15 +690,15 @@ fn forbidden(config: &Config, tokens: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The names of the forbidden values `text` contains.
-fn leaks(text: &str, forbidden: &[(String, String)]) -> Vec<String> {
-    let mut found: Vec<String> = forbidden
+/// The names of the forbidden values `text` contains, joined by `, ` (empty: none).
+fn leaks(text: &str, forbidden: &[(String, String)]) -> String {
+    let mut found: Vec<&str> = forbidden
         .iter()
         .filter(|(_, value)| text.contains(value.as_str()))
-        .map(|(name, _)| name.clone())
+        .map(|(name, _)| name.as_str())
         .collect();
     found.dedup();
-    found
+    found.join(", ")
 }
 
 // ------------------------------------------------------------------------------------------
@@ -812,14 +812,10 @@ fn spec_warnings(written: &[(PathBuf, String)]) -> Vec<String> {
 // The run
 
 async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
-    let (client_url, fw) = start_forwarder(&options.base_url)
-        .await
-        .map_err(|e| vec![e])?;
-    let client = config
-        .clone()
-        .with_base_url(&client_url)
-        .map_err(Error::from);
-    let client = client.and_then(Client::from_config);
+    let (client_url, fw) = start_forwarder(&options.base_url).await?;
+    let client = config.clone().with_base_url(&client_url);
+    let client = client.map_err(|e| e.to_string());
+    let client = client.and_then(|c| Client::from_config(c).map_err(|e| e.to_string()));
     let client = client.map_err(|e| vec![format!("cannot build the sdk client: {e}")])?;
     let (recorded, failures, calls) = (Vec::new(), Vec::new(), 0);
     let mut rec = Recorder {
@@ -856,7 +852,6 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
         };
         let found = leaks(&text, &forbidden);
         if !found.is_empty() {
-            let found = found.join(", ");
             problems.push(format!(
                 "{operation}/{stem}: not written, it would contain {found}"
             ));
@@ -878,9 +873,8 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
         match std::fs::read_to_string(path).map(|text| leaks(&text, &forbidden)) {
             Ok(found) if found.is_empty() => {}
             Ok(found) => problems.push(format!(
-                "{} contains {}; it was left in place: inspect and delete it",
+                "{} contains {found}; it was left in place: inspect and delete it",
                 path.display(),
-                found.join(", ")
             )),
             Err(e) => problems.push(format!("cannot read back {}: {e}", path.display())),
         }
@@ -889,11 +883,8 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    let anonymized = if options.anonymize {
-        ", anonymized"
-    } else {
-        ""
-    };
+    let anonymized = options.anonymize.then_some(", anonymized");
+    let anonymized = anonymized.unwrap_or_default();
     let warned = match warnings.len() {
         0 => String::new(),
         n => format!(
@@ -908,11 +899,7 @@ async fn record(options: Options, config: Config) -> Result<(), Vec<String>> {
         written.len(),
         options.out.display(),
     );
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    problems.is_empty().then_some(()).ok_or(problems)
 }
 
 #[cfg(test)]
@@ -1050,7 +1037,11 @@ mod tests {
         ];
         assert_eq!(
             leaks("{\"x\": \"s3cr3t\"}", &forbidden),
-            ["the private API key"]
+            "the private API key"
+        );
+        assert_eq!(
+            leaks("s3cr3t cnonce=", &forbidden),
+            "the private API key, a Digest cnonce"
         );
         assert!(leaks("{}", &forbidden).is_empty());
     }

@@ -1,23 +1,20 @@
-//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs, with npm nowhere
-//! needed. Each rule is checked in one place:
+//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs, npm nowhere needed.
+//! Each rule is checked in one place:
 //!
 //! - what the generator refuses (YAML syntax, the OpenAPI shape, a `$ref` that resolves to
-//!   nothing or leaves the file, a missing or repeated operationId, a `format` it does not
-//!   take, a `nullable` without a `type`): `codegen`, with the file and the place. `regen`
-//!   needs the sdk built (it round-trips the fixtures through the sdk's types), so the sdk's
-//!   build script reports these first; Redocly and Spectral refuse most of them in CI too;
+//!   nothing or leaves the file, a missing or repeated operationId, a `format` it does not take,
+//!   a `nullable` without a `type`): `codegen`, with the file and the place; the sdk's build
+//!   script reports these before `regen` runs (Redocly and Spectral refuse most of them in CI);
 //! - the official OpenAPI 3.0 JSON Schema: `contract_tests::oas_schema_violations`;
 //! - discriminator mappings and `security` requirement names that resolve: Redocly's
 //!   `no-unresolved-refs` and `security-defined` (errors in `recommended`, `scripts/lint-spec.sh`);
-//! - here, what no other checker says:
-//!   - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
-//!     silently drops or changes. The official schema refuses unknown keys in most objects, but
-//!     not beside a `$ref` or in a discriminator, and valid OpenAPI the parser has no field for
-//!     (`xml` on a schema), an extension it loses or a number it rounds pass it, yet the
-//!     generator never sees them;
-//!   - [`rule_problems`]: the project's rules (see there).
+//! - here, what no other checker says: [`round_trip_problems`], what the `openapiv3` parser (the
+//!   generator's model) silently drops or changes: the schema refuses unknown keys in most
+//!   objects, but not beside a `$ref` or in a discriminator, and valid OpenAPI the parser has no
+//!   field for (`xml` on a schema), an extension it loses or a number it rounds pass it; and
+//!   [`rule_problems`], the project's rules.
 //!
-//! Every problem is one line, `"{file}: {json pointer}: {what}"`, with the pointer escaped per
+//! Every problem is one line, `"{file}: {json pointer}: {what}"`, the pointer escaped per
 //! RFC 6901 (`~0` for `~`, `~1` for `/`); a run reports all problems, not only the first.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -63,15 +60,13 @@ pub fn round_trip_problems(spec: &Spec) -> Vec<String> {
     walk.problems
 }
 
-/// What the keys of an object are, which decides whether a key that is on one side only can be
-/// a harmless default.
+/// What the keys of an object are: whether a key on one side only can be a harmless default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Context {
-    /// An OpenAPI object (schema, parameter, operation, ...): its keys are OpenAPI keywords, so
-    /// `readOnly: false` present on one side only means the same as absent.
+    /// An OpenAPI object (schema, parameter, ...): `readOnly: false` on one side means absent.
     Keywords,
-    /// A map of names chosen by the author (`properties`, `paths`, `responses`, a security
-    /// requirement, ...): every entry matters, whatever its value.
+    /// Names chosen by the author (`properties`, `paths`, a security requirement, ...): every
+    /// entry matters, whatever its value.
     Names,
     /// Data the parser must keep as is (`example`, `default`, `enum`, extensions).
     Verbatim,

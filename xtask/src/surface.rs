@@ -380,6 +380,8 @@ fn serde_args(attrs: &[Attribute]) -> Result<Vec<(String, Option<String>)>, Stri
 
 fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> Result<(), String> {
     let ty = |t: &Type| type_text(t, krate);
+    let tys = |fields: &Fields| fields.iter().map(|f| ty(&f.ty)).collect::<Vec<_>>();
+
     for item in items {
         match item {
             Item::Struct(s) if is_pub(&s.vis) => {
@@ -403,9 +405,8 @@ fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> R
                     }
                     // A newtype's inner type is part of its surface (through `Deref`, `From`)
                     // even where the field itself is private.
-                    Fields::Unnamed(fields) => {
-                        let inner: Vec<String> = fields.unnamed.iter().map(|f| ty(&f.ty)).collect();
-                        out.push(format!("type {name} struct({})", inner.join(", ")));
+                    unnamed @ Fields::Unnamed(_) => {
+                        out.push(format!("type {name} struct({})", tys(unnamed).join(", ")));
                     }
                     Fields::Unit => out.push(format!("type {name} struct")),
                 }
@@ -418,19 +419,14 @@ fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> R
                     let variant = v.ident.to_string();
                     let shape = match &v.fields {
                         Fields::Unit => String::new(),
-                        fields => {
-                            let tys: Vec<String> = fields.iter().map(|f| ty(&f.ty)).collect();
-                            format!(": ({})", tys.join(", "))
-                        }
+                        fields => format!(": ({})", tys(fields).join(", ")),
                     };
                     let renamed = serde_args(&v.attrs)
                         .map_err(|e| format!("type {name} variant {variant}: {e}"))?
                         .into_iter()
                         .find_map(|(k, v)| if k == "rename" { v } else { None });
-                    let value = match renamed.or_else(|| wire.get(&variant).cloned()) {
-                        Some(value) => format!(" = {value:?}"),
-                        None => String::new(),
-                    };
+                    let value = renamed.or_else(|| wire.get(&variant).cloned());
+                    let value = value.map(|v| format!(" = {v:?}")).unwrap_or_default();
                     out.push(format!("type {name} variant {variant}{shape}{value}"));
                 }
             }
