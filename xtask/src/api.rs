@@ -78,11 +78,8 @@ fn parse(path: &Path) -> Result<syn::File, String> {
 /// `src/name.rs` or `src/name/mod.rs`.
 fn module_file(dir: &Path, name: &str) -> Result<syn::File, String> {
     let flat = dir.join(format!("{name}.rs"));
-    parse(&if flat.exists() {
-        flat
-    } else {
-        dir.join(name).join("mod.rs")
-    })
+    let nested = dir.join(name).join("mod.rs");
+    parse(if flat.exists() { &flat } else { &nested })
 }
 
 /// Records the public module `name` (in `dir`), reached as `path`, and its public submodules.
@@ -157,12 +154,9 @@ fn use_leaves(tree: &UseTree) -> Vec<(String, String)> {
     out
 }
 
+/// `path::name`, or `name` at the crate root (`path` empty).
 fn key(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}::{name}")
-    }
+    format!("{path}::{name}").trim_start_matches(':').to_owned()
 }
 
 /// The public items among `items`, reached under `path`; `outer`: the private names of the

@@ -350,13 +350,10 @@ fn causes(e: &dyn std::error::Error) -> String {
 
 /// The forwarder's own answer: `text` as plain text, after `cargo xtask record: `.
 fn text_response(status: u16, text: String) -> http::Response<Full<Bytes>> {
-    http::Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from(format!(
-            "cargo xtask record: {text}"
-        ))))
-        .unwrap_or_default()
+    let body = Full::new(Bytes::from(format!("cargo xtask record: {text}")));
+    let response = http::Response::builder().status(status);
+    let response = response.header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8");
+    response.body(body).unwrap_or_default()
 }
 
 /// Starts the forwarder to `base_url` on 127.0.0.1 (an ephemeral port), serving until the
@@ -721,27 +718,24 @@ fn finish(
     let (req, res) = (&mut f.request, &mut f.response);
     if let Some(a) = anonymizer {
         req.path = a.apply_str(&req.path);
-        req.query.values_mut().for_each(|v| a.apply(v));
-        req.body
-            .iter_mut()
-            .chain(&mut res.body)
-            .for_each(|v| a.apply(v));
+        let values = req
+            .query
+            .values_mut()
+            .chain(&mut req.body)
+            .chain(&mut res.body);
+        values.for_each(|v| a.apply(v));
         res.body_text = res.body_text.as_deref().map(|t| a.apply_str(t));
     }
-    let mut description = format!(
-        "Recorded by `cargo xtask record` on {date} (UTC): {}, answered {}",
-        rec.label, res.status
+    let challenge =
+        " with a challenge in www-authenticate (its nonce and opaque values are placeholders)";
+    let anonymized = " Account ids and the project id are placeholders.";
+    f.description = format!(
+        "Recorded by `cargo xtask record` on {date} (UTC): {}, answered {}{}.{}",
+        rec.label,
+        res.status,
+        if challenged.is_some() { challenge } else { "" },
+        if anonymizer.is_some() { anonymized } else { "" },
     );
-    if challenged.is_some() {
-        description.push_str(
-            " with a challenge in www-authenticate (its nonce and opaque values are placeholders)",
-        );
-    }
-    description.push('.');
-    if anonymizer.is_some() {
-        description.push_str(" Account ids and the project id are placeholders.");
-    }
-    f.description = description;
     f
 }
 

@@ -110,16 +110,10 @@ fn child_context(parent: Context, key: &str, value: &Value) -> Context {
     match parent {
         Context::Verbatim => Context::Verbatim,
         Context::Names => Context::Keywords,
-        Context::Keywords => {
-            if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) {
-                Context::Verbatim
-            } else if key == "security" || (has(NAME_MAPS, key) && value.is_object()) {
-                // `security` is a list of requirements, each a map of scheme names.
-                Context::Names
-            } else {
-                Context::Keywords
-            }
-        }
+        _ if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) => Context::Verbatim,
+        // `security` is a list of requirements, each a map of scheme names.
+        _ if key == "security" || (has(NAME_MAPS, key) && value.is_object()) => Context::Names,
+        Context::Keywords => Context::Keywords,
     }
 }
 
@@ -182,16 +176,13 @@ struct RoundTrip<'a> {
 }
 
 impl RoundTrip<'_> {
-    fn pointer(&self) -> String {
-        self.path
+    fn report(&mut self, what: &str) {
+        let pointer: String = self
+            .path
             .iter()
             .map(|t| format!("/{}", pointer_token(t)))
-            .collect()
-    }
-
-    fn report(&mut self, what: &str) {
-        let line = problem(self.file, &self.pointer(), what);
-        self.problems.push(line);
+            .collect();
+        self.problems.push(problem(self.file, &pointer, what));
     }
 
     fn compare(&mut self, before: &Value, after: &Value, context: Context) {
@@ -233,11 +224,7 @@ impl RoundTrip<'_> {
         // The `style` an object has when it names none: by `in` for a parameter; for a header
         // object (in a `headers` map) `simple`, for an encoding `form`.
         let get = |key| b.get(key).or_else(|| a.get(key)).and_then(Value::as_str);
-        let container = self
-            .path
-            .len()
-            .checked_sub(2)
-            .map(|i| self.path[i].as_str());
+        let container = self.path.iter().rev().nth(1).map(String::as_str);
         let default_style = match (get("in"), container) {
             (Some("query" | "cookie"), _) | (None, Some("encoding")) => Some("form"),
             (Some("path" | "header"), _) | (None, Some("headers")) => Some("simple"),
