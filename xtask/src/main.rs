@@ -84,15 +84,13 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
     problems.extend(spec_checks::rule_problems(file, &spec.json, &per_operation));
 
     // 3. Regenerate, and record the public surface.
-    let source = codegen::generate_from(&spec, &codegen::Settings::for_sdk())
-        .map_err(|e| problems.push(e.to_string()))
-        .ok();
+    let source = codegen::generate_from(&spec, &codegen::Settings::for_sdk());
+    let source = source.map_err(|e| problems.push(e.to_string())).ok();
     let hand_written = api::record(&root().join("sdk/src"))
         .map_err(|e| problems.push(format!("cannot record the sdk's hand-written surface: {e}")))
         .unwrap_or_default();
-    let version = version::sdk_version(&root())
-        .map_err(|e| problems.push(e))
-        .ok();
+    let version = version::sdk_version(&root());
+    let version = version.map_err(|e| problems.push(e)).ok();
     if let (Some(source), Some(version)) = (&source, &version) {
         match surface::record(&spec.json, source, &hand_written, version) {
             Ok(new) => problems.extend(update_surface(&new, version, check)),

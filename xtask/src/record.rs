@@ -80,9 +80,8 @@ pub fn run(args: &[String]) -> Result<(), Vec<String>> {
     if let Some(problem) = proxy_problem(|name| std::env::var(name).ok()) {
         return Err(vec![problem]);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    let runtime = runtime.enable_all().build();
     let runtime = runtime.map_err(|e| vec![format!("cannot start the async runtime: {e}")])?;
     runtime.block_on(record(options, config))
 }
@@ -95,14 +94,9 @@ fn proxy_problem(var: impl Fn(&str) -> Option<String>) -> Option<String> {
     let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
         .into_iter()
         .find(|name| var(name).is_some_and(|v| !v.trim().is_empty()))?;
-    let loopback = |list: String| {
-        list.split(',')
-            .any(|h| matches!(h.trim(), "127.0.0.1" | "*"))
-    };
-    let exempt = ["NO_PROXY", "no_proxy"]
-        .into_iter()
-        .filter_map(&var)
-        .any(loopback);
+    let loopback = |l: String| l.split(',').any(|h| matches!(h.trim(), "127.0.0.1" | "*"));
+    let lists = ["NO_PROXY", "no_proxy"].map(&var);
+    let exempt = lists.into_iter().flatten().any(loopback);
     (!exempt).then(|| {
         format!(
             "{proxy} is set, so the sdk would send its calls for the recording forwarder on \
@@ -645,12 +639,8 @@ impl Anonymizer {
 fn replace_word(s: &str, from: &str, to: &str) -> String {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     let (mut out, mut last, mut search) = (String::with_capacity(s.len()), 0, 0);
-    while let Some(at) = s[search..]
-        .find(from)
-        .filter(|_| !from.is_empty())
-        .map(|p| search + p)
-    {
-        let end = at + from.len();
+    while let Some(p) = s[search..].find(from).filter(|_| !from.is_empty()) {
+        let (at, end) = (search + p, search + p + from.len());
         if word(s[..at].chars().next_back()) || word(s[end..].chars().next()) {
             search = at + s[at..].chars().next().map_or(1, char::len_utf8);
         } else {
@@ -689,11 +679,10 @@ fn forbidden(config: &Config, tokens: &[String]) -> Vec<(String, String)> {
 
 /// The names of the forbidden values `text` contains, joined by `, ` (empty: none).
 fn leaks(text: &str, forbidden: &[(String, String)]) -> String {
-    let mut found: Vec<&str> = forbidden
+    let found = forbidden
         .iter()
-        .filter(|(_, value)| text.contains(value.as_str()))
-        .map(|(name, _)| name.as_str())
-        .collect();
+        .filter(|(_, value)| text.contains(value.as_str()));
+    let mut found: Vec<&str> = found.map(|(name, _)| name.as_str()).collect();
     found.dedup();
     found.join(", ")
 }
@@ -718,12 +707,11 @@ fn finish(
     let (req, res) = (&mut f.request, &mut f.response);
     if let Some(a) = anonymizer {
         req.path = a.apply_str(&req.path);
-        let values = req
-            .query
+        let bodies = req.body.iter_mut().chain(&mut res.body);
+        req.query
             .values_mut()
-            .chain(&mut req.body)
-            .chain(&mut res.body);
-        values.for_each(|v| a.apply(v));
+            .chain(bodies)
+            .for_each(|v| a.apply(v));
         res.body_text = res.body_text.as_deref().map(|t| a.apply_str(t));
     }
     let challenge =

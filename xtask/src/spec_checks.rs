@@ -177,11 +177,8 @@ struct RoundTrip<'a> {
 
 impl RoundTrip<'_> {
     fn report(&mut self, what: &str) {
-        let pointer: String = self
-            .path
-            .iter()
-            .map(|t| format!("/{}", pointer_token(t)))
-            .collect();
+        let tokens = self.path.iter().map(|t| format!("/{}", pointer_token(t)));
+        let pointer: String = tokens.collect();
         self.problems.push(problem(self.file, &pointer, what));
     }
 
@@ -353,33 +350,26 @@ fn example_problems(
     problems: &mut Vec<String>,
 ) {
     for op in operations {
-        let body = op.value.get("requestBody");
-        let body = body.map(|b| {
-            (
+        let mut holders = Vec::new();
+        if let Some(body) = op.value.get("requestBody") {
+            holders.push((
                 "request body".to_owned(),
                 format!("{}/requestBody", op.pointer),
-                b,
-            )
-        });
+                body,
+            ));
+        }
         let responses = op.value.get("responses").and_then(Value::as_object);
-        let successes = responses
-            .into_iter()
-            .flatten()
-            .filter(|(s, _)| is_success(s));
-        let successes = successes.map(|(status, response)| {
+        let responses = responses.into_iter().flatten();
+        for (status, response) in responses.filter(|(s, _)| is_success(s)) {
             let pointer = format!("{}/responses/{}", op.pointer, pointer_token(status));
-            (format!("{status} response"), pointer, response)
-        });
-        for (what, pointer, holder) in body.into_iter().chain(successes) {
+            holders.push((format!("{status} response"), pointer, response));
+        }
+        for (what, pointer, holder) in holders {
             let Some((pointer, holder)) = follow(spec, pointer, holder) else {
                 continue;
             };
-            for (media_type, media) in holder
-                .get("content")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
+            let content = holder.get("content").and_then(Value::as_object);
+            for (media_type, media) in content.into_iter().flatten() {
                 let examples = media.get("examples").and_then(Value::as_object);
                 let example =
                     media.get("example").is_some() || examples.is_some_and(|e| !e.is_empty());
@@ -468,14 +458,12 @@ fn unused_component_problems(
     }
 
     for kind in CHECKED_KINDS {
-        let entries = spec
-            .pointer(&format!("/components/{kind}"))
-            .and_then(Value::as_object);
-        for name in entries
+        let entries = spec.pointer(&format!("/components/{kind}"));
+        let names = entries
+            .and_then(Value::as_object)
             .into_iter()
-            .flat_map(Map::keys)
-            .filter(|n| !n.starts_with("x-"))
-        {
+            .flat_map(Map::keys);
+        for name in names.filter(|n| !n.starts_with("x-")) {
             let node = format!("/components/{kind}/{}", pointer_token(name));
             let from = edges.iter().filter(|(_, targets)| targets.contains(&node));
             let from: Vec<&str> = from.filter_map(|(source, _)| source.as_deref()).collect();

@@ -442,33 +442,28 @@ fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> R
 /// The wire values of an open enum's variants, from its inherent `as_str`
 /// (`Self::Aws => "AWS"`).
 fn as_str_values(items: &[Item], name: &str) -> BTreeMap<String, String> {
-    let as_str = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Impl(i) if i.trait_.is_none() && one_line(&i.self_ty) == name => Some(&i.items),
-            _ => None,
-        })
-        .flatten()
-        .find_map(|item| match item {
-            ImplItem::Fn(f) if f.sig.ident == "as_str" => Some(f),
-            _ => None,
-        });
-    let arms = as_str.and_then(|f| {
-        f.block.stmts.iter().find_map(|s| match s {
-            Stmt::Expr(Expr::Match(m), _) => Some(&m.arms),
-            _ => None,
-        })
+    let impls = items.iter().filter_map(|item| match item {
+        Item::Impl(i) if i.trait_.is_none() && one_line(&i.self_ty) == name => Some(&i.items),
+        _ => None,
     });
-    let mut values = BTreeMap::new();
-    for arm in arms.into_iter().flatten() {
-        if let Pat::Path(path) = &arm.pat
-            && let Some(variant) = path.path.segments.last()
-            && let Some(value) = str_lit(&arm.body)
-        {
-            values.insert(variant.ident.to_string(), value);
-        }
-    }
-    values
+    let as_str = impls.flatten().find_map(|item| match item {
+        ImplItem::Fn(f) if f.sig.ident == "as_str" => Some(f),
+        _ => None,
+    });
+    let statements = as_str.into_iter().flat_map(|f| &f.block.stmts);
+    let arms = statements.filter_map(|s| match s {
+        Stmt::Expr(Expr::Match(m), _) => Some(&m.arms),
+        _ => None,
+    });
+    let arms = arms.take(1).flatten();
+    let value = |arm: &syn::Arm| match &arm.pat {
+        Pat::Path(p) => Some((
+            p.path.segments.last()?.ident.to_string(),
+            str_lit(&arm.body)?,
+        )),
+        _ => None,
+    };
+    arms.filter_map(value).collect()
 }
 
 /// The string literal an expression is, also when the formatter wrapped it in a block.
