@@ -20,9 +20,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
+use regex::Regex;
 use syn::{Attribute, Fields, ImplItem, Item, TraitItem, UseTree, Visibility};
 
 /// The lines of the hand-written surface of the crate whose sources are in `src` (`lib.rs` and
@@ -33,8 +35,7 @@ pub fn record(src: &Path) -> Result<Vec<String>, String> {
     // Private modules whose items `lib.rs` re-exports (`pub use runtime::Response;`), and every
     // name the crate root re-exports (`Client`, `Config`, ...): a private module's impls on
     // those are public API too (`impl Client { pub fn from_config .. }` in `runtime`).
-    let mut private_reexports: Vec<String> = Vec::new();
-    let mut root_names: Vec<String> = Vec::new();
+    let (mut private_reexports, mut root_names) = (Vec::new(), Vec::new());
     for item in &lib.items {
         if let Item::Use(u) = item
             && is_pub(&u.vis)
@@ -48,22 +49,18 @@ pub fn record(src: &Path) -> Result<Vec<String>, String> {
     }
     for item in &lib.items {
         let Item::Mod(m) = item else { continue };
+        let name = m.ident.to_string();
         if m.content.is_some() || is_test(&m.attrs) {
             continue;
         }
-        let name = m.ident.to_string();
         if is_pub(&m.vis) {
             module(src, &name, &name, &mut out)?;
         } else if private_reexports.contains(&name) {
-            let file = module_file(src, &name)?;
             let mut lines = Vec::new();
-            items(&file.items, "", &mut lines);
+            items(&module_file(src, &name)?.items, "", &mut lines, &[]);
             out.extend(lines.into_iter().filter(|l| {
-                let owner = l["api ".len()..]
-                    .split([':', '.', '@'])
-                    .next()
-                    .unwrap_or_default();
-                root_names.iter().any(|n| n == owner)
+                let owner = l["api ".len()..].split([':', '.', '@']).next();
+                root_names.iter().any(|n| Some(n.as_str()) == owner)
             }));
         }
     }
@@ -81,17 +78,14 @@ fn parse(path: &Path) -> Result<syn::File, String> {
 /// `src/name.rs` or `src/name/mod.rs`.
 fn module_file(dir: &Path, name: &str) -> Result<syn::File, String> {
     let flat = dir.join(format!("{name}.rs"));
-    if flat.exists() {
-        parse(&flat)
-    } else {
-        parse(&dir.join(name).join("mod.rs"))
-    }
+    let nested = dir.join(name).join("mod.rs");
+    parse(if flat.exists() { &flat } else { &nested })
 }
 
 /// Records the public module `name` (in `dir`), reached as `path`, and its public submodules.
 fn module(dir: &Path, name: &str, path: &str, out: &mut Vec<String>) -> Result<(), String> {
     let file = module_file(dir, name)?;
-    items(&file.items, path, out);
+    items(&file.items, path, out, &[]);
     for item in &file.items {
         if let Item::Mod(m) = item
             && m.content.is_none()
@@ -115,57 +109,25 @@ fn is_test(attrs: &[Attribute]) -> bool {
         .any(|a| a.path().is_ident("cfg") && one_line(&a.meta).contains("test"))
 }
 
-/// `#[derive(A, B)]` as `api NAME@A: derive` lines: removing one breaks callers too.
-fn derives(name: &str, attrs: &[Attribute], out: &mut Vec<String>) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
-        let _ = attr.parse_nested_meta(|meta| {
-            out.push(format!("api {name}@{}: derive", one_line(&meta.path)));
-            Ok(())
-        });
-    }
-}
-
-fn is_non_exhaustive(attrs: &[Attribute]) -> bool {
-    attrs.iter().any(|a| a.path().is_ident("non_exhaustive"))
+/// ` (non_exhaustive)` for an item so marked.
+fn non_exhaustive(attrs: &[Attribute]) -> &'static str {
+    let marked = attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+    if marked { " (non_exhaustive)" } else { "" }
 }
 
 /// Tokens on one line, spaces only where Rust needs them (`fn with_timeout(mut self, timeout:
-/// Duration) -> Self`).
+/// Duration) -> Self`): none before `, ; ) ] < > . ? :` (so none around `::`), none after
+/// `( [ < & # ! ::`, none between a name and `(` (a call or a parameter list).
 pub fn one_line(tokens: &impl ToTokens) -> String {
-    let mut text = tokens.to_token_stream().to_string();
-    for (from, to) in [
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ::", "::"),
-        (" ,", ","),
-        (" ;", ";"),
-        ("( ", "("),
-        (" )", ")"),
-        ("[ ", "["),
-        (" ]", "]"),
-        ("< ", "<"),
-        (" >", ">"),
-        (" <", "<"),
-        ("& ", "&"),
-        ("# ", "#"),
-        (" .", "."),
-        (" ?", "?"),
-        ("! ", "!"),
-        (" :", ":"),
-    ] {
-        text = text.replace(from, to);
-    }
-    // `name (` is a call or a parameter list: no space.
-    let mut out = String::with_capacity(text.len());
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let word_before = i >= 1 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        if c == ' ' && word_before && chars.get(i + 1) == Some(&'(') {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    static TIGHT: OnceLock<[Regex; 3]> = OnceLock::new();
+    let [before, after, call] = TIGHT.get_or_init(|| {
+        [r" ([,;)\]<>.?:])", r"([(\[<&#!]|::) ", r"(\w) \("]
+            .map(|p| Regex::new(p).expect("compiles"))
+    });
+    let text = tokens.to_token_stream().to_string();
+    let text = before.replace_all(&text, "$1");
+    let text = after.replace_all(&text, "$1");
+    call.replace_all(&text, "$1(").into_owned()
 }
 
 /// The names a `use` tree brings in, each with the path it stands for:
@@ -192,158 +154,117 @@ fn use_leaves(tree: &UseTree) -> Vec<(String, String)> {
     out
 }
 
+/// `path::name`, or `name` at the crate root (`path` empty).
 fn key(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}::{name}")
-    }
+    format!("{path}::{name}").trim_start_matches(':').to_owned()
 }
 
-/// What a module's `use` declarations bring in (`ApiError` -> `types::ApiError`), and the
-/// names of its items a consumer cannot reach (private structs, enums and traits).
-fn context(items: &[Item]) -> (BTreeMap<String, String>, Vec<String>) {
+/// The public items among `items`, reached under `path`; `outer`: the private names of the
+/// module around them (for a macro's expansion).
+fn items(list: &[Item], path: &str, out: &mut Vec<String>, outer: &[String]) {
+    // What the module's `use` declarations bring in (`ApiError` -> `types::ApiError`), and the
+    // names a consumer cannot reach (private structs, enums, traits and modules; the runtime
+    // state is public only to satisfy progenitor's trait bounds).
     let mut imports = BTreeMap::new();
-    let mut private = Vec::new();
-    for item in items {
-        match item {
+    let mut private = outer.to_vec();
+    private.push("Runtime".to_owned());
+    let mut macros = BTreeMap::new();
+    for item in list {
+        let (vis, ident) = match item {
             Item::Use(u) => {
                 for (path, name) in use_leaves(&u.tree) {
                     if let Some(path) = path.strip_prefix("crate::") {
                         imports.insert(name, path.to_owned());
                     }
                 }
+                continue;
             }
-            Item::Struct(s) if !is_pub(&s.vis) => private.push(s.ident.to_string()),
-            Item::Enum(e) if !is_pub(&e.vis) => private.push(e.ident.to_string()),
-            Item::Trait(t) if !is_pub(&t.vis) => private.push(t.ident.to_string()),
-            Item::Mod(m) if !is_pub(&m.vis) => private.push(m.ident.to_string()),
-            _ => {}
+            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
+                macros.extend(m.ident.as_ref().map(|id| (id.to_string(), m)));
+                continue;
+            }
+            Item::Struct(s) => (&s.vis, &s.ident),
+            Item::Enum(e) => (&e.vis, &e.ident),
+            Item::Trait(t) => (&t.vis, &t.ident),
+            Item::Mod(m) => (&m.vis, &m.ident),
+            _ => continue,
+        };
+        if !is_pub(vis) {
+            private.push(ident.to_string());
         }
     }
-    // The runtime state is public only to satisfy progenitor's trait bounds.
-    private.push("Runtime".to_owned());
-    (imports, private)
-}
-
-/// Whether `text` (a type or trait path) names one of `private`.
-fn names_private(text: &str, private: &[String]) -> bool {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| private.iter().any(|p| p == word))
-}
-
-/// Fields on one line, without their attributes (doc comments are not part of the surface).
-fn fields_line(fields: &Fields) -> String {
-    let mut fields = fields.clone();
-    for field in fields.iter_mut() {
-        field.attrs.clear();
-    }
-    one_line(&fields)
-}
-
-/// The public items among `items`, reached under `path`.
-fn items(items: &[Item], path: &str, out: &mut Vec<String>) {
-    items_in(items, path, out, &[]);
-}
-
-/// [`items`], knowing the private names of the module around them (a macro's expansion).
-fn items_in(items: &[Item], path: &str, out: &mut Vec<String>, outer: &[String]) {
-    let (imports, mut private) = context(items);
-    private.extend(outer.iter().cloned());
-    let macros: BTreeMap<String, &syn::ItemMacro> = items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
-                m.ident.as_ref().map(|id| (id.to_string(), m))
-            }
-            _ => None,
-        })
-        .collect();
-    for item in items {
+    // Whether `text` (a type or trait path) names one of `private`.
+    let names_private = |text: &str| {
+        text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| private.iter().any(|p| p == word))
+    };
+    let line = |name: &str, value: String| format!("api {name}: {value}");
+    for item in list {
         match item {
-            Item::Fn(f) if is_pub(&f.vis) => {
-                out.push(format!(
-                    "api {}: {}",
-                    key(path, &f.sig.ident.to_string()),
-                    one_line(&f.sig)
-                ));
-            }
-            Item::Const(c) if is_pub(&c.vis) => {
-                out.push(format!(
-                    "api {}: const {}",
-                    key(path, &c.ident.to_string()),
-                    one_line(&c.ty)
-                ));
-            }
-            Item::Static(s) if is_pub(&s.vis) => {
-                out.push(format!(
-                    "api {}: static {}",
-                    key(path, &s.ident.to_string()),
-                    one_line(&s.ty)
-                ));
-            }
-            Item::Type(t) if is_pub(&t.vis) => {
-                out.push(format!(
-                    "api {}: type = {}",
-                    key(path, &t.ident.to_string()),
-                    one_line(&t.ty)
-                ));
+            Item::Fn(_) | Item::Const(_) | Item::Static(_) | Item::Type(_) => {
+                let (vis, ident, value) = match item {
+                    Item::Fn(f) => (&f.vis, &f.sig.ident, one_line(&f.sig)),
+                    Item::Const(c) => (&c.vis, &c.ident, format!("const {}", one_line(&c.ty))),
+                    Item::Static(s) => (&s.vis, &s.ident, format!("static {}", one_line(&s.ty))),
+                    Item::Type(t) => (&t.vis, &t.ident, format!("type = {}", one_line(&t.ty))),
+                    _ => continue,
+                };
+                if is_pub(vis) {
+                    out.push(line(&key(path, &ident.to_string()), value));
+                }
             }
             Item::Struct(s) if is_pub(&s.vis) => {
                 let name = key(path, &s.ident.to_string());
                 let generics = one_line(&s.generics);
-                let marker = if is_non_exhaustive(&s.attrs) {
-                    " (non_exhaustive)"
-                } else {
-                    ""
-                };
-                out.push(format!("api {name}: struct{generics}{marker}"));
+                out.push(line(
+                    &name,
+                    format!("struct{generics}{}", non_exhaustive(&s.attrs)),
+                ));
                 derives(&name, &s.attrs, out);
-                for (i, field) in s.fields.iter().enumerate() {
-                    if is_pub(&field.vis) {
-                        let field_name = field
-                            .ident
-                            .as_ref()
-                            .map_or(i.to_string(), ToString::to_string);
-                        out.push(format!("api {name}.{field_name}: {}", one_line(&field.ty)));
-                    }
+                for (i, field) in s.fields.iter().enumerate().filter(|(_, f)| is_pub(&f.vis)) {
+                    let field_name = field
+                        .ident
+                        .as_ref()
+                        .map_or(i.to_string(), ToString::to_string);
+                    out.push(line(&format!("{name}.{field_name}"), one_line(&field.ty)));
                 }
             }
             Item::Enum(e) if is_pub(&e.vis) => {
                 let name = key(path, &e.ident.to_string());
-                let exhaustive = !is_non_exhaustive(&e.attrs);
-                let marker = if exhaustive { "" } else { " (non_exhaustive)" };
-                out.push(format!("api {name}: enum{}{marker}", one_line(&e.generics)));
+                let marker = non_exhaustive(&e.attrs);
+                out.push(line(
+                    &name,
+                    format!("enum{}{marker}", one_line(&e.generics)),
+                ));
                 derives(&name, &e.attrs, out);
                 // A variant added to an exhaustive enum breaks a caller's `match`.
-                let required = if exhaustive {
+                let required = if marker.is_empty() {
                     crate::surface::REQUIRED
                 } else {
                     ""
                 };
                 for v in &e.variants {
-                    let fields = match &v.fields {
+                    // Fields without their attributes (doc comments are not part of the surface).
+                    let mut fields = v.fields.clone();
+                    fields.iter_mut().for_each(|f| f.attrs.clear());
+                    let fields = match fields {
                         Fields::Unit => String::new(),
-                        other => format!(" {}", fields_line(other)),
+                        other => format!(" {}", one_line(&other)),
                     };
-                    out.push(format!(
-                        "api {name}::{}: variant{fields}{required}",
-                        v.ident
+                    out.push(line(
+                        &format!("{name}::{}", v.ident),
+                        format!("variant{fields}{required}"),
                     ));
                 }
             }
             Item::Trait(t) if is_pub(&t.vis) => {
                 let name = key(path, &t.ident.to_string());
                 let supertraits = one_line(&t.supertraits);
-                let supertraits = if supertraits.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {supertraits}")
-                };
-                out.push(format!("api {name}: trait{supertraits}"));
+                let colon = if supertraits.is_empty() { "" } else { ": " };
+                out.push(line(&name, format!("trait{colon}{supertraits}")));
                 for ti in &t.items {
                     if let TraitItem::Fn(f) = ti {
-                        out.push(format!("api {name}::{}: {}", f.sig.ident, one_line(&f.sig)));
+                        out.push(line(&format!("{name}::{}", f.sig.ident), one_line(&f.sig)));
                     }
                 }
             }
@@ -352,12 +273,8 @@ fn items_in(items: &[Item], path: &str, out: &mut Vec<String>, outer: &[String])
                 let ty = ty.strip_prefix("crate::").unwrap_or(&ty);
                 // `Response<T>`: the impl is on `Response`.
                 let ty = ty.split('<').next().unwrap_or(ty);
-                let trait_text = imp
-                    .trait_
-                    .as_ref()
-                    .map(|(t, _)| one_line(t))
-                    .unwrap_or_default();
-                if names_private(ty, &private) || names_private(&trait_text, &private) {
+                let trait_path = imp.trait_.as_ref().map(|(t, _)| one_line(t));
+                if names_private(ty) || names_private(trait_path.as_deref().unwrap_or_default()) {
                     continue;
                 }
                 let owner = match imports.get(ty) {
@@ -365,53 +282,39 @@ fn items_in(items: &[Item], path: &str, out: &mut Vec<String>, outer: &[String])
                     None if ty.contains("::") || path.is_empty() => ty.to_owned(),
                     None => key(path, ty),
                 };
-                match &imp.trait_ {
-                    Some((trait_path, _)) => {
-                        out.push(format!(
-                            "api {owner}@{}: impl",
-                            one_line(trait_path).replace(' ', "")
-                        ));
-                    }
-                    None => {
-                        for ii in &imp.items {
-                            if let ImplItem::Fn(f) = ii
-                                && is_pub(&f.vis)
-                            {
-                                out.push(format!(
-                                    "api {owner}::{}: {}",
-                                    f.sig.ident,
-                                    one_line(&f.sig)
-                                ));
-                            }
-                            if let ImplItem::Const(c) = ii
-                                && is_pub(&c.vis)
-                            {
-                                out.push(format!(
-                                    "api {owner}::{}: const {}",
-                                    c.ident,
-                                    one_line(&c.ty)
-                                ));
-                            }
+                if let Some(trait_path) = trait_path {
+                    out.push(line(
+                        &format!("{owner}@{}", trait_path.replace(' ', "")),
+                        "impl".to_owned(),
+                    ));
+                    continue;
+                }
+                for ii in &imp.items {
+                    match ii {
+                        ImplItem::Fn(f) if is_pub(&f.vis) => {
+                            out.push(line(&format!("{owner}::{}", f.sig.ident), one_line(&f.sig)));
                         }
+                        ImplItem::Const(c) if is_pub(&c.vis) => {
+                            out.push(line(
+                                &format!("{owner}::{}", c.ident),
+                                format!("const {}", one_line(&c.ty)),
+                            ));
+                        }
+                        _ => {}
                     }
                 }
             }
-            Item::Macro(call) if !call.mac.path.is_ident("macro_rules") => {
-                let name = call
-                    .mac
-                    .path
-                    .get_ident()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                if let Some(def) = macros.get(&name) {
-                    match expand(def, &call.mac.tokens) {
-                        Some(expanded) => items_in(&expanded.items, path, out, &private),
-                        None => out.push(format!(
-                            "api {}: macro {} (not expanded)",
-                            key(path, &name),
-                            one_line(&call.mac.tokens)
-                        )),
-                    }
+            Item::Macro(call) => {
+                let id = call.mac.path.get_ident().map(ToString::to_string);
+                let Some((name, def)) = id.and_then(|id| macros.get_key_value(&id)) else {
+                    continue;
+                };
+                match expand(def, &call.mac.tokens) {
+                    Some(expanded) => items(&expanded.items, path, out, &private),
+                    None => out.push(line(
+                        &key(path, name),
+                        format!("macro {} (not expanded)", one_line(&call.mac.tokens)),
+                    )),
                 }
             }
             _ => {}
@@ -419,49 +322,52 @@ fn items_in(items: &[Item], path: &str, out: &mut Vec<String>, outer: &[String])
     }
 }
 
+/// `#[derive(A, B)]` as `api NAME@A: derive` lines: removing one breaks callers too.
+fn derives(name: &str, attrs: &[Attribute], out: &mut Vec<String>) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            out.push(format!("api {name}@{}: derive", one_line(&meta.path)));
+            Ok(())
+        });
+    }
+}
+
 /// The items `def` (a `macro_rules!` of one arm whose pattern has no repetition) writes for
 /// the invocation `args`; `None` when it cannot tell.
 fn expand(def: &syn::ItemMacro, args: &TokenStream) -> Option<syn::File> {
-    let mut arm = def.mac.tokens.clone().into_iter();
-    let TokenTree::Group(pattern) = arm.next()? else {
+    let arm: Vec<TokenTree> = def.mac.tokens.clone().into_iter().collect();
+    let [
+        TokenTree::Group(pattern),
+        TokenTree::Punct(eq),
+        TokenTree::Punct(gt),
+        TokenTree::Group(body),
+        ..,
+    ] = &arm[..]
+    else {
         return None;
     };
-    let (Some(TokenTree::Punct(eq)), Some(TokenTree::Punct(gt))) = (arm.next(), arm.next()) else {
-        return None;
-    };
-    if eq.as_char() != '=' || gt.as_char() != '>' {
+    if (eq.as_char(), gt.as_char()) != ('=', '>') {
         return None;
     }
-    let TokenTree::Group(body) = arm.next()? else {
-        return None;
-    };
     let pattern: Vec<TokenTree> = pattern.stream().into_iter().collect();
     let args: Vec<TokenTree> = args.clone().into_iter().collect();
     let mut bound: BTreeMap<String, TokenStream> = BTreeMap::new();
     let (mut p, mut a) = (0, 0);
     while p < pattern.len() {
+        let text = |t: Option<&TokenTree>| t.map(ToString::to_string);
         match (&pattern[p], pattern.get(p + 1)) {
             (TokenTree::Punct(dollar), Some(TokenTree::Ident(var))) if dollar.as_char() == '$' => {
                 // `$var:fragment`: everything up to the pattern's next literal token.
-                let next = pattern.get(p + 4).map(ToString::to_string);
-                let mut captured = TokenStream::new();
-                while a < args.len() && Some(args[a].to_string()) != next {
-                    captured.extend([args[a].clone()]);
-                    a += 1;
-                }
-                bound.insert(var.to_string(), captured);
-                p += 4;
+                let next = text(pattern.get(p + 4));
+                let end = (a..args.len())
+                    .find(|&i| text(args.get(i)) == next)
+                    .unwrap_or(args.len());
+                bound.insert(var.to_string(), args[a..end].iter().cloned().collect());
+                (p, a) = (p + 4, end);
             }
-            (TokenTree::Punct(dollar), Some(TokenTree::Group(_))) if dollar.as_char() == '$' => {
-                return None;
-            }
-            (literal, _) => {
-                if args.get(a).map(ToString::to_string) != Some(literal.to_string()) {
-                    return None;
-                }
-                p += 1;
-                a += 1;
-            }
+            // A literal token (a repetition `$(...)` is not one the arguments can match).
+            (literal, _) if text(args.get(a)) == text(Some(literal)) => (p, a) = (p + 1, a + 1),
+            _ => return None,
         }
     }
     syn::parse2(substitute(body.stream(), &bound)).ok()

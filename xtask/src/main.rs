@@ -17,42 +17,34 @@ mod surface;
 mod version;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+use contract_tests::{fixtures, root};
 
 const USAGE: &str = "usage: cargo xtask regen [--check]\n       cargo xtask record --base-url URL --group-id ID [--out DIR] [--anonymize]";
 
 /// The committed record of the sdk's public surface.
 const SURFACE_PATH: &str = "sdk/surface.txt";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("regen") => match &args[1..] {
-            [] => regen(false),
-            [flag] if flag == "--check" => regen(true),
-            _ => Err(vec![USAGE.to_owned()]),
-        },
-        Some("record") => record::run(&args[1..]),
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["regen"] => regen(false),
+        ["regen", "--check"] => regen(true),
+        ["record", ..] => record::run(&args[1..]),
         _ => Err(vec![USAGE.to_owned()]),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("error: {p}");
-            }
-            if problems.len() > 1 {
-                eprintln!("{} problems", problems.len());
-            }
-            ExitCode::FAILURE
-        }
+    let Err(problems) = result else {
+        return ExitCode::SUCCESS;
+    };
+    for p in &problems {
+        eprintln!("error: {p}");
     }
+    if problems.len() > 1 {
+        eprintln!("{} problems", problems.len());
+    }
+    ExitCode::FAILURE
 }
 
 /// Every problem of the run is collected and reported, not only the first.
@@ -77,15 +69,14 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
 
     // 2. The fixtures, and how many each operation has.
     let verify_started = Instant::now();
-    let (fixtures, load_problems) = contract_tests::fixtures::load_all(&root(), "fixtures");
+    let (loaded, load_problems) = fixtures::load_all(&root(), "fixtures");
     problems.extend(load_problems);
-    problems.extend(contract_tests::fixtures::verify(&spec.json, &fixtures));
-    let ops = contract_tests::fixtures::spec_operations(&spec.json);
+    problems.extend(fixtures::verify(&spec.json, &loaded));
+    let ops = fixtures::spec_operations(&spec.json);
     let mut per_operation: BTreeMap<String, usize> =
         ops.iter().map(|o| (o.id.clone(), 0)).collect();
-    for f in &fixtures {
-        if let Ok(op) = contract_tests::fixtures::match_operation(&f.file, &ops, &f.fixture.request)
-        {
+    for f in &loaded {
+        if let Ok(op) = fixtures::match_operation(&f.file, &ops, &f.fixture.request) {
             *per_operation.entry(op.id.clone()).or_default() += 1;
         }
     }
@@ -93,46 +84,17 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
     problems.extend(spec_checks::rule_problems(file, &spec.json, &per_operation));
 
     // 3. Regenerate, and record the public surface.
-    let source = codegen::generate_from(&spec, &codegen::Settings::for_sdk())
-        .map_err(|e| problems.push(e.to_string()))
-        .ok();
+    let source = codegen::generate_from(&spec, &codegen::Settings::for_sdk());
+    let source = source.map_err(|e| problems.push(e.to_string())).ok();
     let hand_written = api::record(&root().join("sdk/src"))
         .map_err(|e| problems.push(format!("cannot record the sdk's hand-written surface: {e}")))
         .unwrap_or_default();
-    let version = version::sdk_version(&root())
-        .map_err(|e| problems.push(e))
-        .ok();
-    let surface = match (&source, &version) {
-        (Some(source), Some(version)) => {
-            surface::record(&spec.json, source, &hand_written, version)
-                .map_err(|e| problems.push(format!("cannot record the sdk's public surface: {e}")))
-                .ok()
-        }
-        _ => None,
-    };
-    if let (Some(new), Some(version)) = (&surface, &version) {
-        let surface_path = root().join(SURFACE_PATH);
-        let old = std::fs::read_to_string(&surface_path).unwrap_or_default();
-        let changes = surface::diff(&old, new);
-        if !changes.is_empty() {
-            let breaking = changes.iter().filter(|c| c.is_breaking()).count();
-            println!(
-                "{SURFACE_PATH}: {} change(s) to the public surface, {breaking} breaking:\n{}",
-                changes.len(),
-                surface::render(&changes)
-            );
-        }
-        let refused = version::refusal(surface::version(&old), version, &changes);
-        if let Some(refusal) = &refused {
-            problems.push(format!("{SURFACE_PATH}: {refusal}"));
-        } else if &old != new {
-            if check {
-                problems.push(format!("{SURFACE_PATH} is stale: run `cargo xtask regen`"));
-            } else if let Err(e) = std::fs::write(&surface_path, new) {
-                problems.push(format!("cannot write {}: {e}", surface_path.display()));
-            } else {
-                println!("wrote {SURFACE_PATH}");
-            }
+    let version = version::sdk_version(&root());
+    let version = version.map_err(|e| problems.push(e)).ok();
+    if let (Some(source), Some(version)) = (&source, &version) {
+        match surface::record(&spec.json, source, &hand_written, version) {
+            Ok(new) => problems.extend(update_surface(&new, version, check)),
+            Err(e) => problems.push(format!("cannot record the sdk's public surface: {e}")),
         }
     }
     if !problems.is_empty() {
@@ -143,9 +105,38 @@ fn regen(check: bool) -> Result<(), Vec<String>> {
          {} fixtures match the spec and round-trip through the sdk (verification {:.0?}, total {:.2?})",
         ops.len(),
         source.map(|s| s.lines().count()).unwrap_or(0),
-        fixtures.len(),
+        loaded.len(),
         verify_time,
         started.elapsed()
     );
     Ok(())
+}
+
+/// Prints what changed from the committed record to `new` and writes `new` (not with
+/// `check`); the problem, if any: a breaking change `version` does not announce, a stale
+/// record under `check`, a failed write.
+fn update_surface(new: &str, version: &str, check: bool) -> Option<String> {
+    let surface_path = root().join(SURFACE_PATH);
+    let old = std::fs::read_to_string(&surface_path).unwrap_or_default();
+    let changes = surface::diff(&old, new);
+    if !changes.is_empty() {
+        let breaking = changes.iter().filter(|c| c.is_breaking()).count();
+        println!(
+            "{SURFACE_PATH}: {} change(s) to the public surface, {breaking} breaking:\n{}",
+            changes.len(),
+            surface::render(&changes)
+        );
+    }
+    if let Some(refusal) = version::refusal(surface::version(&old), version, &changes) {
+        Some(format!("{SURFACE_PATH}: {refusal}"))
+    } else if old == new {
+        None
+    } else if check {
+        Some(format!("{SURFACE_PATH} is stale: run `cargo xtask regen`"))
+    } else if let Err(e) = std::fs::write(&surface_path, new) {
+        Some(format!("cannot write {}: {e}", surface_path.display()))
+    } else {
+        println!("wrote {SURFACE_PATH}");
+        None
+    }
 }

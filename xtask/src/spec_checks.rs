@@ -1,23 +1,20 @@
-//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs, with npm nowhere
-//! needed. Each rule is checked in one place:
+//! Checks of `spec/network-peering.yaml` that `cargo xtask regen` runs, npm nowhere needed.
+//! Each rule is checked in one place:
 //!
 //! - what the generator refuses (YAML syntax, the OpenAPI shape, a `$ref` that resolves to
-//!   nothing or leaves the file, a missing or repeated operationId, a `format` it does not
-//!   take, a `nullable` without a `type`): `codegen`, with the file and the place. `regen`
-//!   needs the sdk built (it round-trips the fixtures through the sdk's types), so the sdk's
-//!   build script reports these first; Redocly and Spectral refuse most of them in CI too;
+//!   nothing or leaves the file, a missing or repeated operationId, a `format` it does not take,
+//!   a `nullable` without a `type`): `codegen`, with the file and the place; the sdk's build
+//!   script reports these before `regen` runs (Redocly and Spectral refuse most of them in CI);
 //! - the official OpenAPI 3.0 JSON Schema: `contract_tests::oas_schema_violations`;
 //! - discriminator mappings and `security` requirement names that resolve: Redocly's
 //!   `no-unresolved-refs` and `security-defined` (errors in `recommended`, `scripts/lint-spec.sh`);
-//! - here, what no other checker says:
-//!   - [`round_trip_problems`]: what the `openapiv3` parser (the model the generator works from)
-//!     silently drops or changes. The official schema refuses unknown keys in most objects, but
-//!     not beside a `$ref` or in a discriminator, and valid OpenAPI the parser has no field for
-//!     (`xml` on a schema), an extension it loses or a number it rounds pass it, yet the
-//!     generator never sees them;
-//!   - [`rule_problems`]: the project's rules (see there).
+//! - here, what no other checker says: [`round_trip_problems`], what the `openapiv3` parser (the
+//!   generator's model) silently drops or changes: the schema refuses unknown keys in most
+//!   objects, but not beside a `$ref` or in a discriminator, and valid OpenAPI the parser has no
+//!   field for (`xml` on a schema), an extension it loses or a number it rounds pass it; and
+//!   [`rule_problems`], the project's rules.
 //!
-//! Every problem is one line, `"{file}: {json pointer}: {what}"`, with the pointer escaped per
+//! Every problem is one line, `"{file}: {json pointer}: {what}"`, the pointer escaped per
 //! RFC 6901 (`~0` for `~`, `~1` for `/`); a run reports all problems, not only the first.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -27,23 +24,16 @@ use serde_json::{Map, Number, Value};
 
 /// One problem line. The empty pointer (RFC 6901's whole document) reads as "document root".
 fn problem(file: &str, pointer: &str, what: &str) -> String {
-    let at = if pointer.is_empty() {
-        "document root"
-    } else {
-        pointer
-    };
-    format!("{file}: {at}: {what}")
+    let at = Some(pointer).filter(|p| !p.is_empty());
+    format!("{file}: {}: {what}", at.unwrap_or("document root"))
 }
 
-/// A value for a message: compact JSON, cut to a readable length.
+/// A value for a message: compact JSON, cut to 60 characters.
 fn show(value: &Value) -> String {
-    const MAX: usize = 60;
     let text = value.to_string();
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let cut: String = text.chars().take(MAX - 1).collect();
-        format!("{cut}…")
+    match text.char_indices().nth(59) {
+        Some((cut, _)) if text.chars().count() > 60 => format!("{}…", &text[..cut]),
+        _ => text,
     }
 }
 
@@ -56,32 +46,27 @@ fn show(value: &Value) -> String {
 /// the document as plain JSON, except the normalizations that do not change what the document
 /// means (see [`means_absent`] and [`same_number`]).
 pub fn round_trip_problems(spec: &Spec) -> Vec<String> {
-    let file = spec.file.as_str();
-    let after = match serde_json::to_value(&spec.openapi) {
-        Ok(value) => value,
-        Err(e) => {
-            let what = format!("the OpenAPI model does not serialize back to JSON: {e}");
-            return vec![problem(file, "", &what)];
-        }
-    };
     let mut walk = RoundTrip {
-        file,
+        file: spec.file.as_str(),
         path: Vec::new(),
         problems: Vec::new(),
     };
-    walk.compare(&spec.json, &after, Context::Keywords);
+    match serde_json::to_value(&spec.openapi) {
+        Ok(after) => walk.compare(&spec.json, &after, Context::Keywords),
+        Err(e) => walk.report(&format!(
+            "the OpenAPI model does not serialize back to JSON: {e}"
+        )),
+    }
     walk.problems
 }
 
-/// What the keys of an object are, which decides whether a key that is on one side only can be
-/// a harmless default.
+/// What the keys of an object are: whether a key on one side only can be a harmless default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Context {
-    /// An OpenAPI object (schema, parameter, operation, ...): its keys are OpenAPI keywords, so
-    /// `readOnly: false` present on one side only means the same as absent.
+    /// An OpenAPI object (schema, parameter, ...): `readOnly: false` on one side means absent.
     Keywords,
-    /// A map of names chosen by the author (`properties`, `paths`, `responses`, a security
-    /// requirement, ...): every entry matters, whatever its value.
+    /// Names chosen by the author (`properties`, `paths`, a security requirement, ...): every
+    /// entry matters, whatever its value.
     Names,
     /// Data the parser must keep as is (`example`, `default`, `enum`, extensions).
     Verbatim,
@@ -125,45 +110,10 @@ fn child_context(parent: Context, key: &str, value: &Value) -> Context {
     match parent {
         Context::Verbatim => Context::Verbatim,
         Context::Names => Context::Keywords,
-        Context::Keywords => {
-            if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) {
-                Context::Verbatim
-            } else if key == "security" || (has(NAME_MAPS, key) && value.is_object()) {
-                // `security` is a list of requirements, each a map of scheme names.
-                Context::Names
-            } else {
-                Context::Keywords
-            }
-        }
-    }
-}
-
-/// The object a key sits in, on both sides of the round trip, and the key that object sits
-/// under (`headers`, `encoding`, ...), for defaults that depend on siblings.
-struct Holder<'a> {
-    before: &'a Map<String, Value>,
-    after: &'a Map<String, Value>,
-    container: Option<&'a str>,
-}
-
-impl<'a> Holder<'a> {
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.before.get(key).or_else(|| self.after.get(key))
-    }
-
-    /// The `style` the object has when it names none: by `in` for a parameter, `simple` for a
-    /// header object (in a `headers` map), `form` for an encoding.
-    fn default_style(&self) -> Option<&'static str> {
-        match self.get("in").and_then(Value::as_str) {
-            Some("query" | "cookie") => Some("form"),
-            Some("path" | "header") => Some("simple"),
-            Some(_) => None,
-            None => match self.container {
-                Some("headers") => Some("simple"),
-                Some("encoding") => Some("form"),
-                _ => None,
-            },
-        }
+        _ if key.starts_with("x-") || VALUE_KEYWORDS.contains(&key) => Context::Verbatim,
+        // `security` is a list of requirements, each a map of scheme names.
+        _ if key == "security" || (has(NAME_MAPS, key) && value.is_object()) => Context::Names,
+        Context::Keywords => Context::Keywords,
     }
 }
 
@@ -180,28 +130,21 @@ impl<'a> Holder<'a> {
 ///   and header), and `explode` equal to its default (`true` exactly when the style is `form`);
 /// - an empty map or list (`tags: []`, `scopes: {}`, `required: []`), except for `security`,
 ///   where `[]` switches security off, and for data keywords.
-fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
+///
+/// `styles`: the object's default `style` and the one it has (its own, else the default).
+fn means_absent(key: &str, value: &Value, styles: (Option<&str>, Option<&str>)) -> bool {
     if !has(KEYWORDS, key) {
         return false;
     }
     let data = VALUE_KEYWORDS.contains(&key);
     match value {
         Value::Null => !data,
+        Value::Bool(b) if key == "explode" => styles.1.is_some_and(|s| *b == (s == "form")),
         Value::Bool(b) => {
-            if key == "explode" {
-                let style = holder
-                    .get("style")
-                    .and_then(Value::as_str)
-                    .or_else(|| holder.default_style());
-                style.is_some_and(|s| *b == (s == "form"))
-            } else if *b {
-                key == "additionalProperties"
-            } else {
-                has(FALSE_BY_DEFAULT, key)
-            }
+            (*b && key == "additionalProperties") || (!b && has(FALSE_BY_DEFAULT, key))
         }
         Value::Number(n) => ZERO_BY_DEFAULT.contains(&key) && n.as_f64() == Some(0.0),
-        Value::String(s) => key == "style" && holder.default_style() == Some(s.as_str()),
+        Value::String(s) => key == "style" && styles.0 == Some(s.as_str()),
         Value::Array(items) => items.is_empty() && !data && key != "security",
         Value::Object(map) => map.is_empty() && !data,
     }
@@ -210,17 +153,13 @@ fn means_absent(key: &str, value: &Value, holder: &Holder<'_>) -> bool {
 /// Whether two JSON numbers are the same number, whatever their spelling (`1`, `1.0`). Integers
 /// compare exactly, so a large integer that lost precision in a float counts as changed.
 fn same_number(a: &Number, b: &Number) -> bool {
-    fn exact(n: &Number) -> Option<i128> {
-        if let Some(i) = n.as_i64() {
-            Some(i128::from(i))
-        } else if let Some(u) = n.as_u64() {
-            Some(i128::from(u))
-        } else {
-            let f = n.as_f64()?;
-            // 2^126: well inside i128, so the cast is exact for an integral float.
-            (f.is_finite() && f.fract() == 0.0 && f.abs() < 8.5e37).then_some(f as i128)
-        }
-    }
+    // 2^126: well inside i128, so the cast is exact for an integral float.
+    let exact = |n: &Number| match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        (Some(i), _, _) => Some(i128::from(i)),
+        (_, Some(u), _) => Some(i128::from(u)),
+        (_, _, Some(f)) if f.is_finite() && f.fract() == 0.0 && f.abs() < 8.5e37 => Some(f as i128),
+        _ => None,
+    };
     match (exact(a), exact(b)) {
         (Some(x), Some(y)) => x == y,
         (None, None) => a.as_f64() == b.as_f64(),
@@ -237,36 +176,29 @@ struct RoundTrip<'a> {
 }
 
 impl RoundTrip<'_> {
-    fn pointer(&self) -> String {
-        self.path
-            .iter()
-            .map(|t| format!("/{}", pointer_token(t)))
-            .collect()
-    }
-
     fn report(&mut self, what: &str) {
-        let line = problem(self.file, &self.pointer(), what);
-        self.problems.push(line);
+        let tokens = self.path.iter().map(|t| format!("/{}", pointer_token(t)));
+        let pointer: String = tokens.collect();
+        self.problems.push(problem(self.file, &pointer, what));
     }
 
     fn compare(&mut self, before: &Value, after: &Value, context: Context) {
         match (before, after) {
             (Value::Object(b), Value::Object(a)) => self.compare_objects(b, a, context),
             (Value::Array(b), Value::Array(a)) => {
-                for (i, item) in b.iter().enumerate() {
+                for i in 0..b.len().max(a.len()) {
                     self.path.push(i.to_string());
-                    match a.get(i) {
-                        Some(other) => self.compare(item, other, context),
-                        None => self.report(&format!(
+                    match (b.get(i), a.get(i)) {
+                        (Some(item), Some(other)) => self.compare(item, other, context),
+                        (Some(item), None) => self.report(&format!(
                             "dropped by the OpenAPI parser (was {})",
                             show(item)
                         )),
+                        (None, item) => self.report(&format!(
+                            "added by the OpenAPI parser: {}",
+                            show(item.unwrap_or(&Value::Null))
+                        )),
                     }
-                    self.path.pop();
-                }
-                for (i, item) in a.iter().enumerate().skip(b.len()) {
-                    self.path.push(i.to_string());
-                    self.report(&format!("added by the OpenAPI parser: {}", show(item)));
                     self.path.pop();
                 }
             }
@@ -286,33 +218,31 @@ impl RoundTrip<'_> {
         a: &Map<String, Value>,
         context: Context,
     ) {
-        // The key the object sits under, for the default `style` of headers and encodings.
-        let container = self.path.len().checked_sub(2).map(|i| self.path[i].clone());
-        let holder = Holder {
-            before: b,
-            after: a,
-            container: container.as_deref(),
+        // The `style` an object has when it names none: by `in` for a parameter; for a header
+        // object (in a `headers` map) `simple`, for an encoding `form`.
+        let get = |key| b.get(key).or_else(|| a.get(key)).and_then(Value::as_str);
+        let container = self.path.iter().rev().nth(1).map(String::as_str);
+        let default_style = match (get("in"), container) {
+            (Some("query" | "cookie"), _) | (None, Some("encoding")) => Some("form"),
+            (Some("path" | "header"), _) | (None, Some("headers")) => Some("simple"),
+            _ => None,
         };
-        for (key, value) in b {
+        let styles = (default_style, get("style").or(default_style));
+        let absent =
+            |key: &str, value| context == Context::Keywords && means_absent(key, value, styles);
+        for key in b.keys().chain(a.keys().filter(|k| !b.contains_key(*k))) {
             self.path.push(key.clone());
-            match a.get(key) {
-                Some(other) => self.compare(value, other, child_context(context, key, value)),
-                None if context == Context::Keywords && means_absent(key, value, &holder) => {}
-                None => {
-                    let what = dropped(key, value, b, context);
-                    self.report(&what);
+            match (b.get(key), a.get(key)) {
+                (Some(value), Some(other)) => {
+                    self.compare(value, other, child_context(context, key, value));
                 }
+                (Some(value), None) | (None, Some(value)) if absent(key, value) => {}
+                (Some(value), None) => self.report(&dropped(key, value, b, context)),
+                (_, added) => self.report(&format!(
+                    "added by the OpenAPI parser: {}",
+                    show(added.unwrap_or(&Value::Null))
+                )),
             }
-            self.path.pop();
-        }
-        for (key, value) in a {
-            if b.contains_key(key)
-                || (context == Context::Keywords && means_absent(key, value, &holder))
-            {
-                continue;
-            }
-            self.path.push(key.clone());
-            self.report(&format!("added by the OpenAPI parser: {}", show(value)));
             self.path.pop();
         }
     }
@@ -368,28 +298,8 @@ pub fn rule_problems(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let operations = operations(spec);
-    fixture_problems(file, &operations, fixture_operations, &mut problems);
-    example_problems(file, spec, &operations, &mut problems);
-    unused_component_problems(file, spec, &mut problems);
-    problems
-}
-
-/// The operationId, or the pointer when it has none, for messages.
-fn label(op: &Operation<'_>) -> String {
-    match op.value.get("operationId").and_then(Value::as_str) {
-        Some(id) => format!("`{id}`"),
-        None => format!("the operation at {}", op.pointer),
-    }
-}
-
-fn fixture_problems(
-    file: &str,
-    operations: &[Operation<'_>],
-    fixture_operations: &BTreeMap<String, usize>,
-    problems: &mut Vec<String>,
-) {
     let mut ids = BTreeSet::new();
-    for op in operations {
+    for op in &operations {
         let Some(id) = op.value.get("operationId").and_then(Value::as_str) else {
             continue;
         };
@@ -407,33 +317,30 @@ fn fixture_problems(
             problems.push(problem(file, "/paths", &what));
         }
     }
+    example_problems(file, spec, &operations, &mut problems);
+    unused_component_problems(file, spec, &operations, &mut problems);
+    problems
+}
+
+/// The operationId, or the pointer when it has none, for messages.
+fn label(op: &Operation<'_>) -> String {
+    match op.value.get("operationId").and_then(Value::as_str) {
+        Some(id) => format!("`{id}`"),
+        None => format!("the operation at {}", op.pointer),
+    }
 }
 
 /// A JSON media type: `application/json` or any `+json` type, parameters ignored.
 fn is_json(media_type: &str) -> bool {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = media_type.split(';').next().unwrap_or_default();
+    let essence = essence.trim().to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }
 
 /// A success status key: `200`..`299` or `2XX`.
 fn is_success(status: &str) -> bool {
-    let bytes = status.as_bytes();
-    bytes.len() == 3
-        && bytes[0] == b'2'
-        && (bytes[1..].iter().all(u8::is_ascii_digit) || bytes[1..].eq_ignore_ascii_case(b"XX"))
-}
-
-fn has_example(media: &Value) -> bool {
-    media.get("example").is_some()
-        || media
-            .get("examples")
-            .and_then(Value::as_object)
-            .is_some_and(|examples| !examples.is_empty())
+    let rest = status.strip_prefix('2').filter(|r| r.len() == 2);
+    rest.is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()) || r.eq_ignore_ascii_case("XX"))
 }
 
 fn example_problems(
@@ -451,91 +358,32 @@ fn example_problems(
                 body,
             ));
         }
-        if let Some(responses) = op.value.get("responses").and_then(Value::as_object) {
-            for (status, response) in responses.iter().filter(|(s, _)| is_success(s)) {
-                holders.push((
-                    format!("{status} response"),
-                    format!("{}/responses/{}", op.pointer, pointer_token(status)),
-                    response,
-                ));
-            }
+        let responses = op.value.get("responses").and_then(Value::as_object);
+        let responses = responses.into_iter().flatten();
+        for (status, response) in responses.filter(|(s, _)| is_success(s)) {
+            let pointer = format!("{}/responses/{}", op.pointer, pointer_token(status));
+            holders.push((format!("{status} response"), pointer, response));
         }
         for (what, pointer, holder) in holders {
             let Some((pointer, holder)) = follow(spec, pointer, holder) else {
                 continue;
             };
-            let Some(content) = holder.get("content").and_then(Value::as_object) else {
-                continue;
-            };
-            for (media_type, media) in content {
-                if is_json(media_type) && !has_example(media) {
-                    problems.push(problem(
-                        file,
-                        &format!("{pointer}/content/{}", pointer_token(media_type)),
-                        &format!(
-                            "the JSON {what} of {} has no `example` or `examples`",
-                            label(op)
-                        ),
-                    ));
+            let content = holder.get("content").and_then(Value::as_object);
+            for (media_type, media) in content.into_iter().flatten() {
+                let examples = media.get("examples").and_then(Value::as_object);
+                let example =
+                    media.get("example").is_some() || examples.is_some_and(|e| !e.is_empty());
+                if is_json(media_type) && !example {
+                    let at = format!("{pointer}/content/{}", pointer_token(media_type));
+                    let what = format!(
+                        "the JSON {what} of {} has no `example` or `examples`",
+                        label(op)
+                    );
+                    problems.push(problem(file, &at, &what));
                 }
             }
         }
     }
-}
-
-/// Where a discriminator mapping points, as a `$ref`: `#/...` as is, a bare name as the schema
-/// of that name; anything else (a URL) as given.
-fn mapping_reference(target: &str) -> String {
-    if target.starts_with('#') || target.contains('/') {
-        target.to_owned()
-    } else {
-        format!("#/components/schemas/{}", pointer_token(target))
-    }
-}
-
-/// Every discriminator mapping entry: (pointer of the entry, reference it stands for).
-fn mappings(spec: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let descend = |key: &str| key != "example" && key != "examples" && !key.starts_with("x-");
-    codegen::spec::walk_objects(spec, &descend, &mut |at, map| {
-        let mapping = map
-            .get("discriminator")
-            .and_then(|d| d.get("mapping"))
-            .and_then(Value::as_object);
-        for (name, target) in mapping.into_iter().flatten() {
-            if let Some(target) = target.as_str() {
-                out.push((
-                    format!("{at}/discriminator/mapping/{}", pointer_token(name)),
-                    mapping_reference(target),
-                ));
-            }
-        }
-    });
-    out
-}
-
-/// Every scheme name in a `security` requirement (the document's and each operation's):
-/// (pointer of the name, name).
-fn security_names(spec: &Value) -> Vec<(String, String)> {
-    let mut lists = vec![("/security".to_owned(), spec.get("security"))];
-    for op in operations(spec) {
-        lists.push((format!("{}/security", op.pointer), op.value.get("security")));
-    }
-    let mut out = Vec::new();
-    for (pointer, list) in lists {
-        let Some(requirements) = list.and_then(Value::as_array) else {
-            continue;
-        };
-        for (i, requirement) in requirements.iter().enumerate() {
-            for name in requirement.as_object().into_iter().flat_map(Map::keys) {
-                out.push((
-                    format!("{pointer}/{i}/{}", pointer_token(name)),
-                    name.clone(),
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// The component a pointer lies in, as the pointer of its entry
@@ -550,11 +398,47 @@ fn component_of(pointer: &str) -> Option<String> {
     }
 }
 
-fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String>) {
+fn unused_component_problems(
+    file: &str,
+    spec: &Value,
+    operations: &[Operation<'_>],
+    problems: &mut Vec<String>,
+) {
+    // What points at a component: `$ref`s, discriminator mappings (a bare name is a schema's)
+    // and the scheme names of `security` requirements (the document's and each operation's).
+    let mut references = refs(spec);
+    let descend = |key: &str| key != "example" && key != "examples" && !key.starts_with("x-");
+    codegen::spec::walk_objects(spec, &descend, &mut |at, map| {
+        let mapping = map.get("discriminator").and_then(|d| d.get("mapping"));
+        for (name, target) in mapping.and_then(Value::as_object).into_iter().flatten() {
+            let Some(target) = target.as_str() else {
+                continue;
+            };
+            let target = if target.starts_with('#') || target.contains('/') {
+                target.to_owned()
+            } else {
+                format!("#/components/schemas/{}", pointer_token(target))
+            };
+            references.push((
+                format!("{at}/discriminator/mapping/{}", pointer_token(name)),
+                target,
+            ));
+        }
+    });
+    let holders = operations.iter().map(|op| op.value).chain([spec]);
+    let requirements = holders
+        .filter_map(|h| h.get("security")?.as_array())
+        .flatten();
+    for name in requirements
+        .filter_map(Value::as_object)
+        .flat_map(Map::keys)
+    {
+        let scheme = format!("#/components/securitySchemes/{}", pointer_token(name));
+        references.push((String::new(), scheme));
+    }
     // Edges from the component that holds a reference (`None`: outside the components) to the
     // component it reaches.
     let mut edges: BTreeMap<Option<String>, BTreeSet<String>> = BTreeMap::new();
-    let references = refs(spec).into_iter().chain(mappings(spec));
     for (at, reference) in references {
         let Some(target) = reference.strip_prefix('#').and_then(component_of) else {
             continue;
@@ -563,12 +447,6 @@ fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String
         if source.as_deref() != Some(target.as_str()) {
             edges.entry(source).or_default().insert(target);
         }
-    }
-    for (_, name) in security_names(spec) {
-        edges.entry(None).or_default().insert(format!(
-            "/components/securitySchemes/{}",
-            pointer_token(&name)
-        ));
     }
 
     let mut used: BTreeSet<String> = BTreeSet::new();
@@ -580,31 +458,25 @@ fn unused_component_problems(file: &str, spec: &Value, problems: &mut Vec<String
     }
 
     for kind in CHECKED_KINDS {
-        let Some(entries) = spec
-            .pointer(&format!("/components/{kind}"))
+        let entries = spec.pointer(&format!("/components/{kind}"));
+        let names = entries
             .and_then(Value::as_object)
-        else {
-            continue;
-        };
-        for name in entries.keys().filter(|n| !n.starts_with("x-")) {
+            .into_iter()
+            .flat_map(Map::keys);
+        for name in names.filter(|n| !n.starts_with("x-")) {
             let node = format!("/components/{kind}/{}", pointer_token(name));
-            if used.contains(&node) {
-                continue;
-            }
-            let from: Vec<&str> = edges
-                .iter()
-                .filter(|(_, targets)| targets.contains(&node))
-                .filter_map(|(source, _)| source.as_deref())
-                .collect();
-            let what = if !from.is_empty() {
-                format!(
+            let from = edges.iter().filter(|(_, targets)| targets.contains(&node));
+            let from: Vec<&str> = from.filter_map(|(source, _)| source.as_deref()).collect();
+            let what = match (from.is_empty(), *kind) {
+                _ if used.contains(&node) => continue,
+                (false, _) => format!(
                     "unused: referenced only from unused components ({})",
                     from.join(", ")
-                )
-            } else if *kind == "securitySchemes" {
-                "unused: no `security` requirement names it and no `$ref` points at it".to_owned()
-            } else {
-                "unused: no `$ref` points at it".to_owned()
+                ),
+                (true, "securitySchemes") => {
+                    "unused: no `security` requirement names it and no `$ref` points at it".into()
+                }
+                (true, _) => "unused: no `$ref` points at it".into(),
             };
             problems.push(problem(file, &node, &what));
         }

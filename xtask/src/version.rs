@@ -27,32 +27,25 @@ pub fn refusal(recorded: Option<&str>, current: &str, changes: &[Change]) -> Opt
         .filter(|c| c.is_breaking())
         .cloned()
         .collect();
-    let recorded = recorded?;
-    if breaking.is_empty() {
-        return None;
-    }
+    let recorded = recorded.filter(|_| !breaking.is_empty())?;
     let (Some(old), Some(new)) = (numbers(recorded), numbers(current)) else {
         return Some(format!(
             "cannot compare the recorded version `{recorded}` with the sdk's `{current}` (want x.y.z)"
         ));
     };
-    let needed = match old {
+    let (major, minor, patch) = match old {
         (0, minor, _) => (0, minor + 1, 0),
         (major, _, _) => (major + 1, 0, 0),
     };
-    if new >= needed {
-        return None;
-    }
-    Some(format!(
-        "{} breaking change(s) to the public surface recorded at version {recorded}, but the sdk \
-         is still at {current}: bump its version to {}.{}.{} (a breaking change under 1.0 bumps \
-         the minor version, from 1.0 on the major one), or undo them:\n{}",
-        breaking.len(),
-        needed.0,
-        needed.1,
-        needed.2,
-        render(&breaking).trim_end()
-    ))
+    (new < (major, minor, patch)).then(|| {
+        format!(
+            "{} breaking change(s) to the public surface recorded at version {recorded}, but the sdk \
+             is still at {current}: bump its version to {major}.{minor}.{patch} (a breaking change \
+             under 1.0 bumps the minor version, from 1.0 on the major one), or undo them:\n{}",
+            breaking.len(),
+            render(&breaking).trim_end()
+        )
+    })
 }
 
 /// The sdk's version: `version` of `sdk/Cargo.toml`'s `[package]`, or, for
@@ -226,7 +219,7 @@ type Link field href: Option<String>
         assert_eq!(sdk_version(&dir).as_deref(), Ok("0.3.0"));
         std::fs::remove_dir_all(&dir).unwrap();
         // And the real workspace has one.
-        let real = sdk_version(&crate::root()).expect("the sdk has a version");
+        let real = sdk_version(&contract_tests::root()).expect("the sdk has a version");
         assert!(numbers(&real).is_some(), "{real}");
     }
 }
