@@ -258,8 +258,9 @@ async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>, max: usi
             }
         };
         // A connection the simulator closes is reset (RST), so a `Fault::Reset` reaches the
-        // client as one.
+        // client as one; answers leave at once (no Nagle delay between pipelined answers).
         let _ = stream.set_zero_linger();
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
             let timeout = shared.request_timeout;
