@@ -1,26 +1,24 @@
 //! The sdk against the simulator: every operation, the paging streams and the waiters, with
-//! both kinds of credentials, and a consumer's whole peering lifecycle.
+//! both kinds of credentials, and a consumer's whole peering lifecycle. On tokio's paused
+//! clock: the sdk's retry and poll delays and the simulator's clock all move with it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use atlas_network_peering::models::{Container, Peer, PeerStatus};
 use atlas_network_peering::pagination::{ClientPaginationExt, Paging};
-use atlas_network_peering::retry::{RecordingSleep, RetryPolicy};
+use atlas_network_peering::retry::RetryPolicy;
 use atlas_network_peering::types::{
     AwsContainer, AwsPeer, AwsRegion, AzureContainer, AzurePeer, AzureRegion, CloudProvider,
     GcpContainer, GcpPeer, PrivateIpMode,
 };
-use atlas_network_peering::waiter::{SimulatedTime, WaitOptions, WaiterExt};
+use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
 use atlas_network_peering::{Client, Config, Error};
 use atlas_network_peering_sim::{Fault, Simulator, Verdict};
 use futures_util::StreamExt;
 
 fn config(sim: &Simulator) -> Config {
-    Config::new()
-        .with_base_url(sim.base_url())
-        .unwrap()
-        .with_sleep(Arc::new(RecordingSleep::new()))
+    Config::new().with_base_url(sim.base_url()).unwrap()
 }
 
 fn api_key_client(sim: &Simulator) -> Client {
@@ -29,7 +27,7 @@ fn api_key_client(sim: &Simulator) -> Client {
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_accept_wait_and_tear_down_an_aws_peering() {
     let started = std::time::Instant::now();
     let sim = Simulator::start().await.unwrap();
@@ -114,7 +112,7 @@ async fn create_accept_wait_and_tear_down_an_aws_peering() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
     let sim = Simulator::start().await.unwrap();
     let client = api_key_client(&sim);
@@ -157,11 +155,8 @@ async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
     sim.advance(S(60));
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let time = Arc::new(SimulatedTime::new());
     let options = WaitOptions::new()
         .with_timeout(S(600))
-        .with_sleep(time.clone())
-        .with_clock(time)
         .on_poll(move |poll| log.lock().unwrap().push(poll.seen.map(ToString::to_string)));
     sim.decide(
         &peer_id,
@@ -177,7 +172,7 @@ async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_operation_with_a_service_account_and_the_paging_streams() {
     let sim = Simulator::start().await.unwrap();
     let client = Client::from_config(
@@ -326,16 +321,12 @@ async fn every_operation_with_a_service_account_and_the_paging_streams() {
     assert_eq!(client.token_fetches(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn faults_and_rate_limits_are_retried_by_the_sdk() {
     let sim = Simulator::start().await.unwrap();
-    let sleep = Arc::new(RecordingSleep::new());
-    let client = Client::from_config(
-        config(&sim)
-            .with_api_key(sim.public_key(), sim.private_key())
-            .with_sleep(sleep.clone()),
-    )
-    .unwrap();
+    let client =
+        Client::from_config(config(&sim).with_api_key(sim.public_key(), sim.private_key()))
+            .unwrap();
     let project = sim.project_id();
     sim.fail_next(1, Fault::Unavailable);
     sim.fail_next(1, Fault::Reset);
@@ -346,14 +337,33 @@ async fn faults_and_rate_limits_are_retried_by_the_sdk() {
         .await
         .unwrap();
     assert!(!mode.enabled);
-    assert_eq!(sleep.slept().len(), 2);
+    // The challenge, the 503, the reset and the answer.
+    assert_eq!(sim.requests(), 4);
 
     sim.set_rate_limit(Some((1, Duration::from_secs(60))));
     let limited = client.get_private_ip_mode().group_id(project).send().await;
     // The first request of the window passes (the challenge was taken before); a second is
-    // refused with Retry-After, which the sdk waits in full or stops on.
+    // refused with Retry-After, which the sdk waits on the paused clock, then retries.
     assert!(limited.is_ok());
-    let err = client
+    let (before, started) = (sim.requests(), tokio::time::Instant::now());
+    let retried = client.get_private_ip_mode().group_id(project).send().await;
+    assert!(retried.is_ok(), "{retried:?}");
+    assert_eq!(sim.requests() - before, 2, "the 429, then the retry");
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    // A retry policy that does not retry stops on the 429.
+    let impatient = Client::from_config(
+        config(&sim)
+            .with_api_key(sim.public_key(), sim.private_key())
+            .with_retry_policy(RetryPolicy::none()),
+    )
+    .unwrap();
+    impatient
+        .get_private_ip_mode()
+        .group_id(project)
+        .send()
+        .await
+        .unwrap_err();
+    let err = impatient
         .get_private_ip_mode()
         .group_id(project)
         .send()
