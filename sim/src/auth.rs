@@ -205,12 +205,15 @@ impl Keys {
             return Verdict::Challenge { stale: false };
         }
         let lifetime = self.nonce_lifetime;
-        let Some(issued) = self.issued(nonce).filter(|t| now < *t + lifetime) else {
+        let Some(issued) = self
+            .issued(nonce)
+            .filter(|t| now < t.saturating_add(lifetime))
+        else {
             self.used.remove(nonce);
             return Verdict::Challenge { stale: true };
         };
         if !self.used.contains_key(nonce) {
-            prune(&mut self.used, |(t, _)| now < *t + lifetime);
+            prune(&mut self.used, |(t, _)| now < t.saturating_add(lifetime));
         }
         let (_, window) = self
             .used
@@ -251,7 +254,8 @@ impl Keys {
             return None;
         }
         prune(&mut self.tokens, |expires| now < *expires);
-        self.tokens.insert(token.clone(), now + self.token_lifetime);
+        self.tokens
+            .insert(token.clone(), now.saturating_add(self.token_lifetime));
         Some((token, self.token_lifetime))
     }
 }

@@ -30,7 +30,8 @@ fn from_api(e: ApiError) -> Answer {
     refused(e.status, e.detail)
 }
 
-/// A number field of a control's body; `None` when absent, `Err` when not a number.
+/// A number field of a control's body; `None` when absent, `Err` when not a number of at
+/// least 0.
 fn number(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, Answer> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -40,6 +41,12 @@ fn number(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, Answer> 
             .map(Some)
             .ok_or_else(|| refused(400, format!("`{name}` must be a number of at least 0"))),
     }
+}
+
+/// A duration field in seconds (`default` when absent).
+fn seconds(body: &Map<String, Value>, name: &str, default: f64) -> Result<Duration, Answer> {
+    let n = number(body, name)?.unwrap_or(default);
+    Duration::try_from_secs_f64(n).map_err(|_| refused(400, format!("`{name}` is too large")))
 }
 
 fn text(body: &Map<String, Value>, name: &str) -> Option<String> {
@@ -84,8 +91,10 @@ fn control(shared: &Shared, method: &Method, path: &str, body: &Map<String, Valu
         (&Method::GET, ["clock"]) => {
             Ok((200, json!({"nowSeconds": shared.clock.now().as_secs_f64()})))
         }
-        (&Method::POST, ["clock"]) => number(body, "advanceSeconds").map(|by| {
-            *lock(&shared.clock.offset) += Duration::from_secs_f64(by.unwrap_or(0.0));
+        (&Method::POST, ["clock"]) => seconds(body, "advanceSeconds", 0.0).map(|by| {
+            let mut offset = lock(&shared.clock.offset);
+            *offset = offset.saturating_add(by);
+            drop(offset);
             (200, json!({"nowSeconds": shared.clock.now().as_secs_f64()}))
         }),
         (&Method::GET, ["peers", id]) => {
@@ -132,20 +141,17 @@ fn faults(shared: &Shared, body: &Map<String, Value>) -> Result<Answer, Answer> 
     let fault = match text(body, "fault").as_deref() {
         Some("unavailable") => Fault::Unavailable,
         Some("reset") => Fault::Reset,
-        Some("slow") => Fault::Slow(Duration::from_secs_f64(
-            number(body, "seconds")?.unwrap_or(5.0),
-        )),
+        Some("slow") => Fault::Slow(seconds(body, "seconds", 5.0)?),
         _ => return Err(refused(400, "`fault` is one of unavailable, reset, slow")),
     };
-    let mut queued = lock(&shared.faults);
-    queued.extend(std::iter::repeat_n(fault, count));
-    Ok((200, json!({"queued": queued.len()})))
+    shared.queue_fault(fault, count);
+    Ok((200, json!({"queued": count})))
 }
 
 /// `{"limit": n, "windowSeconds": s}`; `{"limit": null}` lifts it.
 fn rate_limit(shared: &Shared, body: &Map<String, Value>) -> Result<Answer, Answer> {
     let limit = number(body, "limit")?.map(|n| n as usize);
-    let window = Duration::from_secs_f64(number(body, "windowSeconds")?.unwrap_or(60.0));
+    let window = seconds(body, "windowSeconds", 60.0)?;
     shared.set_rate_limit(limit.map(|limit| (limit, window)));
     Ok((
         200,

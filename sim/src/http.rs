@@ -65,7 +65,7 @@ pub(crate) async fn serve(
         return Ok(crate::control::handle(&shared, remote, request).await);
     }
     shared.requests.fetch_add(1, Ordering::Relaxed);
-    let fault = lock(&shared.faults).pop_front();
+    let fault = shared.next_fault();
     match fault {
         Some(Fault::Reset) => {
             return Err(std::io::Error::new(

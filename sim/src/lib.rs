@@ -40,7 +40,9 @@ struct Clock {
 
 impl Clock {
     fn now(&self) -> Duration {
-        *lock(&self.offset) + self.started.elapsed().mul_f64(self.scale)
+        let running = self.started.elapsed().as_secs_f64() * self.scale;
+        let running = Duration::try_from_secs_f64(running).unwrap_or(Duration::MAX);
+        lock(&self.offset).saturating_add(running)
     }
 }
 
@@ -50,7 +52,8 @@ struct Shared {
     world: Mutex<model::World>,
     keys: Mutex<auth::Keys>,
     clock: Clock,
-    faults: Mutex<VecDeque<Fault>>,
+    /// Faults to play, each with how many requests it still takes.
+    faults: Mutex<VecDeque<(Fault, usize)>>,
     rate_limit: Mutex<Option<http::RateLimit>>,
     requests: AtomicU64,
     /// `http://127.0.0.1:<port>`: the root of the links the simulator sends.
@@ -74,6 +77,24 @@ impl Shared {
     ) -> Result<&'static str, model::ApiError> {
         let now = self.clock.now();
         lock(&self.world).fail_deletion(peer_id, reason, now)
+    }
+
+    fn queue_fault(&self, fault: Fault, count: usize) {
+        if count > 0 {
+            lock(&self.faults).push_back((fault, count));
+        }
+    }
+
+    /// The fault the next request gets, if any.
+    fn next_fault(&self) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let (fault, left) = faults.front_mut()?;
+        let fault = fault.clone();
+        *left -= 1;
+        if *left == 0 {
+            faults.pop_front();
+        }
+        Some(fault)
     }
 
     fn set_rate_limit(&self, limit: Option<(usize, Duration)>) {
@@ -348,7 +369,8 @@ impl Simulator {
     /// Moves the clock forward by `by` on top of tokio's clock: due steps of every peering
     /// happen (a peering requested becomes pending, a deletion ends, ...).
     pub fn advance(&self, by: Duration) {
-        *lock(&self.shared.clock.offset) += by;
+        let mut offset = lock(&self.shared.clock.offset);
+        *offset = offset.saturating_add(by);
     }
 
     /// What the customer does with a pending peering in their cloud ([`Verdict::Accept`]
@@ -390,7 +412,7 @@ impl Simulator {
 
     /// The next `count` requests get `fault` instead of their answer.
     pub fn fail_next(&self, count: usize, fault: Fault) {
-        lock(&self.shared.faults).extend(std::iter::repeat_n(fault, count));
+        self.shared.queue_fault(fault, count);
     }
 
     /// At most `limit` requests in every `window` (on tokio's clock); the rest get `429

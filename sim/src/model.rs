@@ -1493,7 +1493,7 @@ pub(crate) const AWS_REQUEST_EXPIRES: Duration = Duration::from_secs(7 * 24 * 36
 /// auto-accepted wait, an AWS request that expires (`FAILED`, `EXPIRED`), the end of a
 /// deletion. A model of Atlas's documented states, not a recording.
 pub(crate) fn next_step(peer: &Peer, timings: Timings) -> Option<(Duration, Option<Stage>)> {
-    let after = |d: Duration| peer.since + d;
+    let after = |d: Duration| peer.since.saturating_add(d);
     match (peer.provider, peer.stage) {
         (Provider::Azure, Stage::Adding) => Some((after(timings.adding), Some(Stage::Available))),
         (_, Stage::Adding) => Some((after(timings.adding), Some(Stage::WaitingForUser))),

@@ -274,6 +274,24 @@ async fn the_binary_is_driven_through_its_http_controls() {
         )
         .await;
     assert_eq!(empty["totalCount"], 0);
+    // Absurd values are refused or bounded, never a crash: a clock jump too large for a
+    // duration, and a quadrillion faults (which a reset clears).
+    let (s, _, e) = h
+        .send(
+            "POST",
+            "/__sim/clock",
+            Some(json!({"advanceSeconds": 1e300})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    h.ok(
+        "POST",
+        "/__sim/faults",
+        Some(json!({"fault": "unavailable", "count": 1e15})),
+    )
+    .await;
+    let (s, _, _) = h.send("GET", peers, None).await;
+    assert_eq!(s, 503);
     let answer = h.ok("POST", "/__sim/reset", None).await;
     assert_eq!(answer["projectId"], json!(h.group));
     let (s, _, e) = h
@@ -295,6 +313,7 @@ async fn the_binary_is_driven_through_its_http_controls() {
         )
         .await;
     assert_eq!(s, 404, "the other project is gone");
+    h.ok("GET", peers, None).await;
     let (s, _, e) = h.send("POST", "/__sim/nonsense", None).await;
     assert_eq!(s, 404, "{e}");
 }
