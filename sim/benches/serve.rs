@@ -25,10 +25,10 @@ fn main() {
     let mut settings = std::collections::BTreeMap::new();
     for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
         let line = line.expect("a line");
-        if let Some((name, value)) = line.split_once('=') {
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             settings.insert(name.to_owned(), value.to_owned());
         }
-        if settings.contains_key("MONGODB_ATLAS_CLIENT_SECRET") {
+        if settings.contains_key("MONGODB_ATLAS_GROUP_ID") {
             break;
         }
     }

@@ -1,21 +1,45 @@
-//! Authentication as Atlas does it (§7): HTTP Digest with the API key (realm `MMS Public API`,
-//! MD5, `qop=auth`), and bearer tokens from the service-account token endpoint.
+//! Authentication as Atlas does it: HTTP Digest with the API key (realm `MMS Public API`, MD5,
+//! `qop=auth`, RFC 7616), and bearer tokens from the service-account token endpoint (OAuth 2.0
+//! client credentials, RFC 6749 §4.4).
+//!
+//! A 401 stores nothing: a nonce carries the time it was issued and a MAC of that time keyed by
+//! a per-process secret (as Apache's `mod_auth_digest` does), so any nonce can be checked
+//! without remembering it. Only a nonce that signed a request is remembered, for its replay
+//! window, until it expires; expired tokens are dropped too.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
 
-/// Atlas's Digest realm (§7.2).
+/// Atlas's Digest realm.
 pub const REALM: &str = "MMS Public API";
 
-/// A nonce the simulator issued.
-#[derive(Debug)]
-struct Nonce {
-    issued: Duration,
-    /// The nonce counts already accepted with it: a replay is refused, an out-of-order count
-    /// (concurrent requests) is not.
-    seen: BTreeSet<u32>,
+/// The nonce counts a nonce has signed with: the highest, and which of the 64 below it. A
+/// count seen before, or more than 64 below the highest, is a replay; counts may arrive out
+/// of order (concurrent requests).
+#[derive(Debug, Default)]
+struct Window {
+    max: u32,
+    seen: u64,
+}
+
+impl Window {
+    fn accept(&mut self, nc: u32) -> bool {
+        if nc > self.max {
+            let shift = nc - self.max;
+            self.seen = if shift >= 64 { 0 } else { self.seen << shift };
+            self.seen |= 1;
+            self.max = nc;
+            return true;
+        }
+        let offset = self.max - nc;
+        if offset >= 64 || self.seen & (1 << offset) != 0 {
+            return false;
+        }
+        self.seen |= 1 << offset;
+        true
+    }
 }
 
 /// What authentication concluded about a request.
@@ -23,7 +47,8 @@ struct Nonce {
 pub enum Verdict {
     /// The request may proceed.
     Allowed,
-    /// 401: challenge again (`stale`: the nonce had expired, the credentials were right).
+    /// 401: challenge again (`stale`: the nonce had expired or is not ours, the credentials
+    /// were right).
     Challenge { stale: bool },
 }
 
@@ -34,10 +59,23 @@ pub struct Keys {
     pub(crate) private_key: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
+    /// Keys the nonces' MAC.
+    secret: String,
     nonce_lifetime: Duration,
     token_lifetime: Duration,
-    nonces: BTreeMap<String, Nonce>,
-    tokens: BTreeMap<String, Duration>,
+    /// Nonces that signed a request, by nonce: issued when, and their replay window.
+    used: HashMap<String, (Duration, Window)>,
+    /// Tokens issued: when each expires.
+    tokens: HashMap<String, Duration>,
+}
+
+/// Drops the entries of `map` that `keep` refuses once it holds a power of two of them (at
+/// least 1,024), so that the cost is spread over the insertions.
+fn prune<V>(map: &mut HashMap<String, V>, keep: impl Fn(&V) -> bool) {
+    let n = map.len();
+    if n >= 1024 && n.is_power_of_two() {
+        map.retain(|_, v| keep(v));
+    }
 }
 
 fn md5_hex(parts: &[&str]) -> String {
@@ -88,22 +126,37 @@ impl Keys {
             private_key: format!("sim-private-{seed}"),
             client_id: format!("mdb_sa_id_{}", &seed[..16]),
             client_secret: format!("mdb_sa_sk_{seed}"),
+            secret: crate::random_hex(32),
             nonce_lifetime,
             token_lifetime,
-            nonces: BTreeMap::new(),
-            tokens: BTreeMap::new(),
+            used: HashMap::new(),
+            tokens: HashMap::new(),
         }
     }
 
-    /// A fresh challenge for `WWW-Authenticate` (§7.2), with a new nonce.
-    pub(crate) fn challenge(&mut self, nonce: String, now: Duration, stale: bool) -> String {
-        self.nonces.insert(
-            nonce.clone(),
-            Nonce {
-                issued: now,
-                seen: BTreeSet::new(),
-            },
-        );
+    /// How many nonces and tokens are remembered.
+    pub(crate) fn stored(&self) -> (usize, usize) {
+        (self.used.len(), self.tokens.len())
+    }
+
+    /// A nonce issued at `now`: the time in milliseconds (12 hex digits) and its MAC.
+    fn nonce(&self, now: Duration) -> String {
+        let time = format!("{:012x}", now.as_millis());
+        let mac = md5_hex(&[&self.secret, &time, REALM]);
+        format!("{time}{mac}")
+    }
+
+    /// When `nonce` was issued, if this simulator issued it.
+    fn issued(&self, nonce: &str) -> Option<Duration> {
+        let time = nonce.get(..12)?;
+        let millis = u64::from_str_radix(time, 16).ok()?;
+        (nonce.len() == 44 && self.nonce(Duration::from_millis(millis)) == nonce)
+            .then(|| Duration::from_millis(millis))
+    }
+
+    /// A fresh challenge for `WWW-Authenticate`, with a nonce issued at `now`.
+    pub(crate) fn challenge(&self, now: Duration, stale: bool) -> String {
+        let nonce = self.nonce(now);
         format!(
             "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\", stale={stale}"
         )
@@ -122,11 +175,13 @@ impl Keys {
             return Verdict::Challenge { stale: false };
         };
         if let Some(token) = value.strip_prefix("Bearer ") {
-            let valid = self.tokens.get(token).is_some_and(|expires| now < *expires);
-            return if valid {
-                Verdict::Allowed
-            } else {
-                Verdict::Challenge { stale: false }
+            return match self.tokens.get(token) {
+                Some(expires) if now < *expires => Verdict::Allowed,
+                Some(_) => {
+                    self.tokens.remove(token);
+                    Verdict::Challenge { stale: false }
+                }
+                None => Verdict::Challenge { stale: false },
             };
         }
         let Some(p) = digest_params(value) else {
@@ -150,22 +205,28 @@ impl Keys {
             return Verdict::Challenge { stale: false };
         }
         let lifetime = self.nonce_lifetime;
-        let Some(issued) = self.nonces.get_mut(nonce) else {
+        let Some(issued) = self
+            .issued(nonce)
+            .filter(|t| now < t.saturating_add(lifetime))
+        else {
+            self.used.remove(nonce);
             return Verdict::Challenge { stale: true };
         };
-        if now >= issued.issued + lifetime {
-            self.nonces.remove(nonce);
-            return Verdict::Challenge { stale: true };
+        if !self.used.contains_key(nonce) {
+            prune(&mut self.used, |(t, _)| now < t.saturating_add(lifetime));
         }
-        // A nonce count already used with this nonce is a replay.
-        if issued.seen.insert(nc) {
+        let (_, window) = self
+            .used
+            .entry(nonce.to_owned())
+            .or_insert((issued, Window::default()));
+        if window.accept(nc) {
             Verdict::Allowed
         } else {
             Verdict::Challenge { stale: false }
         }
     }
 
-    /// The token endpoint (§7.1): HTTP Basic with the client id and secret, each form-encoded
+    /// The token endpoint: HTTP Basic with the client id and secret, each form-encoded
     /// first (RFC 6749 §2.3.1), and `grant_type=client_credentials`. A new token, or `None`.
     pub(crate) fn issue_token(
         &mut self,
@@ -192,7 +253,9 @@ impl Keys {
         if !grant || unform(id) != self.client_id || unform(secret) != self.client_secret {
             return None;
         }
-        self.tokens.insert(token.clone(), now + self.token_lifetime);
+        prune(&mut self.tokens, |expires| now < *expires);
+        self.tokens
+            .insert(token.clone(), now.saturating_add(self.token_lifetime));
         Some((token, self.token_lifetime))
     }
 }
@@ -219,13 +282,13 @@ mod tests {
             Duration::from_secs(60),
         );
         let now = Duration::ZERO;
-        keys.challenge("n1".into(), now, false);
+        let n1 = keys.nonce(now);
         let sign = |keys: &Keys, nc: &str| {
             let ha1 = md5_hex(&[&keys.public_key, REALM, &keys.private_key]);
             let ha2 = md5_hex(&["GET", "/p"]);
-            let response = md5_hex(&[&ha1, "n1", nc, "c", "auth", &ha2]);
+            let response = md5_hex(&[&ha1, &n1, nc, "c", "auth", &ha2]);
             format!(
-                r#"Digest username="{}", realm="{REALM}", nonce="n1", uri="/p", response="{response}", qop=auth, nc={nc}, cnonce="c", algorithm=MD5"#,
+                r#"Digest username="{}", realm="{REALM}", nonce="{n1}", uri="/p", response="{response}", qop=auth, nc={nc}, cnonce="c", algorithm=MD5"#,
                 keys.public_key
             )
         };
@@ -247,5 +310,30 @@ mod tests {
             keys.check(Some(&two), "GET", "/p", later),
             Verdict::Challenge { stale: true }
         );
+        assert_eq!(keys.stored(), (0, 0), "the expired nonce is forgotten");
+    }
+
+    #[test]
+    fn a_nonce_is_ours_only_with_its_mac() {
+        let keys = Keys::new(
+            "0123456789abcdef0123",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        );
+        let nonce = keys.nonce(Duration::from_millis(1234));
+        assert_eq!(keys.issued(&nonce), Some(Duration::from_millis(1234)));
+        let forged = format!("{:012x}{}", 99_999, &nonce[12..]);
+        assert_eq!(keys.issued(&forged), None);
+        assert_eq!(keys.issued("short"), None);
+    }
+
+    #[test]
+    fn the_replay_window_takes_counts_out_of_order_once() {
+        let mut w = Window::default();
+        assert!(w.accept(1) && w.accept(3) && w.accept(2));
+        assert!(!w.accept(2) && !w.accept(3));
+        assert!(w.accept(100));
+        assert!(!w.accept(30), "too far below the highest");
+        assert!(w.accept(99));
     }
 }

@@ -1,7 +1,9 @@
-//! The HTTP side: one hyper service per connection that applies the faults and the rate limit,
-//! authenticates, routes the 13 operations to [`crate::model`], and writes Atlas's answers.
+//! The HTTP side: one hyper service per connection that hands `/__sim/` to the controls,
+//! applies the faults and the rate limit, authenticates, routes the 13 operations to
+//! [`crate::model`], and writes Atlas's answers.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -15,7 +17,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Verdict;
-use crate::model::{ApiError, PageQuery, Provider, page};
+use crate::model::{ApiError, Listing, PageQuery, Provider};
 use crate::{Fault, Shared};
 
 /// The largest request body read (a peering body is a few hundred bytes).
@@ -32,7 +34,7 @@ enum Outcome {
     Reset,
 }
 
-fn json_response(status: u16, body: &Value, pretty: bool) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: u16, body: &Value, pretty: bool) -> Response<Full<Bytes>> {
     let bytes = if pretty {
         serde_json::to_vec_pretty(body)
     } else {
@@ -56,10 +58,14 @@ fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
 /// Serves one request; a closed connection is the service's error.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
+    remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    if request.uri().path().starts_with(crate::control::PREFIX) {
+        return Ok(crate::control::handle(&shared, remote, request).await);
+    }
     shared.requests.fetch_add(1, Ordering::Relaxed);
-    let fault = lock(&shared.faults).pop_front();
+    let fault = shared.next_fault();
     match fault {
         Some(Fault::Reset) => {
             return Err(std::io::Error::new(
@@ -87,8 +93,8 @@ pub(crate) async fn serve(
     }
 }
 
-/// A configurable limit of `limit` requests in every `window` of real time (§8.2,
-/// `RATE_LIMITED`).
+/// A configurable limit of `limit` requests in every `window` of tokio's clock
+/// (`RATE_LIMITED`).
 #[derive(Debug)]
 pub(crate) struct RateLimit {
     pub(crate) limit: usize,
@@ -118,11 +124,16 @@ impl RateLimit {
     }
 }
 
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Outcome {
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
+/// The request's body, read within the request timeout: `Err` is the answer instead (`413`),
+/// `Ok(None)` a body that did not arrive in time or at all.
+pub(crate) async fn read_body(
+    shared: &Shared,
+    body: Incoming,
+) -> Result<Option<Bytes>, Response<Full<Bytes>>> {
+    let reading = Limited::new(body, MAX_REQUEST_BODY).collect();
+    match tokio::time::timeout(shared.request_timeout, reading).await {
+        Ok(Ok(collected)) => Ok(Some(collected.to_bytes())),
+        Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
@@ -131,9 +142,18 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Outcome {
                 "PAYLOAD_TOO_LARGE",
                 format!("The request body is longer than {MAX_REQUEST_BODY} bytes."),
             );
-            return Outcome::Answer(error_response(&e));
+            Err(error_response(&e))
         }
-        Err(_) => return Outcome::Reset,
+        _ => Ok(None),
+    }
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Outcome {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(shared, body).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Outcome::Reset,
+        Err(answer) => return Outcome::Answer(answer),
     };
     let path = parts.uri.path().to_owned();
     let query: Vec<(String, String)> = parts
@@ -195,8 +215,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Outcome {
         now,
     );
     if let Verdict::Challenge { stale } = verdict {
-        let nonce = crate::random_hex(32);
-        let challenge = lock(&shared.keys).challenge(nonce, now, stale);
+        let challenge = lock(&shared.keys).challenge(now, stale);
         let e = ApiError::new(
             401,
             "USER_UNAUTHORIZED",
@@ -212,8 +231,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Outcome {
     }
 
     let pretty = flag(&query, "pretty").ok().flatten().unwrap_or(false);
-    let host = header(hyper::header::HOST).unwrap_or_else(|| "127.0.0.1".into());
-    let answer = route(shared, &parts.method, rest, &query, &body, &host, now);
+    let answer = route(shared, &parts.method, rest, &query, &body, now);
     Outcome::Answer(match answer {
         Ok((status, Some(body))) => json_response(status, &body, pretty),
         Ok((status, None)) => {
@@ -296,7 +314,8 @@ fn flag(query: &[(String, String)], name: &str) -> Result<Option<bool>, ApiError
     }
 }
 
-/// `pageNum`, `itemsPerPage` and `includeCount` (§1.2, decision 4).
+/// `pageNum`, `itemsPerPage` (1 to 500, default 100) and `includeCount` (default true), as
+/// the v1.0 spec's common parameters.
 fn page_query(query: &[(String, String)]) -> Result<PageQuery, ApiError> {
     let number = |name: &str, default: usize, max: usize| match param(query, name) {
         None => Ok(default),
@@ -313,7 +332,7 @@ fn page_query(query: &[(String, String)]) -> Result<PageQuery, ApiError> {
     })
 }
 
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::new(
@@ -336,7 +355,6 @@ fn route(
     rest: &str,
     query: &[(String, String)],
     body: &[u8],
-    host: &str,
     now: Duration,
 ) -> Result<(u16, Option<Value>), ApiError> {
     // `envelope=true` asks Atlas to wrap the answer; the simulator does not (README).
@@ -347,39 +365,56 @@ fn route(
         ));
     }
     let segments: Vec<&str> = rest.split('/').collect();
-    let mut world = lock(&shared.world);
     let group = segments[0];
-    let href = |kind: &str, provider: Option<&str>| {
-        let base = format!("http://{host}/api/atlas/v1.0/groups/{group}/{kind}");
-        let provider = provider
-            .map(|p| format!("providerName={p}&"))
+    // Links start at the simulator's own address, whatever the request's `Host` says.
+    let link = |kind: &str| {
+        let provider = param(query, "providerName")
+            .map(|p| {
+                format!(
+                    "providerName={}&",
+                    form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+                )
+            })
             .unwrap_or_default();
-        move |n: usize, per: usize| format!("{base}?{provider}pageNum={n}&itemsPerPage={per}")
+        let base = format!(
+            "{}/api/atlas/v1.0/groups/{group}/{kind}?{provider}",
+            shared.base_url
+        );
+        move |per: usize| move |n: usize| format!("{base}pageNum={n}&itemsPerPage={per}")
     };
-    let provider_param = |default: Option<Provider>| -> Result<Option<Provider>, ApiError> {
+    let provider_param = |default: Provider| -> Result<Provider, ApiError> {
         match param(query, "providerName") {
             None => Ok(default),
-            Some(p) => Provider::parse(Some(&json!(p))).map(Some),
+            Some(p) => Provider::parse(Some(&json!(p))),
         }
     };
+    let not_allowed = || {
+        Err(ApiError::new(
+            405,
+            "METHOD_NOT_ALLOWED",
+            format!("The method {method} is not allowed on this resource."),
+        ))
+    };
+    let mut world = lock(&shared.world);
     match (method, &segments[1..]) {
         (&Method::GET, ["containers", "all"]) => {
-            let paging = page_query(query)?;
-            let items = world.list_containers(group, None, now)?;
-            let link = href("containers/all", None);
+            let query = page_query(query)?;
+            let href = link("containers/all")(query.items_per_page);
+            let listing = Listing { query, href: &href };
             Ok((
                 200,
-                Some(page(items, paging, |n| link(n, paging.items_per_page))),
+                Some(world.list_containers(group, None, &listing, now)?),
             ))
         }
+        (_, ["containers", "all"]) => not_allowed(),
         (&Method::GET, ["containers"]) => {
-            let paging = page_query(query)?;
-            let provider = provider_param(Some(Provider::Aws))?;
-            let items = world.list_containers(group, provider, now)?;
-            let link = href("containers", param(query, "providerName"));
+            let provider = provider_param(Provider::Aws)?;
+            let query = page_query(query)?;
+            let href = link("containers")(query.items_per_page);
+            let listing = Listing { query, href: &href };
             Ok((
                 200,
-                Some(page(items, paging, |n| link(n, paging.items_per_page))),
+                Some(world.list_containers(group, Some(provider), &listing, now)?),
             ))
         }
         (&Method::POST, ["containers"]) => {
@@ -402,14 +437,11 @@ fn route(
             Ok((204, None))
         }
         (&Method::GET, ["peers"]) => {
-            let paging = page_query(query)?;
-            let provider = provider_param(Some(Provider::Aws))?.unwrap_or(Provider::Aws);
-            let items = world.list_peers(group, provider, now)?;
-            let link = href("peers", param(query, "providerName"));
-            Ok((
-                200,
-                Some(page(items, paging, |n| link(n, paging.items_per_page))),
-            ))
+            let provider = provider_param(Provider::Aws)?;
+            let query = page_query(query)?;
+            let href = link("peers")(query.items_per_page);
+            let listing = Listing { query, href: &href };
+            Ok((200, Some(world.list_peers(group, provider, &listing, now)?)))
         }
         (&Method::POST, ["peers"]) => {
             world.project(group, now)?;
@@ -438,19 +470,9 @@ fn route(
                 Some(world.set_private_ip_mode(group, &json_object(body)?, now)?),
             ))
         }
-        (
-            _,
-            ["containers", "all"]
-            | ["containers"]
-            | ["containers", _]
-            | ["peers"]
-            | ["peers", _]
-            | ["privateIpMode"],
-        ) => Err(ApiError::new(
-            405,
-            "METHOD_NOT_ALLOWED",
-            format!("The method {method} is not allowed on this resource."),
-        )),
+        (_, ["containers"] | ["containers", _] | ["peers"] | ["peers", _] | ["privateIpMode"]) => {
+            not_allowed()
+        }
         _ => Err(ApiError::new(
             404,
             "RESOURCE_NOT_FOUND",

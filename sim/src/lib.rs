@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod control;
 mod http;
 mod model;
 
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 pub use model::{Timings, Verdict};
 
@@ -23,7 +24,7 @@ pub enum Fault {
     Unavailable,
     /// The connection is reset (`SO_LINGER` 0) without an answer.
     Reset,
-    /// The answer comes after this long (real time).
+    /// The answer comes after this long (on tokio's clock).
     Slow(Duration),
 }
 
@@ -39,7 +40,9 @@ struct Clock {
 
 impl Clock {
     fn now(&self) -> Duration {
-        *lock(&self.offset) + self.started.elapsed().mul_f64(self.scale)
+        let running = self.started.elapsed().as_secs_f64() * self.scale;
+        let running = Duration::try_from_secs_f64(running).unwrap_or(Duration::MAX);
+        lock(&self.offset).saturating_add(running)
     }
 }
 
@@ -49,9 +52,64 @@ struct Shared {
     world: Mutex<model::World>,
     keys: Mutex<auth::Keys>,
     clock: Clock,
-    faults: Mutex<VecDeque<Fault>>,
+    /// Faults to play, each with how many requests it still takes.
+    faults: Mutex<VecDeque<(Fault, usize)>>,
     rate_limit: Mutex<Option<http::RateLimit>>,
     requests: AtomicU64,
+    /// `http://127.0.0.1:<port>`: the root of the links the simulator sends.
+    base_url: String,
+    /// The project created at the start (kept by a reset).
+    project_id: String,
+    /// How long a request's head and body may take to arrive.
+    request_timeout: Duration,
+}
+
+impl Shared {
+    fn decide(&self, peer_id: &str, verdict: Verdict) -> Result<&'static str, model::ApiError> {
+        let now = self.clock.now();
+        lock(&self.world).decide(peer_id, verdict, now)
+    }
+
+    fn fail_deletion(
+        &self,
+        peer_id: &str,
+        reason: String,
+    ) -> Result<&'static str, model::ApiError> {
+        let now = self.clock.now();
+        lock(&self.world).fail_deletion(peer_id, reason, now)
+    }
+
+    fn queue_fault(&self, fault: Fault, count: usize) {
+        if count > 0 {
+            lock(&self.faults).push_back((fault, count));
+        }
+    }
+
+    /// The fault the next request gets, if any.
+    fn next_fault(&self) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let (fault, left) = faults.front_mut()?;
+        let fault = fault.clone();
+        *left -= 1;
+        if *left == 0 {
+            faults.pop_front();
+        }
+        Some(fault)
+    }
+
+    fn set_rate_limit(&self, limit: Option<(usize, Duration)>) {
+        *lock(&self.rate_limit) = limit.map(|(limit, window)| http::RateLimit {
+            limit,
+            window,
+            hits: VecDeque::new(),
+        });
+    }
+
+    fn reset(&self) {
+        lock(&self.world).reset(&self.project_id);
+        lock(&self.faults).clear();
+        *lock(&self.rate_limit) = None;
+    }
 }
 
 /// `n` random hexadecimal characters (from the operating system; if it has none, from the
@@ -78,6 +136,9 @@ pub struct Builder {
     timings: Timings,
     nonce_lifetime: Duration,
     token_lifetime: Duration,
+    request_timeout: Duration,
+    max_connections: usize,
+    max_peers: usize,
 }
 
 impl Default for Builder {
@@ -88,6 +149,12 @@ impl Default for Builder {
             timings: Timings::default(),
             nonce_lifetime: Duration::from_secs(300),
             token_lifetime: Duration::from_secs(3600),
+            // Not a round number: under a paused clock, a test that sleeps a round number of
+            // seconds between requests never has its pooled connection closed at the very
+            // instant it reuses it.
+            request_timeout: Duration::from_secs(127),
+            max_connections: 256,
+            max_peers: 125,
         }
     }
 }
@@ -134,6 +201,30 @@ impl Builder {
         self
     }
 
+    /// How long (on tokio's clock) a request's head, and then its body, may take to arrive,
+    /// and how long an idle keep-alive connection stays open (default 127 s); then the
+    /// connection is closed.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once (default 256); more wait to be accepted.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How many peerings one container may have; one more is `409 PEER_MAXIMUM_REACHED`
+    /// (default 125, the most AWS allows a VPC: Atlas does not publish its own limit).
+    #[must_use]
+    pub fn max_peers(mut self, max: usize) -> Self {
+        self.max_peers = max;
+        self
+    }
+
     /// Starts the simulator on 127.0.0.1, on the current tokio runtime, with one project.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
@@ -142,11 +233,9 @@ impl Builder {
         let mut world = model::World::new(
             u64::from_str_radix(&seed[..16], 16).unwrap_or(1),
             self.timings,
+            self.max_peers,
         );
-        let project_id = world.new_id();
-        world
-            .projects
-            .insert(project_id.clone(), model::Project::default());
+        let project_id = world.add_project();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             keys: Mutex::new(auth::Keys::new(
@@ -162,35 +251,51 @@ impl Builder {
             faults: Mutex::new(VecDeque::new()),
             rate_limit: Mutex::new(None),
             requests: AtomicU64::new(0),
-        });
-        let server = tokio::spawn(accept(listener, Arc::clone(&shared)));
-        Ok(Simulator {
             base_url: format!("http://{address}"),
             project_id,
-            shared,
-            server,
-        })
+            request_timeout: self.request_timeout,
+        });
+        let server = tokio::spawn(accept(listener, Arc::clone(&shared), self.max_connections));
+        Ok(Simulator { shared, server })
     }
 }
 
-/// Accepts connections until the simulator is dropped; each is served on its own task.
-async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+/// Accepts connections until the simulator is dropped, at most `max` at a time; each is
+/// served on its own task. An accept error (out of file descriptors, ...) is reported and
+/// retried after a pause rather than at once.
+async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>, max: usize) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("atlas-network-peering-sim: accept failed: {e}; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         // A connection the simulator closes is reset (RST), so a `Fault::Reset` reaches the
-        // client as one.
+        // client as one; answers leave at once (no Nagle delay between pipelined answers).
         let _ = stream.set_zero_linger();
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
+            let timeout = shared.request_timeout;
             let service = hyper::service::service_fn(move |request| {
-                http::serve(Arc::clone(&shared), request)
+                http::serve(Arc::clone(&shared), remote, request)
             });
+            // The header timeout also runs while a keep-alive connection waits for its next
+            // request, so an idle connection closes after it too.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(slot);
         });
         // Reap the finished ones, so a long-running simulator does not keep them.
         while connections.try_join_next().is_some() {}
@@ -200,8 +305,6 @@ async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
 /// A running simulator; dropping it stops the server and every connection.
 #[derive(Debug)]
 pub struct Simulator {
-    base_url: String,
-    project_id: String,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -225,20 +328,17 @@ impl Simulator {
 
     /// `http://127.0.0.1:<port>`: the base URL a client uses (`MONGODB_ATLAS_BASE_URL`).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.shared.base_url
     }
 
     /// The id of the project the simulator created.
     pub fn project_id(&self) -> &str {
-        &self.project_id
+        &self.shared.project_id
     }
 
     /// Another, empty project; its id.
     pub fn add_project(&self) -> String {
-        let mut world = lock(&self.shared.world);
-        let id = world.new_id();
-        world.projects.insert(id.clone(), model::Project::default());
-        id
+        lock(&self.shared.world).add_project()
     }
 
     /// The API key's public half (the Digest username).
@@ -269,24 +369,32 @@ impl Simulator {
     /// Moves the clock forward by `by` on top of tokio's clock: due steps of every peering
     /// happen (a peering requested becomes pending, a deletion ends, ...).
     pub fn advance(&self, by: Duration) {
-        *lock(&self.shared.clock.offset) += by;
+        let mut offset = lock(&self.shared.clock.offset);
+        *offset = offset.saturating_add(by);
     }
 
     /// What the customer does with a pending peering in their cloud ([`Verdict::Accept`]
     /// moves it on; `Reject` and `Fail` fail it with the provider's error). `peer_id` is
     /// Atlas's id of the peering or, for AWS, its `connectionId` (`pcx-...`). `false` when
-    /// there is no such peering, or it is not pending and the verdict is `Accept`.
+    /// there is no such peering, it is not pending and the verdict is `Accept`, it is being
+    /// deleted, or an AWS error state is not one of AWS's.
     pub fn decide(&self, peer_id: &str, verdict: Verdict) -> bool {
-        let now = self.now();
-        lock(&self.shared.world)
-            .decide(peer_id, verdict, now)
-            .is_some()
+        self.shared.decide(peer_id, verdict).is_ok()
     }
 
     /// Accepts a pending peering, as the customer would in their cloud: by Atlas's id of the
     /// peering or by its AWS `connectionId` (`pcx-...`).
     pub fn accept_peer(&self, peer_id: &str) -> bool {
         self.decide(peer_id, Verdict::Accept)
+    }
+
+    /// The deletion of a peering fails with the provider's error (`reason`, as for
+    /// [`Verdict::Fail`]): Azure `DELETION_FAILED`, AWS and GCP `FAILED`. `false` when there is
+    /// no such peering being deleted.
+    pub fn fail_deletion(&self, peer_id: &str, reason: &str) -> bool {
+        self.shared
+            .fail_deletion(peer_id, reason.to_owned())
+            .is_ok()
     }
 
     /// The status of a peering as Atlas spells it (`PENDING_ACCEPTANCE`, ...), at the
@@ -304,22 +412,31 @@ impl Simulator {
 
     /// The next `count` requests get `fault` instead of their answer.
     pub fn fail_next(&self, count: usize, fault: Fault) {
-        lock(&self.shared.faults).extend(std::iter::repeat_n(fault, count));
+        self.shared.queue_fault(fault, count);
     }
 
-    /// At most `limit` requests in every `window` (real time); the rest get `429
+    /// At most `limit` requests in every `window` (on tokio's clock); the rest get `429
     /// RATE_LIMITED` with `Retry-After`. `None` lifts the limit.
     pub fn set_rate_limit(&self, limit: Option<(usize, Duration)>) {
-        *lock(&self.shared.rate_limit) = limit.map(|(limit, window)| http::RateLimit {
-            limit,
-            window,
-            hits: VecDeque::new(),
-        });
+        self.shared.set_rate_limit(limit);
+    }
+
+    /// Forgets every container, peering and project but the first (left empty), the faults
+    /// and the rate limit. Credentials, ids already issued and the clock stay.
+    pub fn reset(&self) {
+        self.shared.reset();
     }
 
     /// How many requests the simulator has received.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// How many Digest nonces and service-account tokens the simulator remembers: only the
+    /// nonces that signed a request and the tokens it issued, until they expire (a `401`
+    /// remembers nothing).
+    pub fn remembered_credentials(&self) -> (usize, usize) {
+        lock(&self.shared.keys).stored()
     }
 
     /// The environment a client reads (`MONGODB_ATLAS_BASE_URL`, the API key, the
@@ -329,10 +446,10 @@ impl Simulator {
     pub fn env(&self) -> String {
         format!(
             "MONGODB_ATLAS_BASE_URL={}\nMONGODB_ATLAS_PUBLIC_API_KEY={}\nMONGODB_ATLAS_PRIVATE_API_KEY={}\nMONGODB_ATLAS_GROUP_ID={}\n",
-            self.base_url,
+            self.base_url(),
             self.public_key(),
             self.private_key(),
-            self.project_id
+            self.project_id()
         )
     }
 }

@@ -2,10 +2,14 @@
 //! Connect-via-Peering-Only mode, and how peerings move through their states on the
 //! simulator's clock. No I/O: `http` turns requests into calls here and results into answers.
 //!
-//! Each rule names its source, a section of `shared/reference/atlas-network-peering.md` of this
-//! project (`§9.2`, or "decision N" for its Part 1); the README has the table.
+//! Error codes, statuses and message templates are Atlas's, from the public page "Atlas
+//! Administration API Error Codes" (<https://www.mongodb.com/docs/atlas/reference/api-errors/>)
+//! and the v1.0 OpenAPI document (`openapi/v1-deprecated/v1.json` in `mongodb/openapi`); the
+//! sim README's rule table gives the source of each rule. Every peering, container and
+//! project lookup is a map lookup, and automatic steps wait in a queue ordered by time, so
+//! the cost of a request does not grow with the number of peerings (lists cost their page).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -40,7 +44,7 @@ impl ApiError {
         self
     }
 
-    /// Atlas's error object (§8.1).
+    /// Atlas's error object (`ApiError` of the spec).
     pub fn body(&self) -> Value {
         json!({
             "detail": self.detail,
@@ -72,7 +76,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// A cloud provider of network peering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Provider {
     /// Amazon Web Services.
     Aws,
@@ -92,8 +96,8 @@ impl Provider {
         }
     }
 
-    /// `providerName` as given: absent or `null` is AWS (decision 3, §3.2, §5.2); an unknown
-    /// name is `INVALID_PROVIDER` (§8.2).
+    /// `providerName` as given: absent or `null` is AWS (Atlas's create pages: "If omitted,
+    /// Atlas sets this parameter to AWS"); an unknown name is `INVALID_PROVIDER`.
     pub(crate) fn parse(value: Option<&Value>) -> Result<Self> {
         match value {
             None | Some(Value::Null) => Ok(Provider::Aws),
@@ -113,7 +117,7 @@ impl Provider {
     }
 }
 
-/// Where a peering connection stands, with the provider's own status names (§5.6).
+/// Where a peering connection stands, with the provider's own status names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// AWS `INITIATING`, GCP and Azure `ADDING_PEER`.
@@ -128,6 +132,8 @@ pub enum Stage {
     Failed,
     /// AWS `TERMINATING`, GCP and Azure `DELETING`.
     Deleting,
+    /// A deletion that failed: Azure `DELETION_FAILED`, AWS and GCP `FAILED`.
+    DeletionFailed,
 }
 
 /// One peering connection.
@@ -143,12 +149,15 @@ pub struct Peer {
     pub(crate) since: Duration,
     /// AWS `errorStateName`, GCP `errorMessage`, Azure `errorState`.
     pub(crate) error: Option<String>,
-    /// AWS `connectionId`, once AWS made the connection.
+    /// AWS `connectionId`, from `PENDING_ACCEPTANCE` on.
     pub(crate) connection_id: Option<String>,
+    /// When its next automatic step is due (its entry in `Project::due`).
+    pub(crate) due: Option<Duration>,
 }
 
 impl Peer {
-    /// The status as the provider spells it (§5.6).
+    /// The status as the provider spells it (the spec's `AwsPeerStatus`, `GcpPeerStatus`,
+    /// `AzurePeerStatus`).
     pub fn status(&self) -> &'static str {
         match (self.provider, self.stage) {
             (Provider::Aws, Stage::Adding) => "INITIATING",
@@ -160,10 +169,12 @@ impl Peer {
             (_, Stage::Failed) => "FAILED",
             (Provider::Aws, Stage::Deleting) => "TERMINATING",
             (_, Stage::Deleting) => "DELETING",
+            (Provider::Azure, Stage::DeletionFailed) => "DELETION_FAILED",
+            (_, Stage::DeletionFailed) => "FAILED",
         }
     }
 
-    /// The entry as Atlas sends it (§5.2–§5.4).
+    /// The entry as Atlas sends it.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert("id".into(), json!(self.id));
@@ -207,7 +218,7 @@ pub struct Container {
 }
 
 impl Container {
-    /// The entry as Atlas sends it (§3.2–§3.4).
+    /// The entry as Atlas sends it.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert("id".into(), json!(self.id));
@@ -286,80 +297,7 @@ impl Cidr {
     }
 }
 
-/// One project ("group").
-#[derive(Clone, Debug, Default)]
-pub struct Project {
-    pub(crate) containers: Vec<Container>,
-    pub(crate) peers: Vec<Peer>,
-    pub(crate) private_ip_mode: bool,
-}
-
-/// How long each automatic step of a peering's lifecycle takes on the simulator's clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timings {
-    /// `INITIATING`/`ADDING_PEER` until the next state.
-    pub adding: Duration,
-    /// AWS `FINALIZING` until `AVAILABLE`.
-    pub finalizing: Duration,
-    /// `TERMINATING`/`DELETING` until the connection is gone.
-    pub deleting: Duration,
-    /// When set, the customer accepts a pending peering this long after it started waiting.
-    pub auto_accept: Option<Duration>,
-}
-
-impl Default for Timings {
-    fn default() -> Self {
-        Self {
-            adding: Duration::from_secs(30),
-            finalizing: Duration::from_secs(30),
-            deleting: Duration::from_secs(30),
-            auto_accept: None,
-        }
-    }
-}
-
-/// The whole simulated Atlas.
-#[derive(Debug)]
-pub struct World {
-    pub(crate) projects: BTreeMap<String, Project>,
-    pub(crate) timings: Timings,
-    next_id: u64,
-    seed: u64,
-}
-
-fn invalid_attribute(name: &str, value: &Value) -> ApiError {
-    ApiError::new(
-        400,
-        "INVALID_ATTRIBUTE",
-        format!("Invalid attribute {name} specified."),
-    )
-    .with([json!(name), value.clone()])
-}
-
-fn missing_attribute(name: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "MISSING_ATTRIBUTE",
-        format!("The required attribute {name} was not specified."),
-    )
-    .with([json!(name)])
-}
-
-/// A string field of a request body: required or optional.
-fn string(body: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>> {
-    match body.get(name) {
-        None | Some(Value::Null) if required => Err(missing_attribute(name)),
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid_attribute(name, other)),
-    }
-}
-
-fn is_object_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// The regions each provider knows (§3.2–§3.4). A region outside them is `INVALID_REGION`.
+/// The regions each provider knows (the v1.0 spec's enums). Another is `INVALID_REGION`.
 #[rustfmt::skip]
 const AWS_REGIONS: &[&str] = &[
     "US_EAST_1", "US_EAST_2", "US_WEST_1", "US_WEST_2", "CA_CENTRAL_1", "EU_NORTH_1",
@@ -398,6 +336,14 @@ const AZURE_REGIONS: &[&str] = &[
     "MALAYSIA_WEST", "CHILE_CENTRAL", "US_GOV_VIRGINIA", "US_GOV_ARIZONA", "US_GOV_TEXAS",
 ];
 
+impl Cidr {
+    /// The first and last addresses of the block.
+    fn range(self) -> (u32, u32) {
+        let start = u32::from(self.addr) & self.mask();
+        (start, start | !self.mask())
+    }
+}
+
 fn region(provider: Provider, value: &str) -> Result<String> {
     let known = match provider {
         Provider::Aws => AWS_REGIONS,
@@ -419,9 +365,51 @@ fn region(provider: Provider, value: &str) -> Result<String> {
     }
 }
 
-/// `atlasCidrBlock` by Atlas's rules (§9.2): IPv4 syntax, canonical, private, and the size
-/// each provider allows; GCP regions each take a /24.
-fn atlas_cidr(provider: Provider, text: &str, regions: Option<usize>) -> Result<Cidr> {
+fn invalid_attribute(name: &str, value: &Value) -> ApiError {
+    ApiError::new(
+        400,
+        "INVALID_ATTRIBUTE",
+        format!("Invalid attribute {name} specified."),
+    )
+    .with([json!(name), value.clone()])
+}
+
+fn missing_attribute(name: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "MISSING_ATTRIBUTE",
+        format!("The required attribute {name} was not specified."),
+    )
+    .with([json!(name)])
+}
+
+fn read_only(name: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "ATTRIBUTE_READ_ONLY",
+        format!("The attribute {name} is read-only and cannot be changed by the user."),
+    )
+    .with([json!(name)])
+}
+
+/// A string field of a request body: required or optional.
+fn string(body: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>> {
+    match body.get(name) {
+        None | Some(Value::Null) if required => Err(missing_attribute(name)),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(invalid_attribute(name, other)),
+    }
+}
+
+fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `atlasCidrBlock` by Atlas's rules (Atlas docs, "Set Up a Network Peering Connection", and the
+/// v1.0 spec's descriptions): IPv4 syntax, canonical, RFC 1918, AWS and Azure /21 to /24, GCP
+/// /18 or larger, or /21 to /24 for a small container (one created with `regions`).
+fn atlas_cidr(provider: Provider, text: &str, small: bool) -> Result<Cidr> {
     let cidr = Cidr::parse(text).ok_or_else(|| {
         ApiError::new(
             400,
@@ -447,13 +435,20 @@ fn atlas_cidr(provider: Provider, text: &str, regions: Option<usize>) -> Result<
         )
         .with([json!(text)]));
     }
-    let (allowed, wanted) = match (provider, regions) {
-        (Provider::Gcp, None) => (cidr.prefix <= 18, "18 or larger".to_owned()),
-        (Provider::Gcp, Some(n)) => (
-            (21..=24).contains(&cidr.prefix) && n <= 1usize << (24 - cidr.prefix),
-            format!("21 to /24 block with room for a /24 per region ({n})"),
-        ),
-        _ => ((21..=24).contains(&cidr.prefix), "21 to /24".to_owned()),
+    if provider == Provider::Gcp && small && !(21..=24).contains(&cidr.prefix) {
+        return Err(ApiError::new(
+            400,
+            "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER",
+            "Atlas CIDR must be between /21 and /24 for small Google Cloud network peering \
+             containers. Either omit the regions array to create a network peering container \
+             with a larger CIDR block, or choose a block between /21 and /24.",
+        )
+        .with([json!(text)]));
+    }
+    let (allowed, wanted) = match provider {
+        Provider::Gcp if !small => (cidr.prefix <= 18, "18 or larger"),
+        Provider::Gcp => (true, ""),
+        _ => ((21..=24).contains(&cidr.prefix), "21 to /24"),
     };
     if !allowed {
         return Err(ApiError::new(
@@ -469,8 +464,21 @@ fn atlas_cidr(provider: Provider, text: &str, regions: Option<usize>) -> Result<
     Ok(cidr)
 }
 
-/// The writable fields of each provider's peering connection, and which are required (§5.2–
-/// §5.4 and our spec).
+/// A small GCP container's `regions`: at least one, no duplicates, at most one per /24 of the
+/// block (a /21 holds 8, a /22 4, a /23 2, a /24 1: Atlas docs, "Set Up a Network Peering
+/// Connection", Google Cloud: each region takes a /24). Otherwise `INVALID_ATTRIBUTE`
+/// `regions`: Atlas publishes no code of its own for it (this model's assumption).
+fn check_regions(regions: &[String], cidr: Cidr) -> Result<()> {
+    let room = 1usize << (24 - cidr.prefix.clamp(21, 24));
+    let distinct: BTreeSet<&String> = regions.iter().collect();
+    if regions.is_empty() || distinct.len() != regions.len() || regions.len() > room {
+        return Err(invalid_attribute("regions", &json!(regions)));
+    }
+    Ok(())
+}
+
+/// The writable fields of each provider's peering connection, and which are required (the
+/// spec's `AwsPeer`, `GcpPeer`, `AzurePeer`).
 fn peer_fields(provider: Provider) -> &'static [(&'static str, bool)] {
     match provider {
         Provider::Aws => &[
@@ -490,14 +498,24 @@ fn peer_fields(provider: Provider) -> &'static [(&'static str, bool)] {
     }
 }
 
-/// The fields that make a peering a duplicate of another, and the code Atlas answers (§8.2).
-fn duplicate_key(provider: Provider) -> (&'static [&'static str], &'static str) {
+/// The fields that make a peering a duplicate of another, the code Atlas answers and the words
+/// of its message ("Atlas Administration API Error Codes").
+fn duplicate_key(provider: Provider) -> ([&'static str; 2], &'static str, [&'static str; 2]) {
     match provider {
-        Provider::Aws => (&["awsAccountId", "vpcId"], "PEER_ALREADY_EXISTS"),
-        Provider::Gcp => (&["gcpProjectId", "networkName"], "PEER_ALREADY_EXISTS_GCP"),
+        Provider::Aws => (
+            ["awsAccountId", "vpcId"],
+            "PEER_ALREADY_EXISTS",
+            ["AWS Account ID", "VPC ID"],
+        ),
+        Provider::Gcp => (
+            ["gcpProjectId", "networkName"],
+            "PEER_ALREADY_EXISTS_GCP",
+            ["GCP Project ID", "network name"],
+        ),
         Provider::Azure => (
-            &["azureSubscriptionId", "vnetName"],
+            ["azureSubscriptionId", "vnetName"],
             "PEER_ALREADY_EXISTS_AZURE",
+            ["Azure Subscription ID", "Virtual Network name"],
         ),
     }
 }
@@ -513,11 +531,245 @@ pub struct PageQuery {
     pub include_count: bool,
 }
 
-impl World {
-    pub(crate) fn new(seed: u64, timings: Timings) -> Self {
+impl PageQuery {
+    /// The page's items out of `items`, and how many there are in all.
+    fn take<T>(self, items: impl Iterator<Item = T>) -> (Vec<T>, usize) {
+        let start = (self.page_num - 1).saturating_mul(self.items_per_page);
+        let mut total = 0;
+        let mut page = Vec::new();
+        for item in items {
+            if total >= start && page.len() < self.items_per_page {
+                page.push(item);
+            }
+            total += 1;
+        }
+        (page, total)
+    }
+}
+
+/// One project ("group") and its indexes.
+#[derive(Clone, Debug, Default)]
+pub struct Project {
+    pub(crate) containers: Vec<Container>,
+    /// By id; ids grow, so this is creation order.
+    peers: BTreeMap<String, Peer>,
+    /// Provider and duplicate-key values of every peering not being deleted → its id.
+    keys: HashMap<(Provider, String, String), String>,
+    /// Per AWS container, the route blocks of its peerings not being deleted: first address →
+    /// (last address, peering id). They never overlap each other.
+    routes: HashMap<String, BTreeMap<u32, (u32, String)>>,
+    /// How many peerings each container has (any state).
+    counts: HashMap<String, usize>,
+    /// The automatic steps waiting: (when, peering id); an entry whose time is no longer the
+    /// peering's `due` is stale and skipped.
+    due: BTreeSet<(Duration, String)>,
+    pub(crate) private_ip_mode: bool,
+}
+
+fn route_block(peer: &Peer) -> Option<(u32, u32)> {
+    (peer.provider == Provider::Aws)
+        .then(|| peer.fields.get("routeTableCidrBlock")?.as_str())
+        .flatten()
+        .and_then(Cidr::parse)
+        .map(Cidr::range)
+}
+
+fn key_of(provider: Provider, fields: &Map<String, Value>) -> (Provider, String, String) {
+    let ([a, b], _, _) = duplicate_key(provider);
+    let text = |k: &str| {
+        fields
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (provider, text(a), text(b))
+}
+
+impl Project {
+    /// Refuses a peering that would duplicate another (`PEER_ALREADY_EXISTS...`) or whose AWS
+    /// route block overlaps another peering's in the same container (`OVERLAPPING_CIDR_BLOCK`:
+    /// they would share the Atlas VPC's route table; this model's reading of the code).
+    fn check_unique(&self, candidate: &Peer) -> Result<()> {
+        let key = key_of(candidate.provider, &candidate.fields);
+        if self.keys.get(&key).is_some_and(|id| *id != candidate.id) {
+            let (_, code, [a, b]) = duplicate_key(candidate.provider);
+            return Err(ApiError::new(
+                409,
+                code,
+                format!(
+                    "The peer with {a} {} and {b} {} already exists.",
+                    key.1, key.2
+                ),
+            )
+            .with([json!(key.1), json!(key.2)]));
+        }
+        if let Some((start, end)) = route_block(candidate) {
+            let clash = self
+                .routes
+                .get(&candidate.container_id)
+                .and_then(|blocks| blocks.range(..=end).next_back())
+                .is_some_and(|(_, (last, id))| *last >= start && *id != candidate.id);
+            if clash {
+                let block = candidate.fields["routeTableCidrBlock"].clone();
+                return Err(ApiError::new(
+                    409,
+                    "OVERLAPPING_CIDR_BLOCK",
+                    format!(
+                        "The CIDR block {} overlaps with another peer's CIDR block.",
+                        block.as_str().unwrap_or_default()
+                    ),
+                )
+                .with([block]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the peering `id` to (`on`) or removes it from the duplicate and route indexes.
+    fn index(&mut self, id: &str, on: bool) {
+        let Some(peer) = self.peers.get(id) else {
+            return;
+        };
+        let key = key_of(peer.provider, &peer.fields);
+        let route = route_block(peer);
+        let container = peer.container_id.clone();
+        if on {
+            self.keys.insert(key, id.to_owned());
+        } else if self.keys.get(&key).is_some_and(|k| k == id) {
+            self.keys.remove(&key);
+        }
+        if let Some((start, end)) = route {
+            let blocks = self.routes.entry(container).or_default();
+            if on {
+                blocks.insert(start, (end, id.to_owned()));
+            } else if blocks.get(&start).is_some_and(|(_, k)| k == id) {
+                blocks.remove(&start);
+            }
+        }
+    }
+
+    /// Queues the next automatic step of the peering `id`, if it has one.
+    fn schedule(&mut self, id: &str, timings: Timings) {
+        let Some(peer) = self.peers.get_mut(id) else {
+            return;
+        };
+        peer.due = next_step(peer, timings).map(|(at, _)| at);
+        if let Some(at) = peer.due {
+            self.due.insert((at, id.to_owned()));
+        }
+    }
+
+    /// Takes every automatic step due at `now`, in time order. The ids of the peerings whose
+    /// deletion ended (they are gone).
+    fn settle(&mut self, timings: Timings, now: Duration) -> Vec<String> {
+        let mut gone = Vec::new();
+        while let Some((at, id)) = self.due.first().cloned().filter(|(at, _)| *at <= now) {
+            self.due.pop_first();
+            let Some(peer) = self.peers.get_mut(&id).filter(|p| p.due == Some(at)) else {
+                continue;
+            };
+            match next_step(peer, timings) {
+                Some((_, Some(stage))) => {
+                    if stage == Stage::Failed {
+                        peer.error = Some("EXPIRED".to_owned());
+                    }
+                    move_to(peer, stage, at);
+                    self.schedule(&id, timings);
+                }
+                Some((_, None)) => {
+                    if let Some(peer) = self.peers.remove(&id)
+                        && let Some(n) = self.counts.get_mut(&peer.container_id)
+                    {
+                        *n = n.saturating_sub(1);
+                    }
+                    gone.push(id);
+                }
+                None => {}
+            }
+        }
+        gone
+    }
+
+    fn in_use(&self, id: &str) -> bool {
+        self.containers.iter().any(|c| c.id == id && c.provisioned)
+            || self.counts.get(id).is_some_and(|n| *n > 0)
+    }
+}
+
+/// How long each automatic step of a peering's lifecycle takes on the simulator's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timings {
+    /// `INITIATING`/`ADDING_PEER` until the next state.
+    pub adding: Duration,
+    /// AWS `FINALIZING` until `AVAILABLE`.
+    pub finalizing: Duration,
+    /// `TERMINATING`/`DELETING` until the connection is gone.
+    pub deleting: Duration,
+    /// When set, the customer accepts a pending peering this long after it started waiting.
+    pub auto_accept: Option<Duration>,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
         Self {
-            projects: BTreeMap::new(),
+            adding: Duration::from_secs(30),
+            finalizing: Duration::from_secs(30),
+            deleting: Duration::from_secs(30),
+            auto_accept: None,
+        }
+    }
+}
+
+/// The whole simulated Atlas.
+#[derive(Debug)]
+pub struct World {
+    projects: HashMap<String, Project>,
+    /// Every peering's project.
+    peer_project: HashMap<String, String>,
+    pub(crate) timings: Timings,
+    /// The most peerings one container may have (`PEER_MAXIMUM_REACHED`).
+    pub(crate) max_peers: usize,
+    next_id: u64,
+    seed: u64,
+}
+
+/// Which page of a list, and how to link to another page of it.
+pub(crate) struct Listing<'a> {
+    pub(crate) query: PageQuery,
+    pub(crate) href: &'a dyn Fn(usize) -> String,
+}
+
+/// One page of a list with Atlas's paging envelope: `results`, `links` (`self`, and
+/// `previous`/`next` when there are such pages) and `totalCount` unless `includeCount=false`.
+fn page(results: Vec<Value>, total: usize, listing: &Listing<'_>) -> Value {
+    let query = listing.query;
+    let href = listing.href;
+    let start = (query.page_num - 1).saturating_mul(query.items_per_page);
+    let mut links = vec![json!({"href": href(query.page_num), "rel": "self"})];
+    if query.page_num > 1 {
+        links.insert(
+            0,
+            json!({"href": href(query.page_num - 1), "rel": "previous"}),
+        );
+    }
+    if start.saturating_add(results.len()) < total {
+        links.push(json!({"href": href(query.page_num + 1), "rel": "next"}));
+    }
+    let mut out = json!({"links": links, "results": results});
+    if query.include_count {
+        out["totalCount"] = json!(total);
+    }
+    out
+}
+
+impl World {
+    pub(crate) fn new(seed: u64, timings: Timings, max_peers: usize) -> Self {
+        Self {
+            projects: HashMap::new(),
+            peer_project: HashMap::new(),
             timings,
+            max_peers,
             next_id: 0,
             seed,
         }
@@ -538,8 +790,22 @@ impl World {
         id.chars().rev().cycle().take(len).collect()
     }
 
-    /// The project, after moving its peerings forward to `now`; `GROUP_NOT_FOUND` or
-    /// `INVALID_GROUP_ID` (§8.2) when there is none.
+    /// A new, empty project; its id.
+    pub(crate) fn add_project(&mut self) -> String {
+        let id = self.new_id();
+        self.projects.insert(id.clone(), Project::default());
+        id
+    }
+
+    /// Forgets everything but the project `keep`, which is left empty. Ids keep growing.
+    pub(crate) fn reset(&mut self, keep: &str) {
+        self.projects.clear();
+        self.peer_project.clear();
+        self.projects.insert(keep.to_owned(), Project::default());
+    }
+
+    /// The project, after its due steps up to `now`; `GROUP_NOT_FOUND` or `INVALID_GROUP_ID`
+    /// when there is none.
     pub(crate) fn project(&mut self, group: &str, now: Duration) -> Result<&mut Project> {
         if !is_object_id(group) {
             return Err(ApiError::new(
@@ -558,8 +824,12 @@ impl World {
             )
             .with([json!(group)])
         })?;
-        settle(project, timings, now);
-        Ok(project)
+        for id in project.settle(timings, now) {
+            self.peer_project.remove(&id);
+        }
+        self.projects
+            .get_mut(group)
+            .ok_or_else(|| ApiError::new(500, "UNEXPECTED_ERROR", "Unexpected error."))
     }
 
     // ---- containers ------------------------------------------------------------------------
@@ -571,12 +841,13 @@ impl World {
         now: Duration,
     ) -> Result<Value> {
         let provider = Provider::parse(body.get("providerName"))?;
-        let (cidr, region_value, regions) = self.container_fields(provider, body)?;
+        let (cidr, region_value, regions) = container_fields(provider, body)?;
         let seed_hex = self.hex(17);
         let guid = self.hex(32);
         let id = self.new_id();
         let project = self.project(group, now)?;
-        // One container per region for AWS and Azure, one per project for GCP (§2.3).
+        // One container per region for AWS and Azure, one per project for GCP (Atlas docs,
+        // "Create One Network Peering Container").
         let clash = project.containers.iter().any(|c| {
             c.provider == provider && (provider == Provider::Gcp || c.region == region_value)
         });
@@ -628,60 +899,9 @@ impl World {
         Ok(answer)
     }
 
-    /// The writable fields of a container body: the block, the AWS/Azure region, the GCP
-    /// regions.
-    #[allow(clippy::type_complexity)]
-    fn container_fields(
-        &self,
-        provider: Provider,
-        body: &Map<String, Value>,
-    ) -> Result<(Cidr, Option<String>, Option<Vec<String>>)> {
-        let text = string(body, "atlasCidrBlock", true)?.unwrap_or_default();
-        let (region_value, regions) = match provider {
-            Provider::Aws => (
-                Some(region(
-                    provider,
-                    &string(body, "regionName", true)?.unwrap_or_default(),
-                )?),
-                None,
-            ),
-            Provider::Azure => (
-                Some(region(
-                    provider,
-                    &string(body, "region", true)?.unwrap_or_default(),
-                )?),
-                None,
-            ),
-            Provider::Gcp => match body.get("regions") {
-                None | Some(Value::Null) => (None, None),
-                Some(Value::Array(items)) => {
-                    let mut out = Vec::new();
-                    for item in items {
-                        let Value::String(s) = item else {
-                            return Err(invalid_attribute("regions", item));
-                        };
-                        out.push(region(provider, s)?);
-                    }
-                    (None, Some(out))
-                }
-                Some(other) => return Err(invalid_attribute("regions", other)),
-            },
-        };
-        let cidr = atlas_cidr(provider, &text, regions.as_ref().map(Vec::len))?;
-        Ok((cidr, region_value, regions))
-    }
-
-    fn container<'p>(project: &'p mut Project, id: &str) -> Result<&'p mut Container> {
-        project
-            .containers
-            .iter_mut()
-            .find(|c| c.id == id)
-            .ok_or_else(|| container_not_found(id))
-    }
-
     pub(crate) fn get_container(&mut self, group: &str, id: &str, now: Duration) -> Result<Value> {
         let project = self.project(group, now)?;
-        Ok(Self::container(project, id)?.to_json())
+        Ok(container(project, id)?.to_json())
     }
 
     pub(crate) fn update_container(
@@ -691,15 +911,27 @@ impl World {
         body: &Map<String, Value>,
         now: Duration,
     ) -> Result<Value> {
-        let provider = Provider::parse(body.get("providerName"))?;
-        let (cidr, region_value, regions) = self.container_fields(provider, body)?;
         let project = self.project(group, now)?;
-        let existing = Self::container(project, id)?.clone();
+        let existing = container(project, id)?.clone();
+        let provider = Provider::parse(body.get("providerName"))?;
         if existing.provider != provider {
             return Err(invalid_attribute("providerName", &json!(provider.as_str())));
         }
-        // An in-use container cannot change (§2.5, §9.2).
-        if in_use(project, id) {
+        // A small GCP container cannot change ("Atlas Administration API Error Codes").
+        if existing.regions.is_some() {
+            return Err(ApiError::new(
+                400,
+                "CANNOT_UPDATE_SMALL_CONTAINER",
+                format!(
+                    "Google Cloud network peering container {id} is small and can't be updated."
+                ),
+            )
+            .with([json!(id)]));
+        }
+        let (cidr, region_value, regions) = container_fields(provider, body)?;
+        // An in-use container cannot change (the v1.0 spec: the block is locked once a
+        // cluster or a peering exists), nor can its region.
+        if project.in_use(id) {
             return Err(containers_in_use(id));
         }
         if region_value.is_some() && region_value != existing.region {
@@ -709,23 +941,31 @@ impl World {
                 "The region of a cloud provider container cannot be changed.",
             ));
         }
-        overlap_check(project, cidr, Some(id))?;
-        let container = Self::container(project, id)?;
-        container.cidr = cidr;
-        if provider == Provider::Gcp {
-            container.regions = regions;
+        if regions.is_some() {
+            return Err(ApiError::new(
+                400,
+                "CANNOT_UPDATE_SMALL_CONTAINER",
+                format!(
+                    "Google Cloud network peering container {id} is small and can't be updated."
+                ),
+            )
+            .with([json!(id)]));
         }
+        overlap_check(project, cidr, Some(id))?;
+        let container = container(project, id)?;
+        container.cidr = cidr;
         Ok(container.to_json())
     }
 
     pub(crate) fn delete_container(&mut self, group: &str, id: &str, now: Duration) -> Result<()> {
         let project = self.project(group, now)?;
-        Self::container(project, id)?;
-        // A container with peerings or clusters cannot be deleted (§2.6, §8.2).
-        if in_use(project, id) {
+        container(project, id)?;
+        if project.in_use(id) {
             return Err(containers_in_use(id));
         }
         project.containers.retain(|c| c.id != id);
+        project.counts.remove(id);
+        project.routes.remove(id);
         Ok(())
     }
 
@@ -733,57 +973,20 @@ impl World {
         &mut self,
         group: &str,
         provider: Option<Provider>,
+        listing: &Listing<'_>,
         now: Duration,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Value> {
         let project = self.project(group, now)?;
-        Ok(project
+        let matching = project
             .containers
             .iter()
-            .filter(|c| provider.is_none_or(|p| c.provider == p))
-            .map(Container::to_json)
-            .collect())
+            .filter(|c| provider.is_none_or(|p| c.provider == p));
+        let (items, total) = listing.query.take(matching);
+        let items = items.into_iter().map(Container::to_json).collect();
+        Ok(page(items, total, listing))
     }
 
     // ---- peering connections ---------------------------------------------------------------
-
-    /// The writable fields of a peering body for `provider`, checked.
-    fn peer_body(provider: Provider, body: &Map<String, Value>) -> Result<Map<String, Value>> {
-        let mut fields = Map::new();
-        for (name, required) in peer_fields(provider) {
-            match body.get(*name) {
-                Some(Value::Null) if *name == "accepterRegionName" => {
-                    fields.insert((*name).into(), Value::Null);
-                }
-                _ => {
-                    if let Some(value) = string(body, name, *required)? {
-                        fields.insert((*name).into(), json!(value));
-                    } else if *name == "accepterRegionName" {
-                        // Required by the spec, null when it is the container's region (§5.2).
-                        fields.insert((*name).into(), Value::Null);
-                    }
-                }
-            }
-        }
-        if provider == Provider::Aws {
-            let account = fields["awsAccountId"].as_str().unwrap_or_default();
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid_attribute("awsAccountId", &json!(account)));
-            }
-            // The customer's block must be private (§5.2, INVALID_ROUTE_TABLE_CIDR).
-            let block = fields["routeTableCidrBlock"].as_str().unwrap_or_default();
-            if !Cidr::parse(block).is_some_and(Cidr::is_private) {
-                return Err(ApiError::new(
-                    400,
-                    "INVALID_ROUTE_TABLE_CIDR",
-                    format!(
-                        "The address {block} must be within the private ranges [\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\"]."
-                    ),
-                )
-                .with([json!(block)]));
-            }
-        }
-        Ok(fields)
-    }
 
     pub(crate) fn create_peer(
         &mut self,
@@ -796,92 +999,84 @@ impl World {
         if !is_object_id(&container_id) {
             return Err(invalid_attribute("containerId", &json!(container_id)));
         }
-        let fields = Self::peer_body(provider, body)?;
+        let fields = peer_body(provider, body)?;
         let id = self.new_id();
-        let project_id = format!("p-{}", self.hex(24));
+        let gcp_project = format!("p-{}", self.hex(24));
         let network = format!("nt-{container_id}-{}", &self.hex(8));
+        let (timings, max_peers) = (self.timings, self.max_peers);
         let project = self.project(group, now)?;
-        if !project
+        let Some(atlas_block) = project
             .containers
             .iter()
-            .any(|c| c.id == container_id && c.provider == provider)
-        {
+            .find(|c| c.id == container_id && c.provider == provider)
+            .map(|c| c.cidr)
+        else {
             return Err(container_not_found(&container_id));
-        }
-        let (key, code) = duplicate_key(provider);
-        let duplicate = project.peers.iter().any(|p| {
-            p.provider == provider
-                && p.stage != Stage::Deleting
-                && key.iter().all(|k| p.fields.get(*k) == fields.get(*k))
-        });
-        if duplicate {
-            let values: Vec<Value> = key.iter().map(|k| fields[*k].clone()).collect();
+        };
+        if project.counts.get(&container_id).copied().unwrap_or(0) >= max_peers {
             return Err(ApiError::new(
                 409,
-                code,
+                "PEER_MAXIMUM_REACHED",
                 format!(
-                    "The peer with {} {} already exists.",
-                    key.join(" and "),
-                    values
-                        .iter()
-                        .map(|v| v.as_str().unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(" and ")
+                    "The maximum number of peering connections ({max_peers}) has been reached."
                 ),
             )
-            .with(values));
+            .with([json!(max_peers)]));
         }
-        // The GCP container's project and network are named with its first peering (§3.3).
-        if provider == Provider::Gcp
-            && let Some(c) = project.containers.iter_mut().find(|c| c.id == container_id)
-            && c.filled.get("gcpProjectId") == Some(&Value::Null)
-        {
-            c.filled.insert("gcpProjectId".into(), json!(project_id));
-            c.filled.insert("networkName".into(), json!(network));
+        // Azure peerings live in one Azure container of a project ("Atlas Administration API
+        // Error Codes", AZURE_PEERING_MULTIPLE_REGIONS_NOT_ALLOWED).
+        if provider == Provider::Azure {
+            let elsewhere = project.containers.iter().any(|c| {
+                c.provider == Provider::Azure && c.id != container_id && project.in_use(&c.id)
+            });
+            if elsewhere {
+                return Err(ApiError::new(
+                    400,
+                    "AZURE_PEERING_MULTIPLE_REGIONS_NOT_ALLOWED",
+                    "Azure peering is only allowed in one Atlas Azure container per project.",
+                ));
+            }
         }
         let peer = Peer {
-            id,
+            id: id.clone(),
             provider,
-            container_id,
+            container_id: container_id.clone(),
             fields,
             stage: Stage::Adding,
             since: now,
             error: None,
             connection_id: None,
+            due: None,
         };
-        let answer = peer.to_json();
-        project.peers.push(peer);
-        Ok(answer)
-    }
-
-    fn peer<'p>(project: &'p mut Project, group: &str, id: &str) -> Result<&'p mut Peer> {
-        if !is_object_id(id) {
-            return Err(ApiError::new(
-                404,
-                "INVALID_PEER_ID",
-                format!("An invalid peer ID {id} was specified."),
-            )
-            .with([json!(id)]));
+        check_route_against_atlas(&peer, atlas_block)?;
+        project.check_unique(&peer)?;
+        // The GCP container's project and network are named with its first peering (Atlas
+        // docs: null until then).
+        if provider == Provider::Gcp
+            && let Some(c) = project.containers.iter_mut().find(|c| c.id == container_id)
+            && c.filled.get("gcpProjectId") == Some(&Value::Null)
+        {
+            c.filled.insert("gcpProjectId".into(), json!(gcp_project));
+            c.filled.insert("networkName".into(), json!(network));
         }
-        project
-            .peers
-            .iter_mut()
-            .find(|p| p.id == id)
-            .ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "PEER_NOT_FOUND",
-                    format!("No peer with ID {id} exists in project {group}."),
-                )
-                .with([json!(id), json!(group)])
-            })
+        let answer = peer.to_json();
+        project.peers.insert(id.clone(), peer);
+        *project.counts.entry(container_id).or_default() += 1;
+        project.index(&id, true);
+        project.schedule(&id, timings);
+        self.peer_project.insert(id, group.to_owned());
+        Ok(answer)
     }
 
     pub(crate) fn get_peer(&mut self, group: &str, id: &str, now: Duration) -> Result<Value> {
         let project = self.project(group, now)?;
-        Ok(Self::peer(project, group, id)?.to_json())
+        Ok(peer(project, group, id)?.to_json())
     }
 
+    /// A PATCH replaces the writable fields. `containerId` and `providerName` cannot change
+    /// (`ATTRIBUTE_READ_ONLY`): a peering belongs to its container for good, as Terraform's
+    /// `mongodbatlas_network_peering` replaces a peering whose `container_id` or
+    /// `provider_name` changes instead of updating it.
     pub(crate) fn update_peer(
         &mut self,
         group: &str,
@@ -889,12 +1084,18 @@ impl World {
         body: &Map<String, Value>,
         now: Duration,
     ) -> Result<Value> {
-        let provider = Provider::parse(body.get("providerName"))?;
-        let fields = Self::peer_body(provider, body)?;
         let project = self.project(group, now)?;
-        let peer = Self::peer(project, group, id)?;
-        // A connection being deleted cannot change (§2.10, PEER_INVALID_STATE).
-        if peer.provider != provider || peer.stage == Stage::Deleting {
+        let existing = peer(project, group, id)?;
+        let provider = Provider::parse(body.get("providerName"))?;
+        if existing.provider != provider {
+            return Err(read_only("providerName"));
+        }
+        match string(body, "containerId", false)? {
+            Some(c) if c != existing.container_id => return Err(read_only("containerId")),
+            _ => {}
+        }
+        // A connection being deleted cannot change.
+        if existing.stage == Stage::Deleting {
             return Err(ApiError::new(
                 409,
                 "PEER_INVALID_STATE",
@@ -904,13 +1105,22 @@ impl World {
             )
             .with([json!(id), json!(group)]));
         }
-        peer.fields = fields;
-        Ok(peer.to_json())
+        let mut candidate = existing.clone();
+        candidate.fields = peer_body(provider, body)?;
+        let atlas_block = container(project, &candidate.container_id)?.cidr;
+        check_route_against_atlas(&candidate, atlas_block)?;
+        project.check_unique(&candidate)?;
+        project.index(id, false);
+        let answer = candidate.to_json();
+        project.peers.insert(id.to_owned(), candidate);
+        project.index(id, true);
+        Ok(answer)
     }
 
     pub(crate) fn delete_peer(&mut self, group: &str, id: &str, now: Duration) -> Result<()> {
+        let timings = self.timings;
         let project = self.project(group, now)?;
-        let peer = Self::peer(project, group, id)?;
+        let peer = peer(project, group, id)?;
         if peer.stage == Stage::Deleting {
             return Err(ApiError::new(
                 409,
@@ -919,8 +1129,10 @@ impl World {
             )
             .with([json!(id)]));
         }
-        peer.stage = Stage::Deleting;
-        peer.since = now;
+        move_to(peer, Stage::Deleting, now);
+        // Its network may be peered again while this connection is torn down.
+        project.index(id, false);
+        project.schedule(id, timings);
         Ok(())
     }
 
@@ -928,15 +1140,14 @@ impl World {
         &mut self,
         group: &str,
         provider: Provider,
+        listing: &Listing<'_>,
         now: Duration,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Value> {
         let project = self.project(group, now)?;
-        Ok(project
-            .peers
-            .iter()
-            .filter(|p| p.provider == provider)
-            .map(Peer::to_json)
-            .collect())
+        let matching = project.peers.values().filter(|p| p.provider == provider);
+        let (items, total) = listing.query.take(matching);
+        let items = items.into_iter().map(Peer::to_json).collect();
+        Ok(page(items, total, listing))
     }
 
     // ---- Connect via Peering Only ------------------------------------------------------------
@@ -957,7 +1168,7 @@ impl World {
             Some(other) => return Err(invalid_attribute("enabled", other)),
         };
         let project = self.project(group, now)?;
-        // The mode cannot change while clusters or peering connections exist (§6).
+        // The mode cannot change while clusters or peering connections exist.
         let busy = project.containers.iter().any(|c| c.provisioned) || !project.peers.is_empty();
         if busy && enabled != project.private_ip_mode {
             return Err(ApiError::new(
@@ -972,6 +1183,274 @@ impl World {
         project.private_ip_mode = enabled;
         Ok(json!({"enabled": enabled}))
     }
+
+    // ---- what the customer and the providers do (controls) ---------------------------------
+
+    /// The project and id of a peering named by Atlas's id or its AWS `pcx-` id.
+    fn locate(&self, id: &str) -> Option<(String, String)> {
+        let id = match id.strip_prefix("pcx-") {
+            Some(tail) if tail.len() == 17 => {
+                format!("{:08x}", (self.seed >> 32) as u32)[..7].to_owned() + tail
+            }
+            _ => id.to_owned(),
+        };
+        let group = self.peer_project.get(&id)?.clone();
+        Some((group, id))
+    }
+
+    /// Applies `verdict` to the peering `id` (or `pcx-` id); its status after.
+    pub(crate) fn decide(
+        &mut self,
+        id: &str,
+        verdict: Verdict,
+        now: Duration,
+    ) -> Result<&'static str> {
+        let timings = self.timings;
+        let (group, id) = self.locate(id).ok_or_else(|| no_such_peer(id))?;
+        let project = self.project(&group, now)?;
+        let peer = peer(project, &group, &id)?;
+        match verdict {
+            Verdict::Accept if peer.stage == Stage::WaitingForUser => {
+                move_to(peer, accepted(peer.provider), now);
+            }
+            Verdict::Accept => return Err(not_waiting(peer)),
+            Verdict::Reject | Verdict::Fail(_) if peer.stage == Stage::Deleting => {
+                return Err(not_waiting(peer));
+            }
+            Verdict::Reject => {
+                peer.error = Some(match peer.provider {
+                    Provider::Aws => "REJECTED".to_owned(),
+                    _ => "The peering request was rejected.".to_owned(),
+                });
+                move_to(peer, Stage::Failed, now);
+            }
+            Verdict::Fail(reason) => {
+                peer.error = Some(provider_error(peer.provider, reason)?);
+                move_to(peer, Stage::Failed, now);
+            }
+        }
+        let status = peer.status();
+        project.schedule(&id, timings);
+        Ok(status)
+    }
+
+    /// The deletion of the peering `id` fails with `reason`: Azure `DELETION_FAILED`, AWS and
+    /// GCP `FAILED`. The peering stays, and may be deleted again.
+    pub(crate) fn fail_deletion(
+        &mut self,
+        id: &str,
+        reason: String,
+        now: Duration,
+    ) -> Result<&'static str> {
+        let timings = self.timings;
+        let (group, id) = self.locate(id).ok_or_else(|| no_such_peer(id))?;
+        let project = self.project(&group, now)?;
+        let peer = peer(project, &group, &id)?;
+        if peer.stage != Stage::Deleting {
+            return Err(ApiError::new(
+                409,
+                "PEER_INVALID_STATE",
+                format!("The peer with ID {id} is not being deleted."),
+            ));
+        }
+        peer.error = Some(provider_error(peer.provider, reason)?);
+        move_to(peer, Stage::DeletionFailed, now);
+        let status = peer.status();
+        let candidate = peer.clone();
+        project.schedule(&id, timings);
+        // Back in the indexes, unless another peering took its place meanwhile.
+        if project.check_unique(&candidate).is_ok() {
+            project.index(&id, true);
+        }
+        Ok(status)
+    }
+
+    pub(crate) fn provision(&mut self, id: &str) -> Option<()> {
+        for project in self.projects.values_mut() {
+            if let Some(c) = project.containers.iter_mut().find(|c| c.id == id) {
+                c.provisioned = true;
+                if c.provider == Provider::Azure {
+                    c.filled
+                        .insert("vnetName".into(), json!(format!("vnet-{}", &id[16..])));
+                }
+                return Some(());
+            }
+        }
+        None
+    }
+
+    pub(crate) fn peer_status(&mut self, id: &str, now: Duration) -> Option<&'static str> {
+        let (group, id) = self.locate(id)?;
+        let project = self.project(&group, now).ok()?;
+        project.peers.get(&id).map(Peer::status)
+    }
+}
+
+/// The writable fields of a container body: the block, the AWS/Azure region, the GCP regions.
+#[allow(clippy::type_complexity)]
+fn container_fields(
+    provider: Provider,
+    body: &Map<String, Value>,
+) -> Result<(Cidr, Option<String>, Option<Vec<String>>)> {
+    let text = string(body, "atlasCidrBlock", true)?.unwrap_or_default();
+    let (region_value, regions) = match provider {
+        Provider::Aws => (
+            Some(region(
+                provider,
+                &string(body, "regionName", true)?.unwrap_or_default(),
+            )?),
+            None,
+        ),
+        Provider::Azure => (
+            Some(region(
+                provider,
+                &string(body, "region", true)?.unwrap_or_default(),
+            )?),
+            None,
+        ),
+        Provider::Gcp => match body.get("regions") {
+            None | Some(Value::Null) => (None, None),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    let Value::String(s) = item else {
+                        return Err(invalid_attribute("regions", item));
+                    };
+                    out.push(region(provider, s)?);
+                }
+                (None, Some(out))
+            }
+            Some(other) => return Err(invalid_attribute("regions", other)),
+        },
+    };
+    let cidr = atlas_cidr(provider, &text, regions.is_some())?;
+    if let Some(regions) = &regions {
+        check_regions(regions, cidr)?;
+    }
+    Ok((cidr, region_value, regions))
+}
+
+fn container<'p>(project: &'p mut Project, id: &str) -> Result<&'p mut Container> {
+    project
+        .containers
+        .iter_mut()
+        .find(|c| c.id == id)
+        .ok_or_else(|| container_not_found(id))
+}
+
+fn peer<'p>(project: &'p mut Project, group: &str, id: &str) -> Result<&'p mut Peer> {
+    if !is_object_id(id) {
+        return Err(ApiError::new(
+            404,
+            "INVALID_PEER_ID",
+            format!("An invalid peer ID {id} was specified."),
+        )
+        .with([json!(id)]));
+    }
+    project.peers.get_mut(id).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "PEER_NOT_FOUND",
+            format!("No peer with ID {id} exists in project {group}."),
+        )
+        .with([json!(id), json!(group)])
+    })
+}
+
+fn no_such_peer(id: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "PEER_NOT_FOUND",
+        format!("No peer with ID {id} exists."),
+    )
+    .with([json!(id)])
+}
+
+fn not_waiting(peer: &Peer) -> ApiError {
+    ApiError::new(
+        409,
+        "PEER_INVALID_STATE",
+        format!(
+            "The peer with ID {} is {}, not waiting for the customer.",
+            peer.id,
+            peer.status()
+        ),
+    )
+}
+
+/// The error a provider reports: AWS `errorStateName` is one of `REJECTED`, `EXPIRED`,
+/// `INVALID_ARGUMENT` (the spec's `AwsPeerErrorState`); GCP and Azure take any message.
+fn provider_error(provider: Provider, reason: String) -> Result<String> {
+    const AWS_STATES: [&str; 3] = ["REJECTED", "EXPIRED", "INVALID_ARGUMENT"];
+    if provider == Provider::Aws && !AWS_STATES.contains(&reason.as_str()) {
+        return Err(ApiError::new(
+            400,
+            "INVALID_ATTRIBUTE",
+            format!("An AWS errorStateName is one of {AWS_STATES:?}, not {reason}."),
+        ));
+    }
+    Ok(reason)
+}
+
+/// The writable fields of a peering body for `provider`, checked.
+fn peer_body(provider: Provider, body: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut fields = Map::new();
+    for (name, required) in peer_fields(provider) {
+        match body.get(*name) {
+            Some(Value::Null) if *name == "accepterRegionName" => {
+                fields.insert((*name).into(), Value::Null);
+            }
+            _ => {
+                if let Some(value) = string(body, name, *required)? {
+                    fields.insert((*name).into(), json!(value));
+                } else if *name == "accepterRegionName" {
+                    // Null when it is the container's region (the v1.0 spec).
+                    fields.insert((*name).into(), Value::Null);
+                }
+            }
+        }
+    }
+    if provider == Provider::Aws {
+        let account = fields["awsAccountId"].as_str().unwrap_or_default();
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid_attribute("awsAccountId", &json!(account)));
+        }
+        // The customer's block must be private (INVALID_ROUTE_TABLE_CIDR).
+        let block = fields["routeTableCidrBlock"].as_str().unwrap_or_default();
+        if !Cidr::parse(block).is_some_and(Cidr::is_private) {
+            return Err(ApiError::new(
+                400,
+                "INVALID_ROUTE_TABLE_CIDR",
+                format!(
+                    "The address {block} must be within the private ranges [\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\"]."
+                ),
+            )
+            .with([json!(block)]));
+        }
+    }
+    Ok(fields)
+}
+
+/// An AWS route block may not overlap the container's Atlas block (`OVERLAPPING_ATLAS_CIDR_BLOCK`).
+fn check_route_against_atlas(peer: &Peer, atlas: Cidr) -> Result<()> {
+    match route_block(peer) {
+        Some((start, end)) if start <= atlas.range().1 && atlas.range().0 <= end => {
+            Err(overlapping_atlas(&peer.fields["routeTableCidrBlock"]))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn overlapping_atlas(block: &Value) -> ApiError {
+    ApiError::new(
+        409,
+        "OVERLAPPING_ATLAS_CIDR_BLOCK",
+        format!(
+            "The CIDR block {} overlaps with an Atlas CIDR block.",
+            block.as_str().unwrap_or_default()
+        ),
+    )
+    .with([block.clone()])
 }
 
 fn container_not_found(id: &str) -> ApiError {
@@ -992,45 +1471,29 @@ fn containers_in_use(id: &str) -> ApiError {
     .with([json!(id)])
 }
 
-fn in_use(project: &Project, id: &str) -> bool {
-    project
-        .containers
-        .iter()
-        .any(|c| c.id == id && c.provisioned)
-        || project.peers.iter().any(|p| p.container_id == id)
-}
-
-/// Another container of the project whose block overlaps `cidr` (§8.2,
-/// `OVERLAPPING_ATLAS_CIDR_BLOCK`).
+/// Another container of the project whose block overlaps `cidr`.
 fn overlap_check(project: &Project, cidr: Cidr, except: Option<&str>) -> Result<()> {
     if project
         .containers
         .iter()
         .any(|c| Some(c.id.as_str()) != except && c.cidr.overlaps(cidr))
     {
-        let text = cidr.to_string();
-        return Err(ApiError::new(
-            409,
-            "OVERLAPPING_ATLAS_CIDR_BLOCK",
-            format!("The CIDR block {text} overlaps with an Atlas CIDR block."),
-        )
-        .with([json!(text)]));
+        return Err(overlapping_atlas(&json!(cidr.to_string())));
     }
     Ok(())
 }
 
 /// How long an AWS peering request waits for the customer before AWS expires it: a week (AWS
-/// VPC peering documentation, "VPC peering connection lifecycle": a request not accepted
-/// within 7 days expires).
+/// docs, "VPC peering connection lifecycle": a request not accepted within 7 days expires).
 pub(crate) const AWS_REQUEST_EXPIRES: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// The automatic step a peering takes next, if any: when (virtual time), to which stage, with
-/// which error. AWS `INITIATING → PENDING_ACCEPTANCE`, GCP `ADDING_PEER → WAITING_FOR_USER`,
-/// Azure `ADDING_PEER → AVAILABLE`, AWS `FINALIZING → AVAILABLE`, an auto-accepted wait, an
-/// AWS request that expires (`FAILED`, `EXPIRED`), and the end of a deletion (`None` stage:
-/// the connection is gone). A model of Atlas's documented states, not a recording.
+/// The automatic step a peering takes next, if any: when (virtual time), and to which stage
+/// (`None`: the connection is gone). AWS `INITIATING → PENDING_ACCEPTANCE`, GCP `ADDING_PEER →
+/// WAITING_FOR_USER`, Azure `ADDING_PEER → AVAILABLE`, AWS `FINALIZING → AVAILABLE`, an
+/// auto-accepted wait, an AWS request that expires (`FAILED`, `EXPIRED`), the end of a
+/// deletion. A model of Atlas's documented states, not a recording.
 pub(crate) fn next_step(peer: &Peer, timings: Timings) -> Option<(Duration, Option<Stage>)> {
-    let after = |d: Duration| peer.since + d;
+    let after = |d: Duration| peer.since.saturating_add(d);
     match (peer.provider, peer.stage) {
         (Provider::Azure, Stage::Adding) => Some((after(timings.adding), Some(Stage::Available))),
         (_, Stage::Adding) => Some((after(timings.adding), Some(Stage::WaitingForUser))),
@@ -1048,25 +1511,8 @@ pub(crate) fn next_step(peer: &Peer, timings: Timings) -> Option<(Duration, Opti
         }
         (_, Stage::Finalizing) => Some((after(timings.finalizing), Some(Stage::Available))),
         (_, Stage::Deleting) => Some((after(timings.deleting), None)),
-        (_, Stage::Available | Stage::Failed) => None,
+        (_, Stage::Available | Stage::Failed | Stage::DeletionFailed) => None,
     }
-}
-
-/// Moves every peering of the project through the automatic steps due at `now`
-/// ([`next_step`]); a deletion that ended removes the connection.
-pub(crate) fn settle(project: &mut Project, timings: Timings, now: Duration) {
-    project.peers.retain_mut(|peer| {
-        while let Some((at, stage)) = next_step(peer, timings).filter(|(at, _)| *at <= now) {
-            let Some(stage) = stage else {
-                return false;
-            };
-            if stage == Stage::Failed {
-                peer.error = Some("EXPIRED".to_owned());
-            }
-            move_to(peer, stage, at);
-        }
-        true
-    });
 }
 
 /// What a pending peering becomes once the customer accepts it.
@@ -1079,112 +1525,24 @@ fn accepted(provider: Provider) -> Stage {
 
 /// Enters `stage` at `at`. An AWS peering gets its `connectionId` (the AWS peering request,
 /// `pcx-` and 17 hexadecimal digits) when it starts waiting for the customer, and keeps it.
-pub(crate) fn move_to(peer: &mut Peer, stage: Stage, at: Duration) {
+fn move_to(peer: &mut Peer, stage: Stage, at: Duration) {
     if peer.provider == Provider::Aws && stage == Stage::WaitingForUser {
-        peer.connection_id = Some(pcx(&peer.id));
+        peer.connection_id = Some(format!("pcx-{}", &peer.id[7..24]));
     }
     peer.stage = stage;
     peer.since = at;
 }
 
-/// The AWS peering request of the peering `id`: `pcx-` and the id's last 17 hexadecimal
-/// digits (unique in one simulator, whose ids share their first 8 digits).
-pub(crate) fn pcx(id: &str) -> String {
-    format!("pcx-{}", &id[7..24])
-}
-
 /// The customer's answer to a pending peering, or the provider's failure.
 #[derive(Clone, Debug)]
 pub enum Verdict {
-    /// Accept it (AWS: accept the VPC peering request; GCP: create the reciprocal peering).
+    /// Accept it (AWS: accept the VPC peering request; GCP: create the reverse peering).
     Accept,
     /// Reject it (AWS `errorStateName` `REJECTED`).
     Reject,
-    /// Fail it with the provider's error state or message.
+    /// Fail it with the provider's error: AWS `errorStateName` (`REJECTED`, `EXPIRED` or
+    /// `INVALID_ARGUMENT`), GCP `errorMessage`, Azure `errorState`.
     Fail(String),
-}
-
-impl World {
-    pub(crate) fn decide(&mut self, id: &str, verdict: Verdict, now: Duration) -> Option<()> {
-        let timings = self.timings;
-        for project in self.projects.values_mut() {
-            settle(project, timings, now);
-            let found = project
-                .peers
-                .iter_mut()
-                .find(|p| p.id == id || p.connection_id.as_deref() == Some(id));
-            if let Some(peer) = found {
-                match verdict {
-                    Verdict::Accept if peer.stage == Stage::WaitingForUser => {
-                        move_to(peer, accepted(peer.provider), now);
-                    }
-                    Verdict::Accept => return None,
-                    Verdict::Reject => {
-                        peer.error = Some(match peer.provider {
-                            Provider::Aws => "REJECTED".to_owned(),
-                            _ => "The peering request was rejected.".to_owned(),
-                        });
-                        move_to(peer, Stage::Failed, now);
-                    }
-                    Verdict::Fail(reason) => {
-                        peer.error = Some(reason);
-                        move_to(peer, Stage::Failed, now);
-                    }
-                }
-                return Some(());
-            }
-        }
-        None
-    }
-
-    pub(crate) fn provision(&mut self, id: &str) -> Option<()> {
-        for project in self.projects.values_mut() {
-            if let Some(c) = project.containers.iter_mut().find(|c| c.id == id) {
-                c.provisioned = true;
-                if c.provider == Provider::Azure {
-                    c.filled
-                        .insert("vnetName".into(), json!(format!("vnet-{}", &id[16..])));
-                }
-                return Some(());
-            }
-        }
-        None
-    }
-
-    pub(crate) fn peer_status(&mut self, id: &str, now: Duration) -> Option<&'static str> {
-        let timings = self.timings;
-        self.projects.values_mut().find_map(|project| {
-            settle(project, timings, now);
-            project.peers.iter().find(|p| p.id == id).map(Peer::status)
-        })
-    }
-}
-
-/// One page of `items` with Atlas's paging envelope (§4): `results`, `links` (`self`, and
-/// `previous`/`next` when there are such pages) and `totalCount` unless `includeCount=false`.
-pub(crate) fn page(items: Vec<Value>, query: PageQuery, href: impl Fn(usize) -> String) -> Value {
-    let total = items.len();
-    let start = (query.page_num - 1).saturating_mul(query.items_per_page);
-    let results: Vec<Value> = items
-        .into_iter()
-        .skip(start)
-        .take(query.items_per_page)
-        .collect();
-    let mut links = vec![json!({"href": href(query.page_num), "rel": "self"})];
-    if query.page_num > 1 {
-        links.insert(
-            0,
-            json!({"href": href(query.page_num - 1), "rel": "previous"}),
-        );
-    }
-    if start + results.len() < total {
-        links.push(json!({"href": href(query.page_num + 1), "rel": "next"}));
-    }
-    let mut out = json!({"links": links, "results": results});
-    if query.include_count {
-        out["totalCount"] = json!(total);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1193,38 +1551,38 @@ mod tests {
 
     #[test]
     fn cidr_rules() {
-        let ok = |p, t, r| atlas_cidr(p, t, r).map(|c| c.to_string());
+        let ok = |p, t, small| atlas_cidr(p, t, small).map(|c| c.to_string());
         assert_eq!(
-            ok(Provider::Aws, "10.8.0.0/21", None),
+            ok(Provider::Aws, "10.8.0.0/21", false),
             Ok("10.8.0.0/21".into())
         );
         assert_eq!(
-            ok(Provider::Aws, "10.8.0.1/21", None).unwrap_err().code,
+            ok(Provider::Aws, "10.8.0.1/21", false).unwrap_err().code,
             "ATLAS_NON_CANONICAL_CIDR_BLOCK"
         );
         assert_eq!(
-            ok(Provider::Aws, "8.8.0.0/21", None).unwrap_err().code,
+            ok(Provider::Aws, "8.8.0.0/21", false).unwrap_err().code,
             "ATLAS_INVALID_CIDR_RANGE"
         );
         assert_eq!(
-            ok(Provider::Aws, "10.8.0.0/20", None).unwrap_err().code,
+            ok(Provider::Aws, "10.8.0.0/20", false).unwrap_err().code,
             "ATLAS_INVALID_CIDR_BLOCK"
         );
         assert_eq!(
-            ok(Provider::Gcp, "10.64.0.0/18", None),
+            ok(Provider::Gcp, "10.64.0.0/18", false),
             Ok("10.64.0.0/18".into())
         );
         assert_eq!(
-            ok(Provider::Gcp, "10.64.0.0/21", None).unwrap_err().code,
+            ok(Provider::Gcp, "10.64.0.0/21", false).unwrap_err().code,
             "ATLAS_INVALID_CIDR_BLOCK"
         );
-        assert!(ok(Provider::Gcp, "10.64.0.0/22", Some(4)).is_ok());
+        assert!(ok(Provider::Gcp, "10.64.0.0/22", true).is_ok());
         assert_eq!(
-            ok(Provider::Gcp, "10.64.0.0/22", Some(5)).unwrap_err().code,
-            "ATLAS_INVALID_CIDR_BLOCK"
+            ok(Provider::Gcp, "10.64.0.0/18", true).unwrap_err().code,
+            "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER"
         );
         assert_eq!(
-            ok(Provider::Azure, "nonsense", None).unwrap_err().code,
+            ok(Provider::Azure, "nonsense", false).unwrap_err().code,
             "INVALID_CIDR_BLOCK"
         );
         let a = Cidr::parse("10.0.0.0/16").unwrap();
@@ -1233,14 +1591,40 @@ mod tests {
     }
 
     #[test]
+    fn a_small_container_holds_one_to_its_room_of_distinct_regions() {
+        let block = |t| Cidr::parse(t).unwrap();
+        let regions = |n: usize| {
+            (0..n)
+                .map(|i| GCP_REGIONS[i].to_owned())
+                .collect::<Vec<_>>()
+        };
+        for (text, room) in [
+            ("10.0.0.0/21", 8),
+            ("10.0.0.0/22", 4),
+            ("10.0.0.0/23", 2),
+            ("10.0.0.0/24", 1),
+        ] {
+            assert!(check_regions(&regions(room), block(text)).is_ok(), "{text}");
+            assert!(
+                check_regions(&regions(room + 1), block(text)).is_err(),
+                "{text}"
+            );
+        }
+        assert!(check_regions(&[], block("10.0.0.0/21")).is_err());
+        let twice = vec!["US_EAST_4".to_owned(), "US_EAST_4".to_owned()];
+        assert!(check_regions(&twice, block("10.0.0.0/21")).is_err());
+    }
+
+    #[test]
     fn pages_link_to_their_neighbours() {
-        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
         let query = PageQuery {
             page_num: 2,
             items_per_page: 2,
             include_count: true,
         };
-        let page = page(items, query, |n| format!("p{n}"));
+        let (items, total) = query.take((0..5).map(|i| json!(i)));
+        let href = |n: usize| format!("p{n}");
+        let page = page(items, total, &Listing { query, href: &href });
         assert_eq!(page["results"], json!([2, 3]));
         assert_eq!(page["totalCount"], 5);
         assert_eq!(

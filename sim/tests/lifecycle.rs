@@ -259,4 +259,14 @@ async fn an_azure_peering_has_no_customer_step() {
         "{seen:?}"
     );
     assert!(!sim.accept_peer(peer_id));
+
+    // A deletion Azure fails: DELETION_FAILED with its error, and the peering stays.
+    assert!(!sim.fail_deletion(peer_id, "not being deleted"));
+    let (deleting, _) = w.call("DELETE", &format!("/peers/{peer_id}"), None).await;
+    assert_eq!(deleting, 202);
+    assert!(sim.fail_deletion(peer_id, "The virtual network is locked."));
+    tokio::time::sleep(SECS(3600)).await;
+    let failed = w.get(&format!("/peers/{peer_id}")).await;
+    assert_eq!(status(&failed), "DELETION_FAILED");
+    assert_eq!(failed["errorState"], "The virtual network is locked.");
 }

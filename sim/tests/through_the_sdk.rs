@@ -1,5 +1,6 @@
 //! The sdk against the simulator: every operation, the paging streams and the waiters, with
-//! both kinds of credentials, and a consumer's whole peering lifecycle.
+//! both kinds of credentials, and a consumer's whole peering lifecycle. On tokio's paused
+//! clock: the sdk's retry and poll delays and the simulator's clock all move with it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +18,7 @@ use atlas_network_peering_sim::{Fault, Simulator, Verdict};
 use futures_util::StreamExt;
 
 fn config(sim: &Simulator) -> Config {
-    Config::new()
-        .with_base_url(sim.base_url())
-        .unwrap()
-        .with_retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(1)))
+    Config::new().with_base_url(sim.base_url()).unwrap()
 }
 
 fn api_key_client(sim: &Simulator) -> Client {
@@ -29,7 +27,7 @@ fn api_key_client(sim: &Simulator) -> Client {
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_accept_wait_and_tear_down_an_aws_peering() {
     let started = std::time::Instant::now();
     let sim = Simulator::start().await.unwrap();
@@ -114,7 +112,7 @@ async fn create_accept_wait_and_tear_down_an_aws_peering() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
     let sim = Simulator::start().await.unwrap();
     let client = api_key_client(&sim);
@@ -174,7 +172,7 @@ async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_operation_with_a_service_account_and_the_paging_streams() {
     let sim = Simulator::start().await.unwrap();
     let client = Client::from_config(
@@ -323,7 +321,7 @@ async fn every_operation_with_a_service_account_and_the_paging_streams() {
     assert_eq!(client.token_fetches(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn faults_and_rate_limits_are_retried_by_the_sdk() {
     let sim = Simulator::start().await.unwrap();
     let client =
@@ -339,15 +337,33 @@ async fn faults_and_rate_limits_are_retried_by_the_sdk() {
         .await
         .unwrap();
     assert!(!mode.enabled);
-    // The challenge, the 503, the reset, then the answer.
-    assert_eq!(client.exchanges(), 4);
+    // The challenge, the 503, the reset and the answer.
+    assert_eq!(sim.requests(), 4);
 
     sim.set_rate_limit(Some((1, Duration::from_secs(60))));
     let limited = client.get_private_ip_mode().group_id(project).send().await;
     // The first request of the window passes (the challenge was taken before); a second is
-    // refused with Retry-After, which the sdk waits in full or stops on.
+    // refused with Retry-After, which the sdk waits on the paused clock, then retries.
     assert!(limited.is_ok());
-    let err = client
+    let (before, started) = (sim.requests(), tokio::time::Instant::now());
+    let retried = client.get_private_ip_mode().group_id(project).send().await;
+    assert!(retried.is_ok(), "{retried:?}");
+    assert_eq!(sim.requests() - before, 2, "the 429, then the retry");
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    // A retry policy that does not retry stops on the 429.
+    let impatient = Client::from_config(
+        config(&sim)
+            .with_api_key(sim.public_key(), sim.private_key())
+            .with_retry_policy(RetryPolicy::none()),
+    )
+    .unwrap();
+    impatient
+        .get_private_ip_mode()
+        .group_id(project)
+        .send()
+        .await
+        .unwrap_err();
+    let err = impatient
         .get_private_ip_mode()
         .group_id(project)
         .send()

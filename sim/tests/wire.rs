@@ -473,7 +473,7 @@ async fn bad_input_gets_atlas_answers_and_the_simulator_keeps_serving() {
             .body(body)
             .send()
     };
-    let cases: [(&str, &str, &'static str, u16, &str); 9] = [
+    let cases: [(&str, &str, &'static str, u16, &str); 10] = [
         (
             "POST",
             "/api/atlas/v1.0/groups/{g}/peers",
@@ -537,6 +537,13 @@ async fn bad_input_gets_atlas_answers_and_the_simulator_keeps_serving() {
             405,
             "METHOD_NOT_ALLOWED",
         ),
+        (
+            "DELETE",
+            "/api/atlas/v1.0/groups/{g}/containers/all",
+            "",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
     ];
     for (method, path, body, status, expected) in cases {
         let response = raw(&w, method, path, body).await.unwrap();
@@ -577,6 +584,215 @@ async fn bad_input_gets_atlas_answers_and_the_simulator_keeps_serving() {
     assert_eq!(sim.peer_status(id), Some("FINALIZING"));
     sim.advance(Duration::from_secs(30));
     assert_eq!(sim.peer_status(id), Some("AVAILABLE"));
-    // The token, nine bad requests, the oversized one and the two good ones.
-    assert_eq!(sim.requests(), 13);
+    // The token, ten bad requests, the oversized one and the two good ones.
+    assert_eq!(sim.requests(), 14);
+}
+
+#[tokio::test]
+async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
+    let sim = Simulator::builder().max_peers(2).start().await.unwrap();
+    let mut w = Wire::new(&sim).await;
+    let containers = "/api/atlas/v1.0/groups/{g}/containers";
+    let peers = "/api/atlas/v1.0/groups/{g}/peers";
+    let (s, aws) = w.call("POST", containers, &[], Some(json!({"providerName": "AWS", "atlasCidrBlock": "10.8.0.0/21", "regionName": "US_EAST_1"}))).await;
+    assert_eq!(s, 200, "{aws}");
+    let aws_id = aws["id"].as_str().unwrap().to_owned();
+    let peer = |vpc: &str, block: &str| json!({"providerName": "AWS", "containerId": aws_id, "awsAccountId": "418273645091", "vpcId": vpc, "routeTableCidrBlock": block, "accepterRegionName": "us-east-1"});
+
+    let (s, a) = w
+        .call("POST", peers, &[], Some(peer("vpc-0a", "172.31.0.0/16")))
+        .await;
+    assert_eq!(s, 200, "{a}");
+    // Routes of one Atlas VPC may not overlap each other nor the Atlas block.
+    let (s, e) = w
+        .call("POST", peers, &[], Some(peer("vpc-0b", "172.31.128.0/20")))
+        .await;
+    assert_eq!((s, code(&e)), (409, "OVERLAPPING_CIDR_BLOCK"));
+    assert_eq!(
+        e["detail"],
+        "The CIDR block 172.31.128.0/20 overlaps with another peer's CIDR block."
+    );
+    let (s, e) = w
+        .call("POST", peers, &[], Some(peer("vpc-0b", "172.16.0.0/12")))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (409, "OVERLAPPING_CIDR_BLOCK"),
+        "a block around another"
+    );
+    let (s, e) = w
+        .call("POST", peers, &[], Some(peer("vpc-0b", "10.8.4.0/22")))
+        .await;
+    assert_eq!((s, code(&e)), (409, "OVERLAPPING_ATLAS_CIDR_BLOCK"));
+    let (s, b) = w
+        .call("POST", peers, &[], Some(peer("vpc-0b", "172.30.0.0/16")))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let b_path = format!("{peers}/{}", b["id"].as_str().unwrap());
+
+    // A PATCH that would duplicate another peering is refused as a create is.
+    let (s, e) = w
+        .call("PATCH", &b_path, &[], Some(peer("vpc-0a", "172.30.0.0/16")))
+        .await;
+    assert_eq!((s, code(&e)), (409, "PEER_ALREADY_EXISTS"));
+    assert_eq!(
+        e["detail"],
+        "The peer with AWS Account ID 418273645091 and VPC ID vpc-0a already exists."
+    );
+    let (s, e) = w
+        .call("PATCH", &b_path, &[], Some(peer("vpc-0b", "172.31.0.0/24")))
+        .await;
+    assert_eq!((s, code(&e)), (409, "OVERLAPPING_CIDR_BLOCK"));
+    // Its own block and VPC are not a clash with itself.
+    let (s, same) = w
+        .call("PATCH", &b_path, &[], Some(peer("vpc-0b", "172.30.0.0/16")))
+        .await;
+    assert_eq!(s, 200, "{same}");
+    // containerId and providerName cannot change.
+    let mut moved = peer("vpc-0b", "172.30.0.0/16");
+    moved["containerId"] = json!("65c1d2e3f4a5b6c7d8e9f0a1");
+    let (s, e) = w.call("PATCH", &b_path, &[], Some(moved)).await;
+    assert_eq!((s, code(&e)), (400, "ATTRIBUTE_READ_ONLY"));
+    assert_eq!(e["parameters"], json!(["containerId"]));
+    let (s, e) = w.call("PATCH", &b_path, &[], Some(json!({"providerName": "GCP", "containerId": aws_id, "gcpProjectId": "p", "networkName": "n"}))).await;
+    assert_eq!((s, code(&e)), (400, "ATTRIBUTE_READ_ONLY"));
+    assert_eq!(e["parameters"], json!(["providerName"]));
+
+    // The third peering of a container over a limit of two.
+    let (s, e) = w
+        .call("POST", peers, &[], Some(peer("vpc-0c", "192.168.0.0/16")))
+        .await;
+    assert_eq!((s, code(&e)), (409, "PEER_MAXIMUM_REACHED"));
+    assert_eq!(
+        e["detail"],
+        "The maximum number of peering connections (2) has been reached."
+    );
+
+    // Small GCP containers: /21 to /24, one to the block's room of distinct regions, and
+    // they cannot be updated.
+    let gcp = |block: &str, regions: Value| json!({"providerName": "GCP", "atlasCidrBlock": block, "regions": regions});
+    let (s, e) = w
+        .call(
+            "POST",
+            containers,
+            &[],
+            Some(gcp("10.64.0.0/18", json!(["US_EAST_4"]))),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (400, "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER")
+    );
+    // Atlas's error-code list has it; the spec's `errorCode` enum does not yet.
+    w.log.last_mut().unwrap().fixture.deliberately_violates_spec = true;
+    for regions in [
+        json!([]),
+        json!(["US_EAST_4", "US_EAST_4"]),
+        json!([
+            "US_EAST_4",
+            "US_WEST_2",
+            "US_WEST_3",
+            "US_WEST_4",
+            "US_SOUTH_1"
+        ]),
+    ] {
+        let (s, e) = w
+            .call(
+                "POST",
+                containers,
+                &[],
+                Some(gcp("10.64.0.0/22", regions.clone())),
+            )
+            .await;
+        assert_eq!((s, code(&e)), (400, "INVALID_ATTRIBUTE"), "{regions}");
+    }
+    let four = json!(["US_EAST_4", "US_WEST_2", "US_WEST_3", "US_WEST_4"]);
+    let (s, small) = w
+        .call(
+            "POST",
+            containers,
+            &[],
+            Some(gcp("10.64.0.0/22", four.clone())),
+        )
+        .await;
+    assert_eq!(s, 200, "{small}");
+    let small_id = small["id"].as_str().unwrap();
+    let (s, e) = w
+        .call(
+            "PATCH",
+            &format!("{containers}/{small_id}"),
+            &[],
+            Some(gcp("10.64.0.0/22", four)),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (400, "CANNOT_UPDATE_SMALL_CONTAINER"));
+    // As above: not in the spec's `errorCode` enum yet.
+    w.log.last_mut().unwrap().fixture.deliberately_violates_spec = true;
+    assert_eq!(
+        e["detail"],
+        format!("Google Cloud network peering container {small_id} is small and can't be updated.")
+    );
+
+    // Azure peerings live in one Azure container of a project.
+    let mut azure_ids = Vec::new();
+    for (block, region) in [
+        ("192.168.208.0/21", "SWEDEN_CENTRAL"),
+        ("192.168.216.0/21", "UK_SOUTH"),
+    ] {
+        let (s, c) = w
+            .call(
+                "POST",
+                containers,
+                &[],
+                Some(json!({"providerName": "AZURE", "atlasCidrBlock": block, "region": region})),
+            )
+            .await;
+        assert_eq!(s, 200, "{c}");
+        azure_ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let azure = |container: &str, vnet: &str| json!({"providerName": "AZURE", "containerId": container, "azureDirectoryId": "5b2c9e71-0f4d-4a83-b6e2-91c7d3a5f048", "azureSubscriptionId": "0d7e5c3a-9f21-4b8e-a6c4-2f1e3d5b7a90", "resourceGroupName": "rg-a", "vnetName": vnet});
+    let (s, _) = w
+        .call("POST", peers, &[], Some(azure(&azure_ids[0], "vnet-a")))
+        .await;
+    assert_eq!(s, 200);
+    let (s, e) = w
+        .call("POST", peers, &[], Some(azure(&azure_ids[1], "vnet-b")))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (400, "AZURE_PEERING_MULTIPLE_REGIONS_NOT_ALLOWED")
+    );
+    let (s, _) = w
+        .call("POST", peers, &[], Some(azure(&azure_ids[0], "vnet-b")))
+        .await;
+    assert_eq!(s, 200, "the same container takes more");
+
+    let spec = contract_tests::spec_json();
+    let problems = verify(&spec, &w.log);
+    assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn links_start_at_the_simulators_url_whatever_the_host_header_says() {
+    let sim = Simulator::start().await.unwrap();
+    let w = Wire::new(&sim).await;
+    let page: Value = w
+        .http
+        .get(format!(
+            "{}/api/atlas/v1.0/groups/{}/peers",
+            w.base, w.project
+        ))
+        .bearer_auth(&w.token)
+        .header("host", "evil.example:666")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let href = page["links"][0]["href"].as_str().unwrap();
+    assert!(
+        href.starts_with(&format!("{}/api/atlas/v1.0/groups/", sim.base_url())),
+        "{href}"
+    );
 }
