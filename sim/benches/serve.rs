@@ -17,13 +17,25 @@ use atlas_network_peering::types::{GcpContainer, GcpPeer};
 const TASKS: usize = 8;
 const SECONDS: u64 = 5;
 
+/// The simulator's process, killed when dropped (also when the bench panics).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn main() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_atlas-network-peering-sim"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("the simulator's binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
     let mut settings = std::collections::BTreeMap::new();
-    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+    for line in BufReader::new(stdout).lines() {
         let line = line.expect("a line");
         if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             settings.insert(name.to_owned(), value.to_owned());
@@ -101,8 +113,7 @@ fn main() {
         );
         (calls, started.elapsed())
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(running);
     println!(
         "serve: get_peer with Digest, {TASKS} tasks for {SECONDS} s: {calls} calls, {:.0} requests/s",
         calls as f64 / elapsed.as_secs_f64()

@@ -7,7 +7,7 @@
 //! without remembering it. Only a nonce that signed a request is remembered, for its replay
 //! window, until it expires; expired tokens are dropped too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
@@ -15,29 +15,28 @@ use md5::{Digest, Md5};
 /// Atlas's Digest realm.
 pub const REALM: &str = "MMS Public API";
 
-/// The nonce counts a nonce has signed with: the highest, and which of the 64 below it. A
-/// count seen before, or more than 64 below the highest, is a replay; counts may arrive out
-/// of order (concurrent requests).
+/// How far below the highest nonce count a count may still arrive (concurrent requests
+/// reorder them); one further below is refused as a replay.
+const WINDOW: u32 = 1024;
+
+/// The nonce counts a nonce has signed with, down to `WINDOW` below the highest. A count
+/// seen before, or further below, is a replay.
 #[derive(Debug, Default)]
 struct Window {
     max: u32,
-    seen: u64,
+    seen: BTreeSet<u32>,
 }
 
 impl Window {
     fn accept(&mut self, nc: u32) -> bool {
-        if nc > self.max {
-            let shift = nc - self.max;
-            self.seen = if shift >= 64 { 0 } else { self.seen << shift };
-            self.seen |= 1;
-            self.max = nc;
-            return true;
-        }
-        let offset = self.max - nc;
-        if offset >= 64 || self.seen & (1 << offset) != 0 {
+        if nc.saturating_add(WINDOW) <= self.max || !self.seen.insert(nc) {
             return false;
         }
-        self.seen |= 1 << offset;
+        self.max = self.max.max(nc);
+        let floor = self.max.saturating_sub(WINDOW);
+        while self.seen.first().is_some_and(|first| *first < floor) {
+            self.seen.pop_first();
+        }
         true
     }
 }
@@ -332,8 +331,9 @@ mod tests {
         let mut w = Window::default();
         assert!(w.accept(1) && w.accept(3) && w.accept(2));
         assert!(!w.accept(2) && !w.accept(3));
-        assert!(w.accept(100));
+        assert!(w.accept(2000));
         assert!(!w.accept(30), "too far below the highest");
-        assert!(w.accept(99));
+        assert!(w.accept(1999) && w.accept(1000));
+        assert!(w.seen.len() <= WINDOW as usize + 1);
     }
 }

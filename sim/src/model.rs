@@ -941,15 +941,9 @@ impl World {
                 "The region of a cloud provider container cannot be changed.",
             ));
         }
-        if regions.is_some() {
-            return Err(ApiError::new(
-                400,
-                "CANNOT_UPDATE_SMALL_CONTAINER",
-                format!(
-                    "Google Cloud network peering container {id} is small and can't be updated."
-                ),
-            )
-            .with([json!(id)]));
+        // A container is small from its creation on, or never (model).
+        if let Some(regions) = regions {
+            return Err(invalid_attribute("regions", &json!(regions)));
         }
         overlap_check(project, cidr, Some(id))?;
         let container = container(project, id)?;
