@@ -683,8 +683,6 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
         (s, code(&e)),
         (400, "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER")
     );
-    // Atlas's error-code list has it; the spec's `errorCode` enum does not yet.
-    w.log.last_mut().unwrap().fixture.deliberately_violates_spec = true;
     for regions in [
         json!([]),
         json!(["US_EAST_4", "US_EAST_4"]),
@@ -726,8 +724,6 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
         )
         .await;
     assert_eq!((s, code(&e)), (400, "CANNOT_UPDATE_SMALL_CONTAINER"));
-    // As above: not in the spec's `errorCode` enum yet.
-    w.log.last_mut().unwrap().fixture.deliberately_violates_spec = true;
     assert_eq!(
         e["detail"],
         format!("Google Cloud network peering container {small_id} is small and can't be updated.")
