@@ -415,6 +415,9 @@ fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> R
                 let name = &e.ident;
                 let wire = as_str_values(items, &name.to_string());
                 out.push(format!("type {name} enum"));
+                // A new variant of an exhaustive enum breaks a caller's exhaustive `match`.
+                let open = e.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+                let required = if open { "" } else { REQUIRED };
                 for v in &e.variants {
                     let variant = v.ident.to_string();
                     let shape = match &v.fields {
@@ -426,7 +429,7 @@ fn record_types(items: &[Item], krate: Option<&str>, out: &mut Vec<String>) -> R
                         .into_iter()
                         .find_map(|(k, v)| if k == "rename" { v } else { None });
                     let value = renamed.or_else(|| wire.get(&variant).cloned());
-                    let value = value.map(|v| format!(" = {v:?}")).unwrap_or_default();
+                    let value = value.map(|v| format!(" = {v:?}")).unwrap_or_default() + required;
                     out.push(format!("type {name} variant {variant}{shape}{value}"));
                 }
             }
@@ -590,10 +593,10 @@ mod tests {
             "type AwsPeer field status_name: Option<AwsPeerStatus>",
             "type AwsPeerAwsAccountId struct(String)",
             "type AwsContainerProviderName enum",
-            "type AwsContainerProviderName variant Aws = \"AWS\"",
+            "type AwsContainerProviderName variant Aws = \"AWS\" (required)",
             "type CloudProvider enum",
-            "type CloudProvider variant Aws = \"AWS\"",
-            "type CloudProvider variant Unknown: (String)",
+            "type CloudProvider variant Aws = \"AWS\" (required)",
+            "type CloudProvider variant Unknown: (String) (required)",
             "type PeerPage field results: Vec<models::Peer> (required)",
         ] {
             assert!(has(record, line), "missing `{line}` in\n{record}");
@@ -823,6 +826,11 @@ type CloudProvider variant Aws = \"AWS\"
             l.push("type GcpPeer field network_name: String (required)".to_owned());
         });
         assert!(diff(OLD, &new).iter().all(|c| !c.is_breaking()));
+        // A variant of an exhaustive enum is recorded as required: a new one breaks a `match`.
+        let new = edited(|l| {
+            l.push("type CloudProvider variant Tenant = \"TENANT\" (required)".to_owned())
+        });
+        assert!(only(&diff(OLD, &new)).is_breaking());
     }
 
     #[test]
