@@ -105,12 +105,7 @@ impl Provider {
                 "AWS" => Ok(Provider::Aws),
                 "GCP" => Ok(Provider::Gcp),
                 "AZURE" => Ok(Provider::Azure),
-                other => Err(ApiError::new(
-                    400,
-                    "INVALID_PROVIDER",
-                    format!("No provider {other} exists."),
-                )
-                .with([json!(other)])),
+                other => Err(INVALID_PROVIDER.error([json!(other)])),
             },
             Some(other) => Err(invalid_attribute("providerName", other)),
         }
@@ -353,43 +348,20 @@ fn region(provider: Provider, value: &str) -> Result<String> {
     if known.contains(&value) {
         Ok(value.to_owned())
     } else {
-        Err(ApiError::new(
-            400,
-            "INVALID_REGION",
-            format!(
-                "No region {value} exists for provider {}.",
-                provider.as_str()
-            ),
-        )
-        .with([json!(value), json!(provider.as_str())]))
+        Err(INVALID_REGION.error([json!(value), json!(provider.as_str())]))
     }
 }
 
 fn invalid_attribute(name: &str, value: &Value) -> ApiError {
-    ApiError::new(
-        400,
-        "INVALID_ATTRIBUTE",
-        format!("Invalid attribute {name} specified."),
-    )
-    .with([json!(name), value.clone()])
+    INVALID_ATTRIBUTE.error([json!(name), value.clone()])
 }
 
 fn missing_attribute(name: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "MISSING_ATTRIBUTE",
-        format!("The required attribute {name} was not specified."),
-    )
-    .with([json!(name)])
+    MISSING_ATTRIBUTE.error([json!(name)])
 }
 
 fn read_only(name: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "ATTRIBUTE_READ_ONLY",
-        format!("The attribute {name} is read-only and cannot be changed by the user."),
-    )
-    .with([json!(name)])
+    ATTRIBUTE_READ_ONLY.error([json!(name)])
 }
 
 /// A string field of a request body: required or optional.
@@ -410,40 +382,16 @@ fn is_object_id(s: &str) -> bool {
 /// v1.0 spec's descriptions): IPv4 syntax, canonical, RFC 1918, AWS and Azure /21 to /24, GCP
 /// /18 or larger, or /21 to /24 for a small container (one created with `regions`).
 fn atlas_cidr(provider: Provider, text: &str, small: bool) -> Result<Cidr> {
-    let cidr = Cidr::parse(text).ok_or_else(|| {
-        ApiError::new(
-            400,
-            "INVALID_CIDR_BLOCK",
-            format!("The CIDR block {text} is not a valid IPv4 CIDR block."),
-        )
-        .with([json!(text)])
-    })?;
+    let cidr = Cidr::parse(text).ok_or_else(|| INVALID_CIDR_BLOCK.error([json!(text)]))?;
     if cidr.canonical() != cidr {
         let canonical = cidr.canonical().to_string();
-        return Err(ApiError::new(
-            400,
-            "ATLAS_NON_CANONICAL_CIDR_BLOCK",
-            format!("The canonical form for the specified Atlas CIDR {text} is {canonical}."),
-        )
-        .with([json!(text), json!(canonical)]));
+        return Err(ATLAS_NON_CANONICAL_CIDR_BLOCK.error([json!(text), json!(canonical)]));
     }
     if !cidr.is_private() {
-        return Err(ApiError::new(
-            400,
-            "ATLAS_INVALID_CIDR_RANGE",
-            format!("Atlas CIDR {text} must be in private range."),
-        )
-        .with([json!(text)]));
+        return Err(ATLAS_INVALID_CIDR_RANGE.error([json!(text)]));
     }
     if provider == Provider::Gcp && small && !(21..=24).contains(&cidr.prefix) {
-        return Err(ApiError::new(
-            400,
-            "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER",
-            "Atlas CIDR must be between /21 and /24 for small Google Cloud network peering \
-             containers. Either omit the regions array to create a network peering container \
-             with a larger CIDR block, or choose a block between /21 and /24.",
-        )
-        .with([json!(text)]));
+        return Err(ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER.error([json!(text)]));
     }
     let (allowed, wanted) = match provider {
         Provider::Gcp if !small => (cidr.prefix <= 18, "18 or larger"),
@@ -451,15 +399,11 @@ fn atlas_cidr(provider: Provider, text: &str, small: bool) -> Result<Cidr> {
         _ => ((21..=24).contains(&cidr.prefix), "21 to /24"),
     };
     if !allowed {
-        return Err(ApiError::new(
-            400,
-            "ATLAS_INVALID_CIDR_BLOCK",
-            format!(
-                "Atlas CIDR {text} must be a /{wanted} block for {}.",
-                provider.as_str()
-            ),
-        )
-        .with([json!(text), json!(wanted), json!(provider.as_str())]));
+        return Err(ATLAS_INVALID_CIDR_BLOCK.error([
+            json!(text),
+            json!(wanted),
+            json!(provider.as_str()),
+        ]));
     }
     Ok(cidr)
 }
@@ -612,15 +556,7 @@ impl Project {
                 .is_some_and(|(_, (last, id))| *last >= start && *id != candidate.id);
             if clash {
                 let block = candidate.fields["routeTableCidrBlock"].clone();
-                return Err(ApiError::new(
-                    409,
-                    "OVERLAPPING_CIDR_BLOCK",
-                    format!(
-                        "The CIDR block {} overlaps with another peer's CIDR block.",
-                        block.as_str().unwrap_or_default()
-                    ),
-                )
-                .with([block]));
+                return Err(OVERLAPPING_CIDR_BLOCK.error([block]));
             }
         }
         Ok(())
@@ -808,22 +744,13 @@ impl World {
     /// when there is none.
     pub(crate) fn project(&mut self, group: &str, now: Duration) -> Result<&mut Project> {
         if !is_object_id(group) {
-            return Err(ApiError::new(
-                404,
-                "INVALID_GROUP_ID",
-                format!("An invalid group ID {group} was specified."),
-            )
-            .with([json!(group)]));
+            return Err(INVALID_GROUP_ID.error([json!(group)]));
         }
         let timings = self.timings;
-        let project = self.projects.get_mut(group).ok_or_else(|| {
-            ApiError::new(
-                404,
-                "GROUP_NOT_FOUND",
-                format!("No group with ID {group} exists."),
-            )
-            .with([json!(group)])
-        })?;
+        let project = self
+            .projects
+            .get_mut(group)
+            .ok_or_else(|| GROUP_NOT_FOUND.error([json!(group)]))?;
         for id in project.settle(timings, now) {
             self.peer_project.remove(&id);
         }
@@ -852,12 +779,7 @@ impl World {
             c.provider == provider && (provider == Provider::Gcp || c.region == region_value)
         });
         if clash {
-            return Err(ApiError::new(
-                409,
-                "CONTAINER_ALREADY_EXISTS",
-                format!("A container already exists for group {group}."),
-            )
-            .with([json!(group)]));
+            return Err(CONTAINER_ALREADY_EXISTS.error([json!(group)]));
         }
         overlap_check(project, cidr, None)?;
         let mut filled = Map::new();
@@ -919,14 +841,7 @@ impl World {
         }
         // A small GCP container cannot change ("Atlas Administration API Error Codes").
         if existing.regions.is_some() {
-            return Err(ApiError::new(
-                400,
-                "CANNOT_UPDATE_SMALL_CONTAINER",
-                format!(
-                    "Google Cloud network peering container {id} is small and can't be updated."
-                ),
-            )
-            .with([json!(id)]));
+            return Err(CANNOT_UPDATE_SMALL_CONTAINER.error([json!(id)]));
         }
         let (cidr, region_value, regions) = container_fields(provider, body)?;
         // An in-use container cannot change (the v1.0 spec: the block is locked once a
@@ -1008,14 +923,7 @@ impl World {
             return Err(container_not_found(&container_id));
         };
         if project.counts.get(&container_id).copied().unwrap_or(0) >= max_peers {
-            return Err(ApiError::new(
-                409,
-                "PEER_MAXIMUM_REACHED",
-                format!(
-                    "The maximum number of peering connections ({max_peers}) has been reached."
-                ),
-            )
-            .with([json!(max_peers)]));
+            return Err(PEER_MAXIMUM_REACHED.error([json!(max_peers)]));
         }
         // Azure peerings live in one Azure container of a project ("Atlas Administration API
         // Error Codes", AZURE_PEERING_MULTIPLE_REGIONS_NOT_ALLOWED).
@@ -1090,14 +998,7 @@ impl World {
         }
         // A connection being deleted cannot change.
         if existing.stage == Stage::Deleting {
-            return Err(ApiError::new(
-                409,
-                "PEER_INVALID_STATE",
-                format!(
-                    "The peer with ID {id} in group {group} cannot be updated in its current state."
-                ),
-            )
-            .with([json!(id), json!(group)]));
+            return Err(PEER_INVALID_STATE.error([json!(id), json!(group)]));
         }
         let mut candidate = existing.clone();
         candidate.fields = peer_body(provider, body)?;
@@ -1116,12 +1017,7 @@ impl World {
         let project = self.project(group, now)?;
         let peer = peer(project, group, id)?;
         if peer.stage == Stage::Deleting {
-            return Err(ApiError::new(
-                409,
-                "PEER_ALREADY_REQUESTED_DELETION",
-                format!("The peer with ID {id} has already been requested for deletion."),
-            )
-            .with([json!(id)]));
+            return Err(PEER_ALREADY_REQUESTED_DELETION.error([json!(id)]));
         }
         move_to(peer, Stage::Deleting, now);
         // Its network may be peered again while this connection is torn down.
@@ -1165,14 +1061,7 @@ impl World {
         // The mode cannot change while clusters or peering connections exist.
         let busy = project.containers.iter().any(|c| c.provisioned) || !project.peers.is_empty();
         if busy && enabled != project.private_ip_mode {
-            return Err(ApiError::new(
-                400,
-                "CANNOT_UPDATE_PRIVATE_IP_MODE",
-                format!(
-                    "Group {group} has dedicated clusters, so private IP mode cannot be updated."
-                ),
-            )
-            .with([json!(group)]));
+            return Err(CANNOT_UPDATE_PRIVATE_IP_MODE.error([json!(group)]));
         }
         project.private_ip_mode = enabled;
         Ok(json!({"enabled": enabled}))
@@ -1334,30 +1223,16 @@ fn container<'p>(project: &'p mut Project, id: &str) -> Result<&'p mut Container
 
 fn peer<'p>(project: &'p mut Project, group: &str, id: &str) -> Result<&'p mut Peer> {
     if !is_object_id(id) {
-        return Err(ApiError::new(
-            404,
-            "INVALID_PEER_ID",
-            format!("An invalid peer ID {id} was specified."),
-        )
-        .with([json!(id)]));
+        return Err(INVALID_PEER_ID.error([json!(id)]));
     }
-    project.peers.get_mut(id).ok_or_else(|| {
-        ApiError::new(
-            404,
-            "PEER_NOT_FOUND",
-            format!("No peer with ID {id} exists in project {group}."),
-        )
-        .with([json!(id), json!(group)])
-    })
+    project
+        .peers
+        .get_mut(id)
+        .ok_or_else(|| PEER_NOT_FOUND_IN_PROJECT.error([json!(id), json!(group)]))
 }
 
 fn no_such_peer(id: &str) -> ApiError {
-    ApiError::new(
-        404,
-        "PEER_NOT_FOUND",
-        format!("No peer with ID {id} exists."),
-    )
-    .with([json!(id)])
+    PEER_NOT_FOUND.error([json!(id)])
 }
 
 fn not_waiting(peer: &Peer) -> ApiError {
@@ -1412,14 +1287,7 @@ fn peer_body(provider: Provider, body: &Map<String, Value>) -> Result<Map<String
         // The customer's block must be private (INVALID_ROUTE_TABLE_CIDR).
         let block = fields["routeTableCidrBlock"].as_str().unwrap_or_default();
         if !Cidr::parse(block).is_some_and(Cidr::is_private) {
-            return Err(ApiError::new(
-                400,
-                "INVALID_ROUTE_TABLE_CIDR",
-                format!(
-                    "The address {block} must be within the private ranges [\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\"]."
-                ),
-            )
-            .with([json!(block)]));
+            return Err(INVALID_ROUTE_TABLE_CIDR.error([json!(block)]));
         }
     }
     Ok(fields)
@@ -1436,33 +1304,15 @@ fn check_route_against_atlas(peer: &Peer, atlas: Cidr) -> Result<()> {
 }
 
 fn overlapping_atlas(block: &Value) -> ApiError {
-    ApiError::new(
-        409,
-        "OVERLAPPING_ATLAS_CIDR_BLOCK",
-        format!(
-            "The CIDR block {} overlaps with an Atlas CIDR block.",
-            block.as_str().unwrap_or_default()
-        ),
-    )
-    .with([block.clone()])
+    OVERLAPPING_ATLAS_CIDR_BLOCK.error([block.clone()])
 }
 
 fn container_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        404,
-        "CLOUD_PROVIDER_CONTAINER_NOT_FOUND",
-        format!("An invalid cloud provider container ID {id} was specified."),
-    )
-    .with([json!(id)])
+    CLOUD_PROVIDER_CONTAINER_NOT_FOUND.error([json!(id)])
 }
 
 fn containers_in_use(id: &str) -> ApiError {
-    ApiError::new(
-        409,
-        "CONTAINERS_IN_USE",
-        format!("Cannot modify in use containers. The container {id} has peering connections or clusters."),
-    )
-    .with([json!(id)])
+    CONTAINERS_IN_USE.error([json!(id)])
 }
 
 /// Another container of the project whose block overlaps `cidr`.
@@ -1542,6 +1392,36 @@ pub enum Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_fill_their_templates_with_the_first_parameters_in_order() {
+        let e = ATLAS_INVALID_CIDR_BLOCK.error([
+            json!("10.8.0.0/20"),
+            json!("21 to /24"),
+            json!("AWS"),
+        ]);
+        assert_eq!((e.status, e.code), (400, "ATLAS_INVALID_CIDR_BLOCK"));
+        assert_eq!(
+            e.detail,
+            "Atlas CIDR 10.8.0.0/20 must be a /21 to /24 block for AWS."
+        );
+        assert_eq!(e.parameters.len(), 3);
+        let e = PEER_MAXIMUM_REACHED.error([json!(25)]);
+        assert_eq!(
+            e.detail,
+            "The maximum number of peering connections (25) has been reached."
+        );
+        let e = INVALID_ATTRIBUTE.error([json!("regions"), json!(["US_EAST_1"])]);
+        assert_eq!(e.detail, "Invalid attribute regions specified.");
+        assert_eq!(e.parameters[1], json!(["US_EAST_1"]));
+        let e = OVERLAPPING_ATLAS_CIDR_BLOCK.error([Value::Null]);
+        assert_eq!(
+            e.detail,
+            "The CIDR block  overlaps with an Atlas CIDR block."
+        );
+        let e = ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER.error([json!("10.0.0.0/20")]);
+        assert!(e.detail.starts_with("Atlas CIDR must be between /21 and /24 for small Google Cloud network peering containers. Either"));
+    }
 
     #[test]
     fn cidr_rules() {
@@ -1626,4 +1506,95 @@ mod tests {
             json!([{"href": "p1", "rel": "previous"}, {"href": "p2", "rel": "self"}, {"href": "p3", "rel": "next"}])
         );
     }
+}
+
+// ---- error rules ---------------------------------------------------------------------------
+
+/// One of Atlas's error answers: status, `errorCode` and the `detail` template, whose `{}` take the
+/// first parameters in order (the sim README's rule table gives the source of each rule).
+struct Rule {
+    status: u16,
+    code: &'static str,
+    detail: &'static str,
+}
+
+impl Rule {
+    fn error<const N: usize>(&self, parameters: [Value; N]) -> ApiError {
+        let mut shown = parameters.iter().map(|value| match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        });
+        let mut pieces = self.detail.split("{}");
+        let mut detail = pieces.next().unwrap_or_default().to_owned();
+        for piece in pieces {
+            detail.push_str(&shown.next().unwrap_or_default());
+            detail.push_str(piece);
+        }
+        ApiError::new(self.status, self.code, detail).with(parameters)
+    }
+}
+
+/// `NAME = status "errorCode" "detail template";`, one line a rule.
+macro_rules! rules {
+    ($($name:ident = $status:literal $code:literal $detail:literal;)*) => {
+        $(const $name: Rule = Rule { status: $status, code: $code, detail: $detail };)*
+    };
+}
+
+rules! {
+    INVALID_PROVIDER = 400 "INVALID_PROVIDER"
+        "No provider {} exists.";
+    INVALID_ATTRIBUTE = 400 "INVALID_ATTRIBUTE"
+        "Invalid attribute {} specified.";
+    MISSING_ATTRIBUTE = 400 "MISSING_ATTRIBUTE"
+        "The required attribute {} was not specified.";
+    ATTRIBUTE_READ_ONLY = 400 "ATTRIBUTE_READ_ONLY"
+        "The attribute {} is read-only and cannot be changed by the user.";
+    INVALID_CIDR_BLOCK = 400 "INVALID_CIDR_BLOCK"
+        "The CIDR block {} is not a valid IPv4 CIDR block.";
+    ATLAS_NON_CANONICAL_CIDR_BLOCK = 400 "ATLAS_NON_CANONICAL_CIDR_BLOCK"
+        "The canonical form for the specified Atlas CIDR {} is {}.";
+    ATLAS_INVALID_CIDR_RANGE = 400 "ATLAS_INVALID_CIDR_RANGE"
+        "Atlas CIDR {} must be in private range.";
+    INVALID_GROUP_ID = 404 "INVALID_GROUP_ID"
+        "An invalid group ID {} was specified.";
+    GROUP_NOT_FOUND = 404 "GROUP_NOT_FOUND"
+        "No group with ID {} exists.";
+    CONTAINER_ALREADY_EXISTS = 409 "CONTAINER_ALREADY_EXISTS"
+        "A container already exists for group {}.";
+    CANNOT_UPDATE_SMALL_CONTAINER = 400 "CANNOT_UPDATE_SMALL_CONTAINER"
+        "Google Cloud network peering container {} is small and can't be updated.";
+    PEER_MAXIMUM_REACHED = 409 "PEER_MAXIMUM_REACHED"
+        "The maximum number of peering connections ({}) has been reached.";
+    PEER_INVALID_STATE = 409 "PEER_INVALID_STATE"
+        "The peer with ID {} in group {} cannot be updated in its current state.";
+    PEER_ALREADY_REQUESTED_DELETION = 409 "PEER_ALREADY_REQUESTED_DELETION"
+        "The peer with ID {} has already been requested for deletion.";
+    CANNOT_UPDATE_PRIVATE_IP_MODE = 400 "CANNOT_UPDATE_PRIVATE_IP_MODE"
+        "Group {} has dedicated clusters, so private IP mode cannot be updated.";
+    INVALID_PEER_ID = 404 "INVALID_PEER_ID"
+        "An invalid peer ID {} was specified.";
+    PEER_NOT_FOUND_IN_PROJECT = 404 "PEER_NOT_FOUND"
+        "No peer with ID {} exists in project {}.";
+    PEER_NOT_FOUND = 404 "PEER_NOT_FOUND"
+        "No peer with ID {} exists.";
+    INVALID_ROUTE_TABLE_CIDR = 400 "INVALID_ROUTE_TABLE_CIDR"
+        "The address {} must be within the private ranges [\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\"].";
+    CLOUD_PROVIDER_CONTAINER_NOT_FOUND = 404 "CLOUD_PROVIDER_CONTAINER_NOT_FOUND"
+        "An invalid cloud provider container ID {} was specified.";
+    CONTAINERS_IN_USE = 409 "CONTAINERS_IN_USE"
+        "Cannot modify in use containers. The container {} has peering connections or clusters.";
+    INVALID_REGION = 400 "INVALID_REGION"
+        "No region {} exists for provider {}.";
+    ATLAS_INVALID_CIDR_BLOCK = 400 "ATLAS_INVALID_CIDR_BLOCK"
+        "Atlas CIDR {} must be a /{} block for {}.";
+    OVERLAPPING_CIDR_BLOCK = 409 "OVERLAPPING_CIDR_BLOCK"
+        "The CIDR block {} overlaps with another peer's CIDR block.";
+    OVERLAPPING_ATLAS_CIDR_BLOCK = 409 "OVERLAPPING_ATLAS_CIDR_BLOCK"
+        "The CIDR block {} overlaps with an Atlas CIDR block.";
+    ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER = 400 "ATLAS_INVALID_CIDR_BLOCK_FOR_SMALL_CONTAINER"
+        "Atlas CIDR must be between /21 and /24 for small Google Cloud network peering \
+         containers. Either omit the regions array to create a network peering container \
+         with a larger CIDR block, or choose a block between /21 and /24.";
 }
