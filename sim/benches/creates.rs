@@ -10,6 +10,9 @@ use std::time::Instant;
 use atlas_network_peering_sim::Simulator;
 use serde_json::{Value, json};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const TOTAL: usize = 21_000;
 const BLOCK: usize = 1_000;
 
@@ -25,19 +28,8 @@ fn main() {
             .await
             .unwrap();
         let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/api/oauth/token", sim.base_url()))
-            .basic_auth(sim.client_id(), Some(sim.client_secret()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
-        let group = format!("{}/api/atlas/v1.0/groups/{}", sim.base_url(), sim.project_id());
+        let token = common::sim_token(&http, &sim).await;
+        let group = common::group_url(&sim);
         let container: Value = http
             .post(format!("{group}/containers"))
             .bearer_auth(&token)

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use atlas_network_peering::Client;
 use atlas_network_peering::models::{Container, Peer};
 use atlas_network_peering::types::{AwsContainer, AwsPeer, AwsRegion, GcpContainer, GcpPeer};
 use atlas_network_peering::waiter::{CustomerStep, WaitOptions, WaiterExt};
-use atlas_network_peering::{Client, Config};
 use atlas_network_peering_sim::Simulator;
 use tokio::time::{Instant, sleep};
+
+mod common;
 
 const MIN: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -17,11 +19,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// The local Atlas and a client of it with its API key.
 async fn start() -> (Simulator, Client) {
     let sim = Simulator::start().await.unwrap();
-    let config = Config::new()
-        .with_base_url(sim.base_url())
-        .unwrap()
-        .with_api_key(sim.public_key(), sim.private_key());
-    let client = Client::from_config(config).unwrap();
+    let client = common::api_key_client(&sim);
     (sim, client)
 }
 

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
+mod common;
+
 /// The running program; killed when dropped.
 struct Running(Child);
 
@@ -99,25 +101,18 @@ async fn the_binary_is_driven_through_its_http_controls() {
     let (_running, env) = start();
     let client = reqwest::Client::new();
     let base = env["MONGODB_ATLAS_BASE_URL"].clone();
-    let token: Value = client
-        .post(format!("{base}/api/oauth/token"))
-        .basic_auth(
-            &env["MONGODB_ATLAS_CLIENT_ID"],
-            Some(&env["MONGODB_ATLAS_CLIENT_SECRET"]),
-        )
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = common::token(
+        &client,
+        &base,
+        &env["MONGODB_ATLAS_CLIENT_ID"],
+        &env["MONGODB_ATLAS_CLIENT_SECRET"],
+    )
+    .await;
     let h = Http {
         client,
         base,
         group: env["MONGODB_ATLAS_GROUP_ID"].clone(),
-        token: token["access_token"].as_str().unwrap().to_owned(),
+        token,
     };
     let peers = "/api/atlas/v1.0/groups/{g}/peers";
     let container = h

@@ -8,6 +8,8 @@ use std::time::Duration;
 use atlas_network_peering_sim::Simulator;
 use serde_json::{Value, json};
 
+mod common;
+
 /// A plain HTTP client of the simulator, with a service-account token.
 struct Wire {
     http: reqwest::Client,
@@ -18,25 +20,11 @@ struct Wire {
 impl Wire {
     async fn new(sim: &Simulator) -> Self {
         let http = reqwest::Client::new();
-        let answer: Value = http
-            .post(format!("{}/api/oauth/token", sim.base_url()))
-            .basic_auth(sim.client_id(), Some(sim.client_secret()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = common::sim_token(&http, sim).await;
         Self {
             http,
-            base: format!(
-                "{}/api/atlas/v1.0/groups/{}",
-                sim.base_url(),
-                sim.project_id()
-            ),
-            token: answer["access_token"].as_str().unwrap().to_owned(),
+            base: common::group_url(sim),
+            token,
         }
     }
 

@@ -13,17 +13,12 @@ use atlas_network_peering::types::{
     GcpContainer, GcpPeer, PrivateIpMode,
 };
 use atlas_network_peering::waiter::{WaitOptions, WaiterExt};
-use atlas_network_peering::{Client, Config, Error};
+use atlas_network_peering::{Client, Error};
 use atlas_network_peering_sim::{Fault, Simulator, Verdict};
 use futures_util::StreamExt;
 
-fn config(sim: &Simulator) -> Config {
-    Config::new().with_base_url(sim.base_url()).unwrap()
-}
-
-fn api_key_client(sim: &Simulator) -> Client {
-    Client::from_config(config(sim).with_api_key(sim.public_key(), sim.private_key())).unwrap()
-}
+mod common;
+use common::{api_key_client, config};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 

@@ -9,6 +9,8 @@ use contract_tests::fixtures::{Fixture, Loaded, Request, Response, verify};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
+mod common;
+
 /// A plain reqwest client.
 fn plain_http() -> reqwest::Client {
     reqwest::Client::new()
@@ -27,21 +29,11 @@ struct Wire {
 impl Wire {
     async fn new(sim: &Simulator) -> Self {
         let http = plain_http();
-        let answer: Value = http
-            .post(format!("{}/api/oauth/token", sim.base_url()))
-            .basic_auth(sim.client_id(), Some(sim.client_secret()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = common::sim_token(&http, sim).await;
         Self {
             http,
             base: sim.base_url().to_owned(),
-            token: answer["access_token"].as_str().unwrap().to_owned(),
+            token,
             project: sim.project_id().to_owned(),
             log: Vec::new(),
         }
