@@ -52,6 +52,16 @@ async fn request_aws_peering(sim: &Simulator, client: &Client) -> String {
     peer.id().unwrap().to_owned()
 }
 
+/// A new AWS peering request and the customer's step the waiter reports for it.
+async fn aws_step(sim: &Simulator, client: &Client) -> (String, CustomerStep) {
+    let peer_id = request_aws_peering(sim, client).await;
+    let step = client
+        .wait_for_customer_step(sim.project_id(), &peer_id, WaitOptions::new())
+        .await
+        .unwrap();
+    (peer_id, step)
+}
+
 fn connection_id(peer: &Peer) -> Option<String> {
     match peer {
         Peer::Aws(aws) => aws.connection_id.clone().flatten(),
@@ -110,11 +120,7 @@ async fn aws_poll_to_pending_acceptance_accept_by_pcx_then_wait_until_available(
 async fn the_waiters_run_the_whole_aws_flow() {
     let (sim, client) = start().await;
     let project = sim.project_id();
-    let peer_id = request_aws_peering(&sim, &client).await;
-    let step = client
-        .wait_for_customer_step(project, &peer_id, WaitOptions::new())
-        .await
-        .unwrap();
+    let (peer_id, step) = aws_step(&sim, &client).await;
     let CustomerStep::AcceptAwsPeering { connection_id, .. } = step else {
         panic!("{step:?}")
     };
@@ -178,11 +184,7 @@ async fn gcp_step_names_atlas_project_and_network() {
 async fn an_aws_request_nobody_accepts_fails_as_expired_after_7_days() {
     let (sim, client) = start().await;
     let project = sim.project_id();
-    let peer_id = request_aws_peering(&sim, &client).await;
-    let step = client
-        .wait_for_customer_step(project, &peer_id, WaitOptions::new())
-        .await
-        .unwrap();
+    let (peer_id, step) = aws_step(&sim, &client).await;
     assert!(matches!(step, CustomerStep::AcceptAwsPeering { .. }));
     let start = Instant::now();
     // Polls at most hourly, up to 8 days: AWS expires the request after 7.

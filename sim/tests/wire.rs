@@ -662,13 +662,15 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
 
     // Small GCP containers: /21 to /24, one to the block's room of distinct regions, and
     // they cannot be updated.
-    let gcp = |block: &str, regions: Value| json!({"providerName": "GCP", "atlasCidrBlock": block, "regions": regions});
+    let gcp = |block: &str, regions: Value| {
+        Some(json!({"providerName": "GCP", "atlasCidrBlock": block, "regions": regions}))
+    };
     let (s, e) = w
         .call(
             "POST",
             containers,
             &[],
-            Some(gcp("10.64.0.0/18", json!(["US_EAST_4"]))),
+            gcp("10.64.0.0/18", json!(["US_EAST_4"])),
         )
         .await;
     assert_eq!(
@@ -691,19 +693,14 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
                 "POST",
                 containers,
                 &[],
-                Some(gcp("10.64.0.0/22", regions.clone())),
+                gcp("10.64.0.0/22", regions.clone()),
             )
             .await;
         assert_eq!((s, code(&e)), (400, "INVALID_ATTRIBUTE"), "{regions}");
     }
     let four = json!(["US_EAST_4", "US_WEST_2", "US_WEST_3", "US_WEST_4"]);
     let (s, small) = w
-        .call(
-            "POST",
-            containers,
-            &[],
-            Some(gcp("10.64.0.0/22", four.clone())),
-        )
+        .call("POST", containers, &[], gcp("10.64.0.0/22", four.clone()))
         .await;
     assert_eq!(s, 200, "{small}");
     let small_id = small["id"].as_str().unwrap();
@@ -712,7 +709,7 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
             "PATCH",
             &format!("{containers}/{small_id}"),
             &[],
-            Some(gcp("10.64.0.0/22", four)),
+            gcp("10.64.0.0/22", four),
         )
         .await;
     assert_eq!((s, code(&e)), (400, "CANNOT_UPDATE_SMALL_CONTAINER"));
