@@ -30,16 +30,12 @@ fn main() {
         let http = reqwest::Client::new();
         let token = common::sim_token(&http, &sim).await;
         let group = common::group_url(&sim);
-        let container: Value = http
-            .post(format!("{group}/containers"))
-            .bearer_auth(&token)
-            .json(&json!({"atlasCidrBlock": "10.8.0.0/21", "regionName": "US_EAST_1"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let container = common::json_of(
+            http.post(format!("{group}/containers"))
+                .bearer_auth(&token)
+                .json(&json!({"atlasCidrBlock": "10.8.0.0/21", "regionName": "US_EAST_1"})),
+        )
+        .await;
         let mut rates = Vec::new();
         let mut last_id = String::new();
         for block in 0..TOTAL / BLOCK {

@@ -16,13 +16,6 @@ mod common;
 const MIN: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// The local Atlas and a client of it with its API key.
-async fn start() -> (Simulator, Client) {
-    let sim = Simulator::start().await.unwrap();
-    let client = common::api_key_client(&sim);
-    (sim, client)
-}
-
 /// A new AWS container and a peering request on it; the peering's id.
 async fn request_aws_peering(sim: &Simulator, client: &Client) -> String {
     let project = sim.project_id();
@@ -72,7 +65,7 @@ fn connection_id(peer: &Peer) -> Option<String> {
 #[tokio::test(start_paused = true)]
 async fn aws_poll_to_pending_acceptance_accept_by_pcx_then_wait_until_available() {
     let wall = std::time::Instant::now();
-    let (sim, client) = start().await;
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
     let peer_id = request_aws_peering(&sim, &client).await;
     let virtual_start = Instant::now();
@@ -118,7 +111,7 @@ async fn aws_poll_to_pending_acceptance_accept_by_pcx_then_wait_until_available(
 
 #[tokio::test(start_paused = true)]
 async fn the_waiters_run_the_whole_aws_flow() {
-    let (sim, client) = start().await;
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
     let (peer_id, step) = aws_step(&sim, &client).await;
     let CustomerStep::AcceptAwsPeering { connection_id, .. } = step else {
@@ -134,7 +127,7 @@ async fn the_waiters_run_the_whole_aws_flow() {
 
 #[tokio::test(start_paused = true)]
 async fn gcp_step_names_atlas_project_and_network() {
-    let (sim, client) = start().await;
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
     let container = client
         .create_container()
@@ -182,7 +175,7 @@ async fn gcp_step_names_atlas_project_and_network() {
 
 #[tokio::test(start_paused = true)]
 async fn an_aws_request_nobody_accepts_fails_as_expired_after_7_days() {
-    let (sim, client) = start().await;
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
     let (peer_id, step) = aws_step(&sim, &client).await;
     assert!(matches!(step, CustomerStep::AcceptAwsPeering { .. }));

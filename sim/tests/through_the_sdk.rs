@@ -18,15 +18,14 @@ use atlas_network_peering_sim::{Fault, Simulator, Verdict};
 use futures_util::StreamExt;
 
 mod common;
-use common::{api_key_client, config};
+use common::config;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 #[tokio::test(start_paused = true)]
 async fn create_accept_wait_and_tear_down_an_aws_peering() {
     let started = std::time::Instant::now();
-    let sim = Simulator::start().await.unwrap();
-    let client = api_key_client(&sim);
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
 
     let container = client
@@ -109,8 +108,7 @@ async fn create_accept_wait_and_tear_down_an_aws_peering() {
 
 #[tokio::test(start_paused = true)]
 async fn the_waiter_sees_each_state_and_a_rejection_with_its_reason() {
-    let sim = Simulator::start().await.unwrap();
-    let client = api_key_client(&sim);
+    let (sim, client) = common::start_with_client().await;
     let project = sim.project_id();
     let container = client
         .create_container()

@@ -761,20 +761,13 @@ async fn the_rules_of_peerings_and_small_containers_answer_with_atlas_codes() {
 async fn links_start_at_the_simulators_url_whatever_the_host_header_says() {
     let sim = Simulator::start().await.unwrap();
     let w = Wire::new(&sim).await;
-    let page: Value = w
-        .http
-        .get(format!(
-            "{}/api/atlas/v1.0/groups/{}/peers",
-            w.base, w.project
-        ))
-        .bearer_auth(&w.token)
-        .header("host", "evil.example:666")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = common::json_of(
+        w.http
+            .get(format!("{}/peers", common::group_url(&sim)))
+            .bearer_auth(&w.token)
+            .header("host", "evil.example:666"),
+    )
+    .await;
     let href = page["links"][0]["href"].as_str().unwrap();
     assert!(
         href.starts_with(&format!("{}/api/atlas/v1.0/groups/", sim.base_url())),

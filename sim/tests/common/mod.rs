@@ -9,18 +9,19 @@ use serde_json::Value;
 
 /// A service-account token from `base`'s `/api/oauth/token` (client credentials grant).
 pub async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
-    let answer: Value = http
-        .post(format!("{base}/api/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = json_of(
+        http.post(format!("{base}/api/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials"),
+    )
+    .await;
     answer["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Sends `request` and reads its answer as JSON.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// A token of the simulator's service account.
@@ -45,4 +46,11 @@ pub fn config(sim: &Simulator) -> Config {
 /// An sdk client of the simulator with its API key.
 pub fn api_key_client(sim: &Simulator) -> Client {
     Client::from_config(config(sim).with_api_key(sim.public_key(), sim.private_key())).unwrap()
+}
+
+/// A new local Atlas and an sdk client of it with its API key.
+pub async fn start_with_client() -> (Simulator, Client) {
+    let sim = Simulator::start().await.unwrap();
+    let client = api_key_client(&sim);
+    (sim, client)
 }
