@@ -56,14 +56,8 @@ impl Http {
         body: Option<Value>,
     ) -> (u16, Option<String>, Value) {
         let path = path.replace("{g}", &self.group);
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
+        let url = format!("{}{path}", self.base);
+        let response = common::send(&self.client, method, &url, &self.token, body).await;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

@@ -24,6 +24,23 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Sends `method url` with the bearer `token` and, when given, the JSON `body`.
+pub async fn send(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = http
+        .request(method.parse().unwrap(), url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
 /// A token of the simulator's service account.
 pub async fn sim_token(http: &reqwest::Client, sim: &Simulator) -> String {
     token(http, sim.base_url(), &sim.client_id(), &sim.client_secret()).await
