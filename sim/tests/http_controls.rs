@@ -80,13 +80,14 @@ impl Http {
         answer
     }
 
+    /// `POST /__sim/{name}` with `body`, which must succeed.
+    async fn control(&self, name: &str, body: Value) -> Value {
+        self.ok("POST", &format!("/__sim/{name}"), Some(body)).await
+    }
+
     async fn advance(&self, seconds: u64) {
-        self.ok(
-            "POST",
-            "/__sim/clock",
-            Some(json!({"advanceSeconds": seconds})),
-        )
-        .await;
+        self.control("clock", json!({"advanceSeconds": seconds}))
+            .await;
     }
 }
 
@@ -210,20 +211,15 @@ async fn the_binary_is_driven_through_its_http_controls() {
         .await;
 
     // Faults: the next request is a 503, the one after it is served.
-    h.ok(
-        "POST",
-        "/__sim/faults",
-        Some(json!({"fault": "unavailable", "count": 1})),
-    )
-    .await;
+    h.control("faults", json!({"fault": "unavailable", "count": 1}))
+        .await;
     let (s, _, e) = h.send("GET", peers, None).await;
     assert_eq!(
         (s, e["errorCode"].as_str()),
         (503, Some("SERVICE_UNAVAILABLE"))
     );
     h.ok("GET", peers, None).await;
-    h.ok("POST", "/__sim/faults", Some(json!({"fault": "reset"})))
-        .await;
+    h.control("faults", json!({"fault": "reset"})).await;
     let reset = h
         .client
         .get(format!(
@@ -272,12 +268,8 @@ async fn the_binary_is_driven_through_its_http_controls() {
         )
         .await;
     assert_eq!(s, 400, "{e}");
-    h.ok(
-        "POST",
-        "/__sim/faults",
-        Some(json!({"fault": "unavailable", "count": 1e15})),
-    )
-    .await;
+    h.control("faults", json!({"fault": "unavailable", "count": 1e15}))
+        .await;
     let (s, _, _) = h.send("GET", peers, None).await;
     assert_eq!(s, 503);
     let answer = h.ok("POST", "/__sim/reset", None).await;
