@@ -25,11 +25,21 @@ const S: fn(u64) -> Duration = Duration::from_secs;
 const PCX: &str = "pcx-0a1b2c3d4e5f60718";
 
 /// Why a wait ended without the wanted state: the [`WaitError`] in the crate's error.
-fn wait_error(e: Error) -> WaitError {
-    match e {
-        Error::Wait(w) => *w,
+/// The `WaitError` a wait ended with; a success or another error fails the test.
+fn wait_error<T: std::fmt::Debug>(result: Result<T, Error>) -> WaitError {
+    match result {
+        Err(Error::Wait(w)) => *w,
         other => panic!("not a wait error: {other:?}"),
     }
+}
+
+/// A wait that failed on `status`, with the provider's `detail` when there is one.
+fn assert_failed(error: &WaitError, status: &str, detail: Option<&str>) {
+    assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
+    assert_eq!(
+        (error.last_status(), error.detail()),
+        (Some(status), detail)
+    );
 }
 
 fn container_path() -> String {
@@ -237,12 +247,12 @@ async fn a_half_hour_wait_polls_at_the_default_pace_in_virtual_time() {
     let atlas = peer_script(ok([aws("PENDING_ACCEPTANCE", json!(PCX), Value::Null)])).await;
     let (options, seen) = recorder();
     let start = Instant::now();
-    let error = atlas
-        .client
-        .wait_peer_available(GROUP, PEER, options.with_timeout(S(30 * 60)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_available(GROUP, PEER, options.with_timeout(S(30 * 60)))
+            .await,
+    );
     // The last sleep is cut short: the last poll is right at the deadline.
     assert_eq!(start.elapsed(), S(30 * 60));
     let WaitError::TimedOut { elapsed, polls, .. } = &error else {
@@ -376,17 +386,13 @@ async fn the_customer_step_wait_fails_at_once_with_the_provider_reason() {
     ] {
         let atlas = peer_script(ok([body])).await;
         let start = Instant::now();
-        let error = atlas
-            .client
-            .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
-            .await
-            .map_err(wait_error)
-            .unwrap_err();
-        assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
-        assert_eq!(
-            (error.last_status(), error.detail()),
-            (Some(status), Some(reason))
+        let error = wait_error(
+            atlas
+                .client
+                .wait_for_customer_step(GROUP, PEER, WaitOptions::new())
+                .await,
         );
+        assert_failed(&error, status, Some(reason));
         assert!(
             error.to_string().ends_with(&format!("{status} ({reason})")),
             "{error}"
@@ -404,12 +410,12 @@ async fn aws_error_state_fails_even_before_the_status_says_failed() {
     ]))
     .await;
     let start = Instant::now();
-    let error = atlas
-        .client
-        .wait_peer_available(GROUP, PEER, WaitOptions::new())
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_available(GROUP, PEER, WaitOptions::new())
+            .await,
+    );
     assert_eq!(error.last_status(), Some("PENDING_ACCEPTANCE"));
     assert_eq!(error.detail(), Some("EXPIRED"));
     assert!(matches!(error, WaitError::Failed { .. }));
@@ -423,20 +429,22 @@ async fn azure_deletion_failed_ends_both_peer_waiters_with_the_error_state() {
     let atlas = peer_script(ok([body])).await;
     let client = &atlas.client;
     for error in [
-        client
-            .wait_peer_available(GROUP, PEER, WaitOptions::new())
-            .await
-            .map_err(wait_error)
-            .unwrap_err(),
-        client
-            .wait_peer_deleted(GROUP, PEER, WaitOptions::new())
-            .await
-            .map_err(wait_error)
-            .unwrap_err(),
+        wait_error(
+            client
+                .wait_peer_available(GROUP, PEER, WaitOptions::new())
+                .await,
+        ),
+        wait_error(
+            client
+                .wait_peer_deleted(GROUP, PEER, WaitOptions::new())
+                .await,
+        ),
     ] {
-        assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
-        assert_eq!(error.last_status(), Some("DELETION_FAILED"));
-        assert_eq!(error.detail(), Some("the virtual network is locked"));
+        assert_failed(
+            &error,
+            "DELETION_FAILED",
+            Some("the virtual network is locked"),
+        );
     }
     assert_eq!(atlas.calls("GET", &peer_path()), 2);
 }
@@ -444,12 +452,12 @@ async fn azure_deletion_failed_ends_both_peer_waiters_with_the_error_state() {
 #[tokio::test(start_paused = true)]
 async fn passing_the_deadline_times_out_with_the_last_status() {
     let atlas = peer_script(ok([gcp("ADDING_PEER", Value::Null)])).await;
-    let error = atlas
-        .client
-        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(60)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(60)))
+            .await,
+    );
     let WaitError::TimedOut {
         elapsed,
         polls,
@@ -515,12 +523,12 @@ async fn a_timed_out_wait_is_cleaned_up_in_one_call() {
 #[tokio::test(start_paused = true)]
 async fn an_unknown_status_keeps_polling_and_is_reported_on_timeout() {
     let atlas = peer_script(ok([aws("QUARANTINED", Value::Null, Value::Null)])).await;
-    let error = atlas
-        .client
-        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(20)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(20)))
+            .await,
+    );
     assert!(error.is_timeout(), "{error:?}");
     assert_eq!(error.last_status(), Some("QUARANTINED"));
     assert!(
@@ -552,12 +560,12 @@ async fn delete_waiter_succeeds_on_404() {
 #[tokio::test(start_paused = true)]
 async fn delete_waiter_times_out_reporting_deleting() {
     let atlas = peer_script(ok([gcp("DELETING", Value::Null)])).await;
-    let error = atlas
-        .client
-        .wait_peer_deleted(GROUP, PEER, WaitOptions::new().with_timeout(S(5)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_deleted(GROUP, PEER, WaitOptions::new().with_timeout(S(5)))
+            .await,
+    );
     assert!(error.is_timeout());
     assert_eq!(error.last_status(), Some("DELETING"));
     // At 0, after 5 s less up to a quarter, and (when that was less) at 5 s.
@@ -585,17 +593,13 @@ async fn a_missing_peer_ends_the_waits_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_peer_being_deleted_cannot_become_available() {
     let atlas = peer_script(ok([aws("TERMINATING", json!(PCX), Value::Null)])).await;
-    let error = atlas
-        .client
-        .wait_peer_available(GROUP, PEER, WaitOptions::new())
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
-    assert!(matches!(error, WaitError::Failed { .. }), "{error:?}");
-    assert_eq!(
-        (error.last_status(), error.detail()),
-        (Some("TERMINATING"), None)
+    let error = wait_error(
+        atlas
+            .client
+            .wait_peer_available(GROUP, PEER, WaitOptions::new())
+            .await,
     );
+    assert_failed(&error, "TERMINATING", None);
     assert_eq!(atlas.calls("GET", &peer_path()), 1);
 }
 
@@ -624,12 +628,11 @@ async fn a_retryable_failure_is_polled_through_and_reported_on_timeout() {
 
     // Always 503: the timeout carries the error and no status.
     let down = peer_script(vec![(503, unavailable)]).await;
-    let error = down
-        .client
-        .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(10)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        down.client
+            .wait_peer_available(GROUP, PEER, WaitOptions::new().with_timeout(S(10)))
+            .await,
+    );
     match error {
         WaitError::TimedOut {
             polls: 3,
@@ -664,12 +667,11 @@ async fn container_waiter_waits_for_provisioned() {
 
     // Never provisioned: times out saying so.
     let idle = Atlas::start(&[("GET", container_path(), ok([container(false)]))]).await;
-    let error = idle
-        .client
-        .wait_container_provisioned(GROUP, CONTAINER, WaitOptions::new().with_timeout(S(5)))
-        .await
-        .map_err(wait_error)
-        .unwrap_err();
+    let error = wait_error(
+        idle.client
+            .wait_container_provisioned(GROUP, CONTAINER, WaitOptions::new().with_timeout(S(5)))
+            .await,
+    );
     assert!(matches!(
         error,
         WaitError::TimedOut {
